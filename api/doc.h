@@ -1,0 +1,209 @@
+/*
+ * api/doc.h - the job document (../shared/spec/job-v1.md, docs/job-format.md)
+ * parsed, validated and compiled into a read-only model.
+ *
+ * The model separates what never changes from what animates. Everything that
+ * can be animated - every element property, every var - is a numbered *slot*;
+ * doc->init[slot] holds its value before the timeline runs. Timeline scenes
+ * and per-frame entries name slots, never strings, so evaluating a frame
+ * (render/timeline.h) is a copy of init followed by slot assignments, and
+ * drawing (render/draw.h) reads the slots of each element.
+ *
+ * Ownership: a kn_doc owns every byte reachable from it (one arena); nothing
+ * in it may be freed or modified by callers. kn_value strings inside a doc
+ * are owned by the doc. The doc is immutable after kn_doc_parse returns, so
+ * one doc may be read by several threads.
+ *
+ * Invariants established by the parser (render code asserts, never checks):
+ *  - width, height within 16..7680 x 16..4320 and even; fps in (0, 240];
+ *  - n_frames >= 1 and <= the caller's limit; fps == fps_num / fps_den;
+ *  - every slot index in elements, scenes and frame entries is < nslots and
+ *    every value assigned to a slot has the slot's type (kn_doc_slot_type),
+ *    arrays tweened against each other have equal lengths;
+ *  - scene lengths are finite and >= 0; repeat >= 1; speed > 0.
+ */
+#ifndef KN_API_DOC_H
+#define KN_API_DOC_H
+
+#include <stddef.h>
+
+#include "common/err.h"
+#include "render/easing.h"
+
+/* ---- values --------------------------------------------------------- */
+
+typedef enum kn_vtype {
+    KN_VT_NONE = 0,   /* absent (e.g. origin not given: use the shape center) */
+    KN_VT_NUM,
+    KN_VT_COLOR,
+    KN_VT_STR,        /* also enumerations: align, line_cap, ... */
+    KN_VT_BOOL,
+    KN_VT_ARRAY       /* numbers; points are flattened x0,y0,x1,y1,... */
+} kn_vtype;
+
+/* Straight (not premultiplied) RGBA, each channel 0..1. "none" is all 0. */
+typedef struct kn_color {
+    double r, g, b, a;
+} kn_color;
+
+typedef struct kn_value {
+    kn_vtype type;
+    double num;          /* KN_VT_NUM; KN_VT_BOOL as 0 or 1 */
+    kn_color color;      /* KN_VT_COLOR */
+    const char *str;     /* KN_VT_STR: borrowed, owned by the doc */
+    double *arr;         /* KN_VT_ARRAY: n numbers */
+    size_t n;
+    size_t cap;          /* capacity of arr when owned by a kn_state */
+} kn_value;
+
+/* ---- elements ------------------------------------------------------- */
+
+typedef enum kn_etype {
+    KN_E_RECT, KN_E_CIRCLE, KN_E_ELLIPSE, KN_E_LINE, KN_E_POLYLINE,
+    KN_E_POLYGON, KN_E_TEXT, KN_E_GROUP, KN_E_COUNT
+} kn_etype;
+
+/* Every property an element may have. Slot types: OPACITY, ROTATION,
+ * STROKE_WIDTH and all geometry numbers are NUM; VISIBLE is BOOL; SCALE is an
+ * ARRAY of 2 (a number s is stored as [s, s]); ORIGIN is an ARRAY of 2 or
+ * NONE; FILL and STROKE are COLOR; DASH is an ARRAY (possibly empty);
+ * LINE_CAP, LINE_JOIN, TEXT, FONT, ALIGN, BASELINE are STR; POINTS is an
+ * ARRAY of 2k numbers. */
+typedef enum kn_prop {
+    KN_P_OPACITY, KN_P_VISIBLE, KN_P_ROTATION, KN_P_SCALE, KN_P_ORIGIN,
+    KN_P_FILL, KN_P_STROKE, KN_P_STROKE_WIDTH, KN_P_DASH, KN_P_LINE_CAP,
+    KN_P_LINE_JOIN,
+    KN_P_X, KN_P_Y, KN_P_WIDTH, KN_P_HEIGHT, KN_P_RADIUS,
+    KN_P_CX, KN_P_CY, KN_P_R, KN_P_RX, KN_P_RY,
+    KN_P_X1, KN_P_Y1, KN_P_X2, KN_P_Y2,
+    KN_P_POINTS,
+    KN_P_TEXT, KN_P_FONT, KN_P_SIZE, KN_P_ALIGN, KN_P_BASELINE,
+    KN_P_COUNT
+} kn_prop;
+
+typedef struct kn_elem {
+    kn_etype type;
+    const char *id;                 /* NULL when the element has none */
+    int slot[KN_P_COUNT];           /* slot of each property, -1 if the type lacks it */
+    struct kn_elem *children;       /* KN_E_GROUP: nchildren elements */
+    size_t nchildren;
+} kn_elem;
+
+/* ---- timeline ------------------------------------------------------- */
+
+typedef enum kn_stype {
+    KN_S_TWEEN, KN_S_SET, KN_S_WAIT, KN_S_SEQUENCE, KN_S_PARALLEL
+} kn_stype;
+
+/* One assignment of a tween or set. For a set only `to` is used. */
+typedef struct kn_target {
+    int slot;
+    int has_from;        /* tween: from given; else from = value just before */
+    kn_value from, to;
+} kn_target;
+
+typedef struct kn_scene {
+    kn_stype type;
+    double base;               /* length before modifiers: tween/wait duration,
+                                  sum (sequence) or max (parallel) of children */
+    kn_target *targets;        /* tween, set */
+    size_t ntargets;
+    struct kn_scene *children; /* sequence, parallel */
+    size_t nchildren;
+    double *child_start;       /* sequence: start of child k in base time */
+
+    /* modifiers, applied innermost first in this order (spec 5) */
+    int has_crop;
+    double crop_a, crop_b;
+    int reverse;
+    int has_easing;            /* on a tween: its easing */
+    kn_easing easing;
+    double speed;              /* 1 unless given */
+    int has_duration;          /* sequence/parallel: stretch to `duration` */
+    double duration;
+    int repeat;                /* >= 1 */
+
+    double length;             /* total length after every modifier */
+} kn_scene;
+
+/* ---- per-frame values ----------------------------------------------- */
+
+typedef struct kn_frame_entry {
+    long index;
+    kn_target *sets;           /* only slot and to are used */
+    size_t nsets;
+} kn_frame_entry;
+
+/* ---- output --------------------------------------------------------- */
+
+typedef struct kn_output {
+    char format[8];            /* "mp4" */
+    char codec[8];             /* "h264" */
+    char encoder[8];           /* "auto" | "gpu" | "cpu" */
+    int quality;               /* 0..51; ignored when bitrate_kbps > 0 */
+    char preset[16];           /* "" = the encoder's default */
+    long bitrate_kbps;         /* 0 = use quality */
+    double keyframe_interval;  /* seconds, > 0 */
+} kn_output;
+
+/* ---- the document --------------------------------------------------- */
+
+typedef struct kn_doc {
+    int width, height;
+    double fps;
+    int fps_num, fps_den;      /* exact rate: 30000/1001 for 29.97 */
+    double duration;           /* seconds shown: n_frames / fps */
+    long n_frames;
+    kn_color background;
+
+    size_t nslots;
+    kn_value *init;            /* nslots initial values */
+    const char **slot_name;    /* "id.prop" or the var name, for messages */
+
+    kn_elem *elements;         /* drawn first to last */
+    size_t nelements;
+
+    kn_scene *timeline;        /* NULL when the document has none */
+
+    kn_frame_entry *frames;    /* sorted by index, no duplicates */
+    size_t nframes_entries;
+
+    kn_output output;
+
+    void *arena_;              /* private: owns all of the above */
+} kn_doc;
+
+/* Limits a caller puts on a document (the server's configuration). */
+typedef struct kn_doc_limits {
+    long max_frames;              /* default 100000 */
+    double max_pixels_frames;     /* width*height*frames, default 1920*1080*36000 */
+    size_t max_bytes;             /* arena cap, default 256 MiB */
+} kn_doc_limits;
+
+/* Fills l with the defaults above. */
+void kn_doc_limits_default(kn_doc_limits *l);
+
+/*
+ * Parses and validates a job document from UTF-8 JSON text of len bytes.
+ * On success stores a new doc in *out (caller destroys it) and returns KN_OK.
+ * On failure returns KN_EINVAL (err->path holds the JSON pointer of the
+ * offending field, err->msg says what is wrong and what is allowed), or
+ * KN_ETOOBIG when a limit is exceeded. lim may be NULL for the defaults.
+ * Unknown fields are errors. Nothing is stored in *out on failure.
+ */
+int kn_doc_parse(const char *json, size_t len, const kn_doc_limits *lim,
+                 kn_doc **out, kn_err *err);
+
+/* Frees everything the doc owns. Accepts NULL. */
+void kn_doc_destroy(kn_doc *doc);
+
+/* The type every value of this slot has (the type of doc->init[slot]). */
+kn_vtype kn_doc_slot_type(const kn_doc *doc, int slot);
+
+/* Time in seconds that frame i shows: i * fps_den / fps_num. */
+double kn_doc_frame_time(const kn_doc *doc, long frame);
+
+/* The entry for frame i, or NULL (binary search). */
+const kn_frame_entry *kn_doc_frame_entry(const kn_doc *doc, long frame);
+
+#endif

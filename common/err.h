@@ -1,0 +1,54 @@
+/*
+ * common/err.h - Kinora's one error type.
+ *
+ * Every fallible function returns an int: KN_OK (0) on success, or one of the
+ * KN_E* codes below. When it fails it also fills the caller's kn_err (if the
+ * pointer is not NULL) at the failure site with a message a user can act on
+ * and, when a field of the job document is at fault, the JSON pointer of that
+ * field. A kn_err is a plain value: fixed-size buffers, nothing to free.
+ *
+ * Invariant: err->code == KN_OK iff nothing failed; kn_err_set never returns
+ * KN_OK, so `return kn_err_set(err, KN_EINVAL, ...)` reads as "fail here".
+ */
+#ifndef KN_COMMON_ERR_H
+#define KN_COMMON_ERR_H
+
+#include <stdarg.h>
+
+enum {
+    KN_OK = 0,
+    KN_EINVAL,        /* invalid input (job document, argument): a 400 */
+    KN_ENOMEM,        /* allocation failed or a size cap was hit */
+    KN_EIO,           /* file system, socket or database I/O failed */
+    KN_ENOTFOUND,     /* no such job / file */
+    KN_ECONFLICT,     /* idempotency key reused with another body, etc. */
+    KN_EFULL,         /* queue full */
+    KN_ETOOBIG,       /* a body or document over its limit */
+    KN_EENCODER,      /* no encoder could be opened (encoder_unavailable) */
+    KN_EENCODE,       /* the encoder or muxer failed mid-stream */
+    KN_ECRASH,        /* a render worker died twice on the same frame */
+    KN_ERENDER,       /* rendering a frame failed */
+    KN_ECANCELED,     /* the job was canceled while running */
+    KN_EINTERNAL      /* a bug or an unexpected library failure */
+};
+
+typedef struct kn_err {
+    int code;          /* KN_OK or KN_E* */
+    char path[256];    /* JSON pointer of the offending field, "" if none */
+    char msg[512];     /* human-readable, no trailing newline */
+} kn_err;
+
+/* Resets e (may be NULL) to "no error". */
+void kn_err_clear(kn_err *e);
+
+/* Records a failure in e (may be NULL) and returns code. path may be NULL.
+ * Over-long messages are truncated, never overflowed. */
+int kn_err_set(kn_err *e, int code, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int kn_err_setv(kn_err *e, int code, const char *path, const char *fmt, va_list ap);
+
+/* The stable snake_case name of a code ("invalid_job", "encode_failed"...),
+ * as used in API error bodies and a failed job's error.code. */
+const char *kn_err_name(int code);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * encode/encoder.h - YUV 4:2:0 frames in, an MP4 file out (libavcodec +
+ * libavformat, following FFmpeg's doc/examples/encode_video.c and mux.c).
+ *
+ * Encoder choice: "gpu" opens h264_nvenc/hevc_nvenc or fails with
+ * KN_EENCODER and a message saying why; "cpu" opens libx264/libx265; "auto"
+ * tries NVENC and falls back to the CPU encoder when it does not open (no
+ * GPU, no driver). The file has exactly the frames pushed, each lasting
+ * 1/fps (packet durations are set: FFmpeg 5.1 has no AVFrame.duration),
+ * +faststart (moov before mdat), yuv420p and colour tags for BT.601
+ * limited range (what libyuv's ARGBToI420 produces).
+ *
+ * Frames are pushed zero-copy: the encoder wraps the caller's planes in a
+ * reference-counted AVFrame and calls release(opaque) once libavcodec no
+ * longer needs them (possibly later, from the same thread, during a later
+ * push or finish). The caller must keep the planes intact until then.
+ *
+ * av_log output is routed into common/log (kn_encoder_init_logging).
+ *
+ * Ownership: the encoder owns its file until finish; the caller removes the
+ * file after a failure or cancel.
+ */
+#ifndef KN_ENCODE_ENCODER_H
+#define KN_ENCODE_ENCODER_H
+
+#include <stdint.h>
+
+#include "common/err.h"
+
+typedef struct kn_encoder kn_encoder;
+
+typedef struct kn_encoder_opts {
+    int width, height;
+    int fps_num, fps_den;
+    const char *codec;          /* "h264" (default) or "hevc" */
+    const char *encoder;        /* "auto" (default), "gpu", "cpu" */
+    int quality;                /* 0..51: CRF on CPU, constant QP on NVENC */
+    const char *preset;         /* NULL/"" = encoder default */
+    long bitrate_kbps;          /* > 0: target bitrate instead of quality */
+    double keyframe_interval;   /* seconds; <= 0 means 2 */
+} kn_encoder_opts;
+
+typedef void (*kn_encoder_release_fn)(void *opaque);
+
+/* Routes av_log into kn_log (idempotent; call once at startup). */
+void kn_encoder_init_logging(void);
+
+/* Checks that a preset fits an encoder family: x264/x265 names on "cpu",
+ * p1..p7 on "gpu", either for "auto" (the one that does not fit the opened
+ * encoder is then ignored). KN_EINVAL with a message otherwise. */
+int kn_encoder_check_preset(const char *encoder, const char *preset, kn_err *err);
+
+/* Opens the encoder and the output file at path (written as MP4). */
+int kn_encoder_create(const char *path, const kn_encoder_opts *opts,
+                      kn_encoder **out, kn_err *err);
+
+/* The libavcodec name of the encoder that opened ("libx264", "h264_nvenc"). */
+const char *kn_encoder_name(const kn_encoder *e);
+
+/* Encodes frame `index` (0, 1, 2... in order) from planes Y, U, V. release
+ * may be NULL (then the planes are copied). */
+int kn_encoder_push(kn_encoder *e, long index, uint8_t *const data[3],
+                    const int stride[3], kn_encoder_release_fn release,
+                    void *opaque, kn_err *err);
+
+/* Flushes the encoder and writes the trailer (and the faststart move). */
+int kn_encoder_finish(kn_encoder *e, kn_err *err);
+
+/* Frees everything; if finish was not called the file is left incomplete.
+ * Accepts NULL. Any frames still held are released. */
+void kn_encoder_destroy(kn_encoder *e);
+
+#endif

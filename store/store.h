@@ -1,0 +1,93 @@
+/*
+ * store/store.h - durable job records behind a small interface (SQLite in
+ * WAL mode now; a PostgreSQL backend will implement the same functions).
+ *
+ * A job record is the request's document text, its status, progress,
+ * timestamps, error and output facts. The store is safe to call from any
+ * thread (one connection, serialised by a mutex inside).
+ *
+ * Ownership: kn_job_rec strings are owned by the record; kn_job_rec_clear
+ * frees them. Functions that fill a record overwrite it (clear it first if
+ * it held data).
+ */
+#ifndef KN_STORE_STORE_H
+#define KN_STORE_STORE_H
+
+#include <stddef.h>
+
+#include "common/err.h"
+
+typedef struct kn_store kn_store;
+
+#define KN_JOB_ID_MAX 40
+
+typedef struct kn_job_rec {
+    char id[KN_JOB_ID_MAX];
+    char status[16];            /* queued|rendering|succeeded|failed|canceled */
+    char *doc;                  /* the posted JSON text, NUL-terminated */
+    char *metadata;             /* JSON text of "metadata", or NULL */
+    double created_at;          /* epoch seconds; 0 = null */
+    double started_at, finished_at;
+    long frames_total, frames_rendered, frames_encoded;
+    double render_fps;          /* progress.fps */
+    double eta_seconds;         /* < 0 = null */
+    char error_code[32];        /* "" = no error */
+    char *error_message;        /* NULL = no error */
+    char *output;               /* JSON text of the output object, or NULL */
+    int attempts;               /* times rendering started */
+} kn_job_rec;
+
+void kn_job_rec_clear(kn_job_rec *r);   /* frees strings, zeroes; accepts NULL */
+
+/* Opens (creating if needed) the database at path, enables WAL, migrates
+ * the schema to the current version. */
+int kn_store_open(const char *path, kn_store **out, kn_err *err);
+void kn_store_close(kn_store *s);       /* accepts NULL */
+
+/* Inserts a new queued job. When idem_key is not NULL: if a job with this key
+ * was created within 24 h and its doc text equals rec->doc, nothing is
+ * inserted, *existing is set to 1 and rec is overwritten with that job;
+ * if the doc differs, KN_ECONFLICT. max_queued > 0 makes the insert fail with
+ * KN_EFULL when that many jobs are already queued. */
+int kn_store_insert(kn_store *s, kn_job_rec *rec, const char *idem_key,
+                    long max_queued, int *existing, kn_err *err);
+
+/* Reads one job. KN_ENOTFOUND when absent. */
+int kn_store_get(kn_store *s, const char *id, kn_job_rec *out, kn_err *err);
+
+/* Lists jobs newest first. status may be NULL (all). after: an id cursor
+ * (list jobs older than it) or NULL. *out is a malloc'ed array of *n records
+ * (free each with kn_job_rec_clear, then free the array). next receives the
+ * id to pass as `after` for the next page, or "" when there is none. */
+int kn_store_list(kn_store *s, const char *status, int limit, const char *after,
+                  kn_job_rec **out, size_t *n, char next[KN_JOB_ID_MAX], kn_err *err);
+
+/* The oldest queued job's id, moved to rendering with started_at = now and
+ * attempts + 1. *found = 0 when the queue is empty. */
+int kn_store_take_next(kn_store *s, char id[KN_JOB_ID_MAX], int *found, kn_err *err);
+
+/* Progress of a rendering job (only applied while it is rendering). */
+int kn_store_progress(kn_store *s, const char *id, long total, long rendered,
+                      long encoded, double fps, double eta, kn_err *err);
+
+/* Ends a job: status succeeded (output JSON text), failed (error code and
+ * message), or canceled; sets finished_at. Only a job that is queued or
+ * rendering changes; returns KN_ECONFLICT otherwise. */
+int kn_store_finish(kn_store *s, const char *id, const char *status,
+                    const char *output_json, const char *error_code,
+                    const char *error_message, kn_err *err);
+
+/* Deletes a job record. KN_ENOTFOUND when absent. */
+int kn_store_delete(kn_store *s, const char *id, kn_err *err);
+
+/* Crash recovery at startup: every job left rendering goes back to queued,
+ * except one that has already been started max_attempts times, which fails
+ * with error code "interrupted". *requeued and *failed count them (may be
+ * NULL). */
+int kn_store_recover(kn_store *s, int max_attempts, int *requeued, int *failed,
+                     kn_err *err);
+
+/* Number of jobs with this status. */
+int kn_store_count(kn_store *s, const char *status, long *n, kn_err *err);
+
+#endif
