@@ -52,8 +52,10 @@ void kn_time_format(double epoch, char buf[32])
     if (ms > 999) ms = 999;
     struct tm tm;
     gmtime_r(&s, &tm);
-    snprintf(buf, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    /* strftime bounds every field, so the result always fits 32 bytes. */
+    char base[24];
+    if (strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm) == 0) base[0] = '\0';
+    snprintf(buf, 32, "%.19s.%03uZ", base, (unsigned)ms % 1000u);
 }
 
 void kn_log(int level, const char *fmt, ...)

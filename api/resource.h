@@ -1,0 +1,33 @@
+/*
+ * api/resource.h - JSON out: the job resource and error bodies of the HTTP
+ * API (../shared/spec/api-v1.md, api/openapi.yaml).
+ *
+ * Ownership: every function returns a malloc'ed NUL-terminated string the
+ * caller frees, or NULL when out of memory.
+ */
+#ifndef KN_API_RESOURCE_H
+#define KN_API_RESOURCE_H
+
+#include <stddef.h>
+
+#include "store/store.h"
+
+/* The job resource for a stored record. */
+char *kn_resource_job(const kn_job_rec *r);
+
+/* {"jobs": [...], "next": id|null} */
+char *kn_resource_job_list(const kn_job_rec *recs, size_t n, const char *next);
+
+/* {"error": {"code", "message", "path"?}}; path omitted when NULL or "". */
+char *kn_resource_error(const char *code, const char *message, const char *path);
+
+/* The output object stored with a succeeded job. */
+char *kn_resource_output(const char *id, const char *format, const char *codec,
+                         const char *encoder, long long bytes, int width, int height,
+                         long frames, double duration);
+
+/* The "metadata" member of a job document as compact JSON text, or NULL when
+ * absent (or the text is not a JSON object). */
+char *kn_resource_metadata(const char *doc_json, size_t len);
+
+#endif

@@ -1,0 +1,606 @@
+/*
+ * encode/encoder.c - YUV 4:2:0 frames in, an MP4 file out. See encoder.h.
+ *
+ * Follows FFmpeg's doc/examples/encode_video.c (send_frame / receive_packet
+ * loop) and mux.c (output context, stream, header, interleaved writes,
+ * trailer), written against FFmpeg 5.1 (no AVFrame.duration: every packet
+ * gets its duration from the encoder time base, 1 tick = 1 frame).
+ *
+ * Invariants:
+ *  - The codec time base is fps_den/fps_num and frame i has pts i, so every
+ *    packet lasts exactly one tick before it is rescaled to the stream's
+ *    time base; frames are pushed with consecutive indexes from 0.
+ *  - release(opaque) passed to kn_encoder_push is called exactly once per
+ *    push call that passed one: when libavcodec drops its last reference to
+ *    the wrapping AVFrame (usually during that push, at the latest during
+ *    finish or destroy), or before push returns when push fails before the
+ *    frame reached libavcodec. The caller never has to guess.
+ *  - After any mid-stream failure the encoder is "failed": push and finish
+ *    refuse to run; only destroy is valid.
+ *  - A kn_encoder owns its AVCodecContext, AVFormatContext (and its AVIO
+ *    file handle) and a reusable AVPacket.
+ */
+#include "encode/encoder.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/avutil.h>
+#include <libavutil/dict.h>
+#include <libavutil/error.h>
+#include <libavutil/log.h>
+#include <libavutil/opt.h>
+
+#include "common/log.h"
+
+#define MAX_DIM 8192           /* the job spec caps at 7680 x 4320 */
+#define MAX_BITRATE_KBPS 1000000L
+#define MAX_GOP 100000
+
+enum family { FAM_CPU, FAM_GPU };
+
+struct kn_encoder {
+    AVCodecContext *cctx;
+    AVFormatContext *fmt;
+    AVStream *st;
+    AVPacket *pkt;
+    const char *name;          /* static string owned by libavcodec */
+    long next_index;           /* the index the next push must carry */
+    bool header_written;
+    bool finished;
+    bool failed;
+};
+
+/* ---- logging -------------------------------------------------------- */
+
+/* av_log may be called from encoder threads (x264 lookahead, frame threads)
+ * and a message may arrive in pieces without a newline, so each thread keeps
+ * its own partial line and prefix state. */
+static __thread char tl_line[1024];
+static __thread size_t tl_len;
+static __thread int tl_prefix = 1;
+
+/* While an NVENC candidate is being opened, its error lines ("Cannot load
+ * libcuda.so.1", "No capable devices found") are collected here for the
+ * KN_EENCODER message / fallback warning instead of being logged as errors:
+ * on a machine without a GPU under "auto" they are expected. */
+static __thread bool tl_capturing;
+static __thread char tl_capture[256];
+
+static int map_level(int av_level)
+{
+    if (av_level <= AV_LOG_ERROR) return KN_LOG_ERROR;   /* panic, fatal, error */
+    if (av_level <= AV_LOG_WARNING) return KN_LOG_WARN;
+    /* INFO is chatter (x264's "profile High, level 1.1" and stats): debug. */
+    return KN_LOG_DEBUG;
+}
+
+static void emit_line(int level, const char *s, size_t n)
+{
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r')) n--;
+    if (n == 0) return;
+    kn_log(level, "libav: %.*s", (int)n, s);
+}
+
+static void av_log_cb(void *avcl, int level, const char *fmt, va_list vl)
+{
+    if (level > av_log_get_level() || level > AV_LOG_VERBOSE) return;
+    char buf[1024];
+    int kl = map_level(level);
+    if (tl_capturing && level <= AV_LOG_ERROR) {
+        va_list cp;
+        va_copy(cp, vl);
+        size_t used = strnlen(tl_capture, sizeof tl_capture);
+        if (used > 0 && used < sizeof tl_capture - 3) {
+            memcpy(tl_capture + used, "; ", 3);
+            used += 2;
+        }
+        if (used < sizeof tl_capture - 1)
+            vsnprintf(tl_capture + used, sizeof tl_capture - used, fmt, cp);
+        va_end(cp);
+        used = strnlen(tl_capture, sizeof tl_capture);
+        while (used > 0 && (tl_capture[used - 1] == '\n' || tl_capture[used - 1] == '\r'))
+            tl_capture[--used] = '\0';
+        kl = KN_LOG_DEBUG;
+    }
+    int n = av_log_format_line2(avcl, level, fmt, vl, buf, (int)sizeof buf, &tl_prefix);
+    if (n < 0) return;
+    size_t len = strnlen(buf, sizeof buf);
+    const char *p = buf, *end = buf + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t seg = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        size_t room = sizeof tl_line - 1 - tl_len;
+        size_t take = seg < room ? seg : room;   /* over-long lines are cut */
+        memcpy(tl_line + tl_len, p, take);
+        tl_len += take;
+        if (!nl) break;
+        emit_line(kl, tl_line, tl_len);
+        tl_len = 0;
+        p = nl + 1;
+    }
+}
+
+static void install_log_cb(void) { av_log_set_callback(av_log_cb); }
+
+void kn_encoder_init_logging(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, install_log_cb);
+}
+
+/* ---- options -------------------------------------------------------- */
+
+static const char *const cpu_presets[] = {
+    "ultrafast", "superfast", "veryfast", "faster", "fast",
+    "medium", "slow", "slower", "veryslow", "placebo", NULL
+};
+static const char *const gpu_presets[] = {
+    "p1", "p2", "p3", "p4", "p5", "p6", "p7", NULL
+};
+
+static bool in_list(const char *const *list, const char *s)
+{
+    for (; *list; list++)
+        if (!strcmp(*list, s)) return true;
+    return false;
+}
+
+static bool empty(const char *s) { return !s || !*s; }
+
+#define CPU_LIST "ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow, placebo"
+#define GPU_LIST "p1..p7"
+
+int kn_encoder_check_preset(const char *encoder, const char *preset, kn_err *err)
+{
+    if (empty(encoder)) encoder = "auto";
+    if (strcmp(encoder, "auto") && strcmp(encoder, "gpu") && strcmp(encoder, "cpu"))
+        return kn_err_set(err, KN_EINVAL, "/output/encoder",
+                          "unknown encoder \"%.32s\": use \"auto\", \"gpu\" or \"cpu\"", encoder);
+    if (empty(preset)) return KN_OK;
+    bool cpu = in_list(cpu_presets, preset), gpu = in_list(gpu_presets, preset);
+    if (!strcmp(encoder, "cpu") && !cpu)
+        return kn_err_set(err, KN_EINVAL, "/output/preset",
+                          "preset \"%.32s\" does not fit encoder \"cpu\" (libx264/libx265): use one of "
+                          CPU_LIST, preset);
+    if (!strcmp(encoder, "gpu") && !gpu)
+        return kn_err_set(err, KN_EINVAL, "/output/preset",
+                          "preset \"%.32s\" does not fit encoder \"gpu\" (NVENC): use one of " GPU_LIST,
+                          preset);
+    if (!cpu && !gpu)
+        return kn_err_set(err, KN_EINVAL, "/output/preset",
+                          "unknown preset \"%.32s\": use one of " CPU_LIST " (CPU) or " GPU_LIST
+                          " (NVENC)", preset);
+    return KN_OK;
+}
+
+static int validate(const char *path, const kn_encoder_opts *o, kn_err *err)
+{
+    if (!path || !*path) return kn_err_set(err, KN_EINVAL, NULL, "no output path given");
+    if (o->width <= 0 || o->height <= 0 || o->width > MAX_DIM || o->height > MAX_DIM)
+        return kn_err_set(err, KN_EINVAL, "/width", "frame size %dx%d is out of range (1..%d)",
+                          o->width, o->height, MAX_DIM);
+    if (o->width % 2 || o->height % 2)
+        return kn_err_set(err, KN_EINVAL, o->width % 2 ? "/width" : "/height",
+                          "frame size %dx%d: width and height must be even for yuv420p output",
+                          o->width, o->height);
+    if (o->fps_num <= 0 || o->fps_den <= 0)
+        return kn_err_set(err, KN_EINVAL, "/fps", "frame rate %d/%d must be positive",
+                          o->fps_num, o->fps_den);
+    if (!empty(o->codec) && strcmp(o->codec, "h264") && strcmp(o->codec, "hevc"))
+        return kn_err_set(err, KN_EINVAL, "/output/codec",
+                          "codec \"%.32s\" is not supported in mp4: use \"h264\" or \"hevc\"", o->codec);
+    if (o->bitrate_kbps < 0 || o->bitrate_kbps > MAX_BITRATE_KBPS)
+        return kn_err_set(err, KN_EINVAL, "/output/bitrate",
+                          "bitrate %ld kbit/s is out of range (1..%ld)", o->bitrate_kbps,
+                          MAX_BITRATE_KBPS);
+    if (o->quality < 0 || o->quality > 51)
+        return kn_err_set(err, KN_EINVAL, "/output/quality",
+                          "quality %d is out of range: use 0..51 (lower is better)", o->quality);
+    return kn_encoder_check_preset(o->encoder, o->preset, err);
+}
+
+/* ---- create --------------------------------------------------------- */
+
+static int set_opt(AVCodecContext *c, const char *key, const char *val, kn_err *err)
+{
+    int r = av_opt_set(c->priv_data, key, val, 0);
+    if (r < 0)
+        return kn_err_set(err, KN_EINTERNAL, NULL, "%s: cannot set option %s=%s: %s",
+                          c->codec->name, key, val, av_err2str(r));
+    return KN_OK;
+}
+
+/* Allocates and configures a context for codec; opening is left to the
+ * caller so it can tell "could not open" apart from setup bugs. */
+static int configure(const AVCodec *codec, enum family fam, const kn_encoder_opts *o,
+                     bool global_header, AVCodecContext **out, kn_err *err)
+{
+    int rc = KN_OK;
+    char buf[32];
+    AVCodecContext *c = avcodec_alloc_context3(codec);
+    if (!c) { rc = kn_err_set(err, KN_ENOMEM, NULL, "out of memory allocating %s", codec->name); goto out; }
+
+    c->width = o->width;
+    c->height = o->height;
+    c->pix_fmt = AV_PIX_FMT_YUV420P;
+    c->time_base = (AVRational){o->fps_den, o->fps_num};
+    c->framerate = (AVRational){o->fps_num, o->fps_den};
+    c->sample_aspect_ratio = (AVRational){1, 1};
+    double fps = (double)o->fps_num / o->fps_den;
+    double kfi = o->keyframe_interval > 0 ? o->keyframe_interval : 2.0;
+    double gop = round(kfi * fps);
+    c->gop_size = gop < 1 ? 1 : gop > MAX_GOP ? MAX_GOP : (int)gop;
+    /* max_b_frames: left at the encoder's default (x264/x265 preset, NVENC). */
+
+    /* Colour tags. The frames come from libyuv's ARGBToI420: BT.601 matrix
+     * (smpte170m), limited ("tv"/MPEG) range. The source pixels are sRGB, so
+     * the primaries are BT.709's (sRGB shares them) and the transfer is the
+     * sRGB curve (iec61966-2-1). Tagging the matrix as BT.709 instead would
+     * shift colours in every player, because the conversion used BT.601. */
+    c->colorspace = AVCOL_SPC_SMPTE170M;
+    c->color_range = AVCOL_RANGE_MPEG;
+    c->color_primaries = AVCOL_PRI_BT709;
+    c->color_trc = AVCOL_TRC_IEC61966_2_1;
+    /* ARGBToI420 averages each 2x2 block: chroma sits at the block centre. */
+    c->chroma_sample_location = AVCHROMA_LOC_CENTER;
+
+    if (global_header) c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+
+    if (o->bitrate_kbps > 0) {
+        c->bit_rate = (int64_t)o->bitrate_kbps * 1000;
+        if (fam == FAM_GPU && (rc = set_opt(c, "rc", "vbr", err))) goto out;
+    } else {
+        snprintf(buf, sizeof buf, "%d", o->quality);
+        if (fam == FAM_GPU) {
+            if ((rc = set_opt(c, "rc", "constqp", err))) goto out;
+            if ((rc = set_opt(c, "qp", buf, err))) goto out;
+        } else if ((rc = set_opt(c, "crf", buf, err))) {
+            goto out;
+        }
+    }
+
+    /* Under "auto" the preset may belong to the other family: ignore it. */
+    if (!empty(o->preset) &&
+        in_list(fam == FAM_GPU ? gpu_presets : cpu_presets, o->preset) &&
+        (rc = set_opt(c, "preset", o->preset, err)))
+        goto out;
+
+    /* x265 prints its banner and statistics straight to stderr, bypassing
+     * av_log; keep it to errors. */
+    if (!strcmp(codec->name, "libx265") &&
+        (rc = set_opt(c, "x265-params", "log-level=error", err)))
+        goto out;
+
+out:
+    if (rc) avcodec_free_context(&c);
+    *out = c;
+    return rc;
+}
+
+static int open_codec(const kn_encoder_opts *o, bool global_header, kn_encoder *e, kn_err *err)
+{
+    const char *enc = empty(o->encoder) ? "auto" : o->encoder;
+    bool hevc = !empty(o->codec) && !strcmp(o->codec, "hevc");
+    const char *gpu_name = hevc ? "hevc_nvenc" : "h264_nvenc";
+    const char *cpu_name = hevc ? "libx265" : "libx264";
+    struct candidate { const char *name; enum family fam; } cand[2];
+    int n = 0;
+    if (strcmp(enc, "cpu")) cand[n++] = (struct candidate){gpu_name, FAM_GPU};
+    if (strcmp(enc, "gpu")) cand[n++] = (struct candidate){cpu_name, FAM_CPU};
+    bool fallback_ok = !strcmp(enc, "auto");
+
+    for (int i = 0; i < n; i++) {
+        bool last = i == n - 1;
+        const AVCodec *codec = avcodec_find_encoder_by_name(cand[i].name);
+        if (!codec) {
+            if (!last && fallback_ok) {
+                kn_warn("encoder %s is not in this libavcodec; trying %s", cand[i].name, cand[i + 1].name);
+                continue;
+            }
+            return kn_err_set(err, KN_EENCODER, "/output/encoder",
+                              "encoder \"%s\" requested but %s is not available in this FFmpeg build",
+                              enc, cand[i].name);
+        }
+        AVCodecContext *c = NULL;
+        int rc = configure(codec, cand[i].fam, o, global_header, &c, err);
+        if (rc) return rc;
+        bool probe = cand[i].fam == FAM_GPU;
+        if (probe) {
+            tl_capture[0] = '\0';
+            tl_capturing = true;
+        }
+        int r = avcodec_open2(c, codec, NULL);
+        tl_capturing = false;
+        if (r >= 0) {
+            e->cctx = c;
+            e->name = codec->name;
+            return KN_OK;
+        }
+        avcodec_free_context(&c);
+        /* Why, in libav's words when it said so: "Cannot load libcuda.so.1
+         * (Operation not permitted)". */
+        char why[384];
+        if (probe && tl_capture[0])
+            snprintf(why, sizeof why, "%s (%s)", tl_capture, av_err2str(r));
+        else
+            snprintf(why, sizeof why, "%s", av_err2str(r));
+        if (!last && fallback_ok) {
+            kn_warn("encoder %s could not be opened: %s; falling back to %s", cand[i].name, why,
+                    cand[i + 1].name);
+            continue;
+        }
+        if (cand[i].fam == FAM_GPU)
+            return kn_err_set(err, KN_EENCODER, "/output/encoder",
+                              "encoder \"%s\" requested but %s could not be opened: %s "
+                              "(no NVIDIA GPU or driver?)", enc, cand[i].name, why);
+        return kn_err_set(err, KN_EENCODER, "/output/encoder",
+                          "encoder \"%s\" requested but %s could not be opened: %s", enc,
+                          cand[i].name, why);
+    }
+    return kn_err_set(err, KN_EINTERNAL, NULL, "no encoder candidate for \"%s\"", enc);
+}
+
+int kn_encoder_create(const char *path, const kn_encoder_opts *opts, kn_encoder **out,
+                      kn_err *err)
+{
+    int rc, r;
+    kn_encoder *e = NULL;
+    AVDictionary *mux_opts = NULL;
+    if (out) *out = NULL;
+    if (!opts || !out) return kn_err_set(err, KN_EINVAL, NULL, "kn_encoder_create: missing argument");
+    if ((rc = validate(path, opts, err))) goto out;
+
+    e = calloc(1, sizeof *e);
+    if (!e) { rc = kn_err_set(err, KN_ENOMEM, NULL, "out of memory"); goto out; }
+
+    r = avformat_alloc_output_context2(&e->fmt, NULL, "mp4", path);
+    if (r < 0 || !e->fmt) {
+        rc = kn_err_set(err, KN_EINTERNAL, NULL, "cannot create an mp4 muxer: %s", av_err2str(r));
+        goto out;
+    }
+    if ((rc = open_codec(opts, e->fmt->oformat->flags & AVFMT_GLOBALHEADER, e, err))) goto out;
+
+    e->st = avformat_new_stream(e->fmt, NULL);
+    if (!e->st) { rc = kn_err_set(err, KN_ENOMEM, NULL, "out of memory adding a stream"); goto out; }
+    e->st->id = 0;
+    e->st->time_base = e->cctx->time_base;   /* a hint; the muxer picks its own */
+    e->st->avg_frame_rate = e->cctx->framerate;
+    r = avcodec_parameters_from_context(e->st->codecpar, e->cctx);
+    if (r < 0) {
+        rc = kn_err_set(err, KN_EINTERNAL, NULL, "cannot copy codec parameters: %s", av_err2str(r));
+        goto out;
+    }
+    /* 'hvc1' (parameter sets only in the sample entry, which GLOBAL_HEADER
+     * gives us) is what Apple players require; the mp4 default is 'hev1'. */
+    if (e->cctx->codec_id == AV_CODEC_ID_HEVC)
+        e->st->codecpar->codec_tag = MKTAG('h', 'v', 'c', '1');
+
+    e->pkt = av_packet_alloc();
+    if (!e->pkt) { rc = kn_err_set(err, KN_ENOMEM, NULL, "out of memory"); goto out; }
+
+    r = avio_open(&e->fmt->pb, path, AVIO_FLAG_WRITE);
+    if (r < 0) {
+        rc = kn_err_set(err, KN_EIO, NULL, "cannot open output file %s: %s", path, av_err2str(r));
+        goto out;
+    }
+    if ((r = av_dict_set(&mux_opts, "movflags", "+faststart", 0)) < 0) {
+        rc = kn_err_set(err, KN_ENOMEM, NULL, "out of memory");
+        goto out;
+    }
+    r = avformat_write_header(e->fmt, &mux_opts);
+    if (r < 0) {
+        rc = kn_err_set(err, KN_EIO, NULL, "cannot write the mp4 header to %s: %s", path, av_err2str(r));
+        goto out;
+    }
+    e->header_written = true;
+    if (av_dict_count(mux_opts) > 0) {
+        rc = kn_err_set(err, KN_EINTERNAL, NULL, "the mp4 muxer did not accept movflags=+faststart");
+        goto out;
+    }
+    kn_debug("encoder: %s %dx%d @ %d/%d -> %s", e->name, opts->width, opts->height,
+             opts->fps_num, opts->fps_den, path);
+
+out:
+    av_dict_free(&mux_opts);
+    if (rc) kn_encoder_destroy(e);
+    else *out = e;
+    return rc;
+}
+
+const char *kn_encoder_name(const kn_encoder *e)
+{
+    return e && e->name ? e->name : "";
+}
+
+/* ---- push / drain --------------------------------------------------- */
+
+static int fail(kn_encoder *e, int code, kn_err *err, const char *what, int averr)
+{
+    e->failed = true;
+    return kn_err_set(err, code, NULL, "%s (%s): %s", what, e->name, av_err2str(averr));
+}
+
+/* Moves every packet the encoder has ready into the file. */
+static int drain(kn_encoder *e, kn_err *err)
+{
+    for (;;) {
+        int r = avcodec_receive_packet(e->cctx, e->pkt);
+        if (r == AVERROR(EAGAIN) || r == AVERROR_EOF) return KN_OK;
+        if (r < 0) return fail(e, KN_EENCODE, err, "encoding failed", r);
+        e->pkt->duration = 1;    /* one frame in the codec time base */
+        av_packet_rescale_ts(e->pkt, e->cctx->time_base, e->st->time_base);
+        e->pkt->stream_index = e->st->index;
+        r = av_interleaved_write_frame(e->fmt, e->pkt);   /* takes the packet's reference */
+        if (r < 0) return fail(e, KN_EENCODE, err, "writing the mp4 failed", r);
+    }
+}
+
+typedef struct release_ctx {
+    kn_encoder_release_fn fn;
+    void *opaque;
+} release_ctx;
+
+static void buffer_free(void *opaque, uint8_t *data)
+{
+    (void)data;
+    release_ctx *rc = opaque;
+    rc->fn(rc->opaque);
+    free(rc);
+}
+
+/* Wraps the caller's planes without copying. The one AVBufferRef spans the
+ * lowest to the highest plane byte, so whichever order the planes are in
+ * (one slot, three mallocs) a single refcount governs their lifetime. It is
+ * read-only: libavcodec must copy before writing. */
+static AVFrame *wrap_frame(uint8_t *const data[3], const int stride[3], int w, int h,
+                           release_ctx *rel)
+{
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (int i = 0; i < 3; i++) {
+        int pw = i ? w / 2 : w, ph = i ? h / 2 : h;
+        uintptr_t s = (uintptr_t)data[i];
+        uintptr_t end = s + (uintptr_t)stride[i] * (uintptr_t)(ph - 1) + (uintptr_t)pw;
+        if (s < lo) lo = s;
+        if (end > hi) hi = end;
+    }
+    AVFrame *f = av_frame_alloc();
+    if (!f) return NULL;
+    f->buf[0] = av_buffer_create((uint8_t *)lo, hi - lo, buffer_free, rel, AV_BUFFER_FLAG_READONLY);
+    if (!f->buf[0]) { av_frame_free(&f); return NULL; }
+    for (int i = 0; i < 3; i++) {
+        f->data[i] = data[i];
+        f->linesize[i] = stride[i];
+    }
+    return f;
+}
+
+static AVFrame *copy_frame(uint8_t *const data[3], const int stride[3], int w, int h)
+{
+    AVFrame *f = av_frame_alloc();
+    if (!f) return NULL;
+    f->format = AV_PIX_FMT_YUV420P;
+    f->width = w;
+    f->height = h;
+    if (av_frame_get_buffer(f, 0) < 0) { av_frame_free(&f); return NULL; }
+    for (int i = 0; i < 3; i++) {
+        int pw = i ? w / 2 : w, ph = i ? h / 2 : h;
+        for (int y = 0; y < ph; y++)
+            memcpy(f->data[i] + (size_t)y * f->linesize[i], data[i] + (size_t)y * stride[i], (size_t)pw);
+    }
+    return f;
+}
+
+int kn_encoder_push(kn_encoder *e, long index, uint8_t *const data[3], const int stride[3],
+                    kn_encoder_release_fn release, void *opaque, kn_err *err)
+{
+    int rc = KN_OK, r;
+    AVFrame *f = NULL;
+    /* Until the frame holds it, the release context is ours to fire. */
+    release_ctx *rel = NULL;
+
+    if (release) {
+        rel = malloc(sizeof *rel);
+        if (!rel) {
+            release(opaque);
+            return kn_err_set(err, KN_ENOMEM, NULL, "out of memory");
+        }
+        rel->fn = release;
+        rel->opaque = opaque;
+    }
+    if (!e || !data || !stride) { rc = kn_err_set(err, KN_EINVAL, NULL, "kn_encoder_push: missing argument"); goto out; }
+    if (e->failed) { rc = kn_err_set(err, KN_EENCODE, NULL, "the encoder already failed"); goto out; }
+    if (e->finished) { rc = kn_err_set(err, KN_EINVAL, NULL, "push after finish"); goto out; }
+    if (index != e->next_index) {
+        rc = kn_err_set(err, KN_EINVAL, NULL, "frame %ld pushed out of order: expected frame %ld",
+                        index, e->next_index);
+        goto out;
+    }
+    int w = e->cctx->width, h = e->cctx->height;
+    for (int i = 0; i < 3; i++) {
+        if (!data[i] || stride[i] < (i ? w / 2 : w)) {
+            rc = kn_err_set(err, KN_EINVAL, NULL, "plane %d of frame %ld is missing or its stride %d is "
+                            "too small", i, index, stride[i]);
+            goto out;
+        }
+    }
+
+    if (rel) {
+        f = wrap_frame(data, stride, w, h, rel);
+        if (f) rel = NULL;   /* the buffer fires it now */
+    } else {
+        f = copy_frame(data, stride, w, h);
+    }
+    if (!f) { rc = kn_err_set(err, KN_ENOMEM, NULL, "out of memory wrapping frame %ld", index); goto out; }
+    f->format = AV_PIX_FMT_YUV420P;
+    f->width = w;
+    f->height = h;
+    f->pts = index;
+    f->color_range = e->cctx->color_range;
+    f->colorspace = e->cctx->colorspace;
+    f->color_primaries = e->cctx->color_primaries;
+    f->color_trc = e->cctx->color_trc;
+    f->sample_aspect_ratio = e->cctx->sample_aspect_ratio;
+
+    r = avcodec_send_frame(e->cctx, f);
+    if (r == AVERROR(EAGAIN)) {
+        /* Not expected (we drain after every send), but legal per the API. */
+        if ((rc = drain(e, err))) goto out;
+        r = avcodec_send_frame(e->cctx, f);
+    }
+    if (r < 0) { rc = fail(e, KN_EENCODE, err, "sending a frame to the encoder failed", r); goto out; }
+    e->next_index++;
+    rc = drain(e, err);
+
+out:
+    av_frame_free(&f);   /* drops our reference; libavcodec keeps its own */
+    if (rel) {
+        rel->fn(rel->opaque);
+        free(rel);
+    }
+    return rc;
+}
+
+int kn_encoder_finish(kn_encoder *e, kn_err *err)
+{
+    int rc, r;
+    if (!e) return kn_err_set(err, KN_EINVAL, NULL, "kn_encoder_finish: no encoder");
+    if (e->failed) return kn_err_set(err, KN_EENCODE, NULL, "the encoder already failed");
+    if (e->finished) return kn_err_set(err, KN_EINVAL, NULL, "finish called twice");
+    if (e->next_index == 0)
+        return kn_err_set(err, KN_EINVAL, NULL, "no frames were pushed: an mp4 needs at least one");
+    e->finished = true;
+
+    r = avcodec_send_frame(e->cctx, NULL);
+    if (r < 0) return fail(e, KN_EENCODE, err, "flushing the encoder failed", r);
+    if ((rc = drain(e, err))) return rc;
+    r = av_write_trailer(e->fmt);   /* also does the faststart moov move */
+    if (r < 0) return fail(e, KN_EENCODE, err, "writing the mp4 trailer failed", r);
+    r = avio_closep(&e->fmt->pb);
+    if (r < 0) {
+        e->failed = true;
+        return kn_err_set(err, KN_EIO, NULL, "closing the output file failed: %s", av_err2str(r));
+    }
+    return KN_OK;
+}
+
+void kn_encoder_destroy(kn_encoder *e)
+{
+    if (!e) return;
+    /* Frees any frames libavcodec still buffers: their buffer_free fires
+     * the callers' release callbacks. */
+    avcodec_free_context(&e->cctx);
+    av_packet_free(&e->pkt);
+    if (e->fmt) {
+        if (e->fmt->pb) avio_closep(&e->fmt->pb);
+        avformat_free_context(e->fmt);
+    }
+    free(e);
+}

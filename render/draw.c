@@ -1,0 +1,649 @@
+/*
+ * render/draw.c - drawing one evaluated frame with Cairo and Pango.
+ *
+ * Coordinates are Cairo user space as is: origin top-left, y down, one unit
+ * per pixel, so a shape at integer coordinates covers whole pixels and a
+ * positive cairo_rotate angle turns clockwise on screen. Fills get no
+ * half-pixel offsets and Cairo's default antialiasing is kept.
+ *
+ * Invariants:
+ *  - cr's state is balanced after every element (cairo_save/restore around
+ *    each one), so transforms, dashes and groups never leak between elements
+ *    or frames.
+ *  - Nothing that a document can animate into (zero scale, zero radii, all-
+ *    zero or negative dashes, zero font size) is handed to Cairo in a form
+ *    that would put cr into its sticky error state; such elements draw
+ *    nothing. Should cr still end a frame in error, the frame fails with
+ *    KN_ERENDER and the canvas rebuilds its cairo_t so the next frame starts
+ *    clean.
+ *  - Text is laid out with hint metrics off, no hinting and unrounded glyph
+ *    positions, so text geometry does not depend on the transform or the
+ *    resolution and is the same on every worker.
+ */
+#include "render/draw.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cairo.h>
+#include <pango/pangocairo.h>
+
+#define FONT_CACHE 16
+#define PNG_CAP ((size_t)256 << 20)
+#define MAX_SIDE 16384
+
+typedef struct font_entry {
+    char *key;                      /* the element's font string */
+    PangoFontDescription *desc;     /* size set per use */
+} font_entry;
+
+struct kn_canvas {
+    int width, height;
+    cairo_surface_t *surf;
+    cairo_t *cr;
+    PangoLayout *layout;
+    font_entry fonts[FONT_CACHE];
+    unsigned font_next;             /* round-robin victim when full */
+};
+
+/* ---- canvas ------------------------------------------------------------ */
+
+static void context_free(kn_canvas *c)
+{
+    if (c->layout) g_object_unref(c->layout);
+    c->layout = NULL;
+    if (c->cr) cairo_destroy(c->cr);
+    c->cr = NULL;
+}
+
+static int context_make(kn_canvas *c, kn_err *err)
+{
+    cairo_font_options_t *fo = NULL;
+    int rc = KN_OK;
+
+    c->cr = cairo_create(c->surf);
+    if (cairo_status(c->cr) != CAIRO_STATUS_SUCCESS) {
+        rc = kn_err_set(err, KN_ENOMEM, NULL, "cannot create a drawing context: %s",
+                        cairo_status_to_string(cairo_status(c->cr)));
+        goto out;
+    }
+    c->layout = pango_cairo_create_layout(c->cr);
+    if (!c->layout) {
+        rc = kn_err_set(err, KN_ENOMEM, NULL, "cannot create a text layout");
+        goto out;
+    }
+    fo = cairo_font_options_create();
+    cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_GRAY);
+    cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
+    cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
+    if (cairo_font_options_status(fo) != CAIRO_STATUS_SUCCESS) {
+        rc = kn_err_set(err, KN_ENOMEM, NULL, "cannot create font options");
+        goto out;
+    }
+    PangoContext *pc = pango_layout_get_context(c->layout);
+    pango_cairo_context_set_font_options(pc, fo);
+    pango_context_set_round_glyph_positions(pc, FALSE);
+    pango_layout_context_changed(c->layout);
+
+out:
+    if (fo) cairo_font_options_destroy(fo);
+    if (rc != KN_OK) context_free(c);
+    return rc;
+}
+
+int kn_canvas_create(int width, int height, kn_canvas **out, kn_err *err)
+{
+    kn_canvas *c = NULL;
+    int rc = KN_OK;
+
+    *out = NULL;
+    if (width < 1 || height < 1 || width > MAX_SIDE || height > MAX_SIDE)
+        return kn_err_set(err, KN_EINVAL, NULL,
+                          "canvas size %dx%d is outside 1..%d", width, height, MAX_SIDE);
+    c = calloc(1, sizeof *c);
+    if (!c) return kn_err_set(err, KN_ENOMEM, NULL, "out of memory for a canvas");
+    c->width = width;
+    c->height = height;
+    c->surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width, height);
+    if (cairo_surface_status(c->surf) != CAIRO_STATUS_SUCCESS) {
+        rc = kn_err_set(err, KN_ENOMEM, NULL, "cannot create a %dx%d image: %s",
+                        width, height,
+                        cairo_status_to_string(cairo_surface_status(c->surf)));
+        goto out;
+    }
+    rc = context_make(c, err);
+
+out:
+    if (rc != KN_OK) {
+        kn_canvas_destroy(c);
+        return rc;
+    }
+    *out = c;
+    return KN_OK;
+}
+
+void kn_canvas_destroy(kn_canvas *c)
+{
+    if (!c) return;
+    context_free(c);
+    for (int i = 0; i < FONT_CACHE; i++) {
+        free(c->fonts[i].key);
+        if (c->fonts[i].desc) pango_font_description_free(c->fonts[i].desc);
+    }
+    if (c->surf) cairo_surface_destroy(c->surf);
+    free(c);
+}
+
+const uint8_t *kn_canvas_data(kn_canvas *c)
+{
+    cairo_surface_flush(c->surf);
+    return cairo_image_surface_get_data(c->surf);
+}
+
+int kn_canvas_stride(const kn_canvas *c)
+{
+    return cairo_image_surface_get_stride(c->surf);
+}
+
+/* The cached description for a font string (size unset), or NULL when out
+ * of memory. */
+static PangoFontDescription *font_get(kn_canvas *c, const char *font)
+{
+    if (!font) font = "";
+    for (int i = 0; i < FONT_CACHE; i++)
+        if (c->fonts[i].key && strcmp(c->fonts[i].key, font) == 0) return c->fonts[i].desc;
+
+    char *key = strdup(font);
+    PangoFontDescription *d = pango_font_description_from_string(font);
+    if (!key || !d) {
+        free(key);
+        if (d) pango_font_description_free(d);
+        return NULL;
+    }
+    font_entry *e = &c->fonts[c->font_next];
+    c->font_next = (c->font_next + 1) % FONT_CACHE;
+    free(e->key);
+    if (e->desc) pango_font_description_free(e->desc);
+    e->key = key;
+    e->desc = d;
+    return d;
+}
+
+/* ---- reading an element's slots --------------------------------------- */
+
+typedef struct ectx {
+    kn_canvas *c;
+    const kn_state *st;
+} ectx;
+
+static const kn_value *val(const ectx *x, const kn_elem *el, kn_prop p)
+{
+    int s = el->slot[p];
+    return s >= 0 ? kn_state_get(x->st, s) : NULL;
+}
+
+static double num(const ectx *x, const kn_elem *el, kn_prop p, double def)
+{
+    const kn_value *v = val(x, el, p);
+    return (v && (v->type == KN_VT_NUM || v->type == KN_VT_BOOL) && isfinite(v->num))
+           ? v->num : def;
+}
+
+static kn_color color(const ectx *x, const kn_elem *el, kn_prop p)
+{
+    const kn_value *v = val(x, el, p);
+    kn_color none = { 0, 0, 0, 0 };
+    return (v && v->type == KN_VT_COLOR) ? v->color : none;
+}
+
+static const char *str(const ectx *x, const kn_elem *el, kn_prop p, const char *def)
+{
+    const kn_value *v = val(x, el, p);
+    return (v && v->type == KN_VT_STR && v->str) ? v->str : def;
+}
+
+/* An array value of at least min numbers, or NULL. */
+static const kn_value *arr(const ectx *x, const kn_elem *el, kn_prop p, size_t min)
+{
+    const kn_value *v = val(x, el, p);
+    return (v && v->type == KN_VT_ARRAY && v->n >= min && (v->n == 0 || v->arr)) ? v : NULL;
+}
+
+static double clamp01(double v)
+{
+    return v > 0 ? (v < 1 ? v : 1) : 0;   /* NaN -> 0 */
+}
+
+/* ---- text --------------------------------------------------------------- */
+
+/* Lays out a text element and returns where to move to before showing the
+ * layout (top-left of the layout) and its logical box in user space.
+ * Returns 0 when there is nothing to draw. */
+static int text_layout(const ectx *x, const kn_elem *el, double *px, double *py,
+                       double box[4])
+{
+    kn_canvas *c = x->c;
+    const char *text = str(x, el, KN_P_TEXT, "");
+    double size = num(x, el, KN_P_SIZE, 32);
+    if (!text[0] || !(size > 0) || size > 1e5) return 0;
+
+    PangoFontDescription *fd = font_get(c, str(x, el, KN_P_FONT, "DejaVu Sans"));
+    if (!fd) return 0;
+    pango_font_description_set_absolute_size(fd, size * PANGO_SCALE);
+
+    const char *align = str(x, el, KN_P_ALIGN, "left");
+    const char *base = str(x, el, KN_P_BASELINE, "alphabetic");
+    PangoAlignment pa = PANGO_ALIGN_LEFT;
+    double fx = 0;                     /* fraction of the box width left of x */
+    if (strcmp(align, "center") == 0) { pa = PANGO_ALIGN_CENTER; fx = 0.5; }
+    else if (strcmp(align, "right") == 0) { pa = PANGO_ALIGN_RIGHT; fx = 1; }
+
+    pango_cairo_update_layout(c->cr, c->layout);
+    pango_layout_set_font_description(c->layout, fd);
+    pango_layout_set_alignment(c->layout, pa);
+    pango_layout_set_text(c->layout, text, -1);
+
+    PangoRectangle lg;
+    pango_layout_get_extents(c->layout, NULL, &lg);
+    double lx = (double)lg.x / PANGO_SCALE, ly = (double)lg.y / PANGO_SCALE;
+    double lw = (double)lg.width / PANGO_SCALE, lh = (double)lg.height / PANGO_SCALE;
+
+    double ax = num(x, el, KN_P_X, 0), ay = num(x, el, KN_P_Y, 0);
+    *px = ax - (lx + fx * lw);
+    if (strcmp(base, "top") == 0)
+        *py = ay - ly;
+    else if (strcmp(base, "middle") == 0)
+        *py = ay - (ly + lh / 2);
+    else if (strcmp(base, "bottom") == 0)
+        *py = ay - (ly + lh);
+    else
+        *py = ay - (double)pango_layout_get_baseline(c->layout) / PANGO_SCALE;
+    box[0] = *px + lx;
+    box[1] = *py + ly;
+    box[2] = lw;
+    box[3] = lh;
+    return 1;
+}
+
+/* ---- shapes ------------------------------------------------------------- */
+
+/* Appends the element's outline to cr's path. Returns 0 when the shape is
+ * degenerate and draws nothing. */
+static int shape_path(const ectx *x, const kn_elem *el, cairo_t *cr)
+{
+    switch (el->type) {
+    case KN_E_RECT: {
+        double rx = num(x, el, KN_P_X, 0), ry = num(x, el, KN_P_Y, 0);
+        double w = num(x, el, KN_P_WIDTH, 0), h = num(x, el, KN_P_HEIGHT, 0);
+        double r = num(x, el, KN_P_RADIUS, 0);
+        if (w < 0) { rx += w; w = -w; }
+        if (h < 0) { ry += h; h = -h; }
+        double rmax = (w < h ? w : h) / 2;
+        if (r > rmax) r = rmax;
+        if (r > 0) {
+            cairo_new_sub_path(cr);
+            cairo_arc(cr, rx + w - r, ry + r, r, -M_PI / 2, 0);
+            cairo_arc(cr, rx + w - r, ry + h - r, r, 0, M_PI / 2);
+            cairo_arc(cr, rx + r, ry + h - r, r, M_PI / 2, M_PI);
+            cairo_arc(cr, rx + r, ry + r, r, M_PI, 3 * M_PI / 2);
+            cairo_close_path(cr);
+        } else {
+            cairo_rectangle(cr, rx, ry, w, h);
+        }
+        return 1;
+    }
+    case KN_E_CIRCLE: {
+        double r = num(x, el, KN_P_R, 0);
+        if (!(r > 0)) return 0;
+        cairo_new_sub_path(cr);
+        cairo_arc(cr, num(x, el, KN_P_CX, 0), num(x, el, KN_P_CY, 0), r, 0, 2 * M_PI);
+        cairo_close_path(cr);
+        return 1;
+    }
+    case KN_E_ELLIPSE: {
+        double erx = num(x, el, KN_P_RX, 0), ery = num(x, el, KN_P_RY, 0);
+        if (!(erx > 0) || !(ery > 0)) return 0;
+        /* Scale only while building the path: the stroke uses the matrix in
+         * force when stroking, so its width stays unscaled. */
+        cairo_matrix_t m;
+        cairo_get_matrix(cr, &m);
+        cairo_translate(cr, num(x, el, KN_P_CX, 0), num(x, el, KN_P_CY, 0));
+        cairo_scale(cr, erx, ery);
+        cairo_new_sub_path(cr);
+        cairo_arc(cr, 0, 0, 1, 0, 2 * M_PI);
+        cairo_close_path(cr);
+        cairo_set_matrix(cr, &m);
+        return 1;
+    }
+    case KN_E_LINE:
+        cairo_move_to(cr, num(x, el, KN_P_X1, 0), num(x, el, KN_P_Y1, 0));
+        cairo_line_to(cr, num(x, el, KN_P_X2, 0), num(x, el, KN_P_Y2, 0));
+        return 1;
+    case KN_E_POLYLINE:
+    case KN_E_POLYGON: {
+        const kn_value *pts = arr(x, el, KN_P_POINTS, 2);
+        if (!pts) return 0;
+        size_t np = pts->n / 2;
+        cairo_move_to(cr, pts->arr[0], pts->arr[1]);
+        for (size_t i = 1; i < np; i++)
+            cairo_line_to(cr, pts->arr[2 * i], pts->arr[2 * i + 1]);
+        if (el->type == KN_E_POLYGON) cairo_close_path(cr);
+        return 1;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* The default rotation/scale origin: the centre of the shape (spec 3). */
+static void shape_center(const ectx *x, const kn_elem *el, const double tbox[4],
+                         double *ox, double *oy)
+{
+    *ox = *oy = 0;
+    switch (el->type) {
+    case KN_E_RECT:
+        *ox = num(x, el, KN_P_X, 0) + num(x, el, KN_P_WIDTH, 0) / 2;
+        *oy = num(x, el, KN_P_Y, 0) + num(x, el, KN_P_HEIGHT, 0) / 2;
+        return;
+    case KN_E_CIRCLE:
+    case KN_E_ELLIPSE:
+        *ox = num(x, el, KN_P_CX, 0);
+        *oy = num(x, el, KN_P_CY, 0);
+        return;
+    case KN_E_LINE:
+        *ox = (num(x, el, KN_P_X1, 0) + num(x, el, KN_P_X2, 0)) / 2;
+        *oy = (num(x, el, KN_P_Y1, 0) + num(x, el, KN_P_Y2, 0)) / 2;
+        return;
+    case KN_E_POLYLINE:
+    case KN_E_POLYGON: {
+        const kn_value *pts = arr(x, el, KN_P_POINTS, 2);
+        if (!pts) return;
+        double x0 = pts->arr[0], x1 = x0, y0 = pts->arr[1], y1 = y0;
+        for (size_t i = 1; i < pts->n / 2; i++) {
+            double px = pts->arr[2 * i], py = pts->arr[2 * i + 1];
+            if (px < x0) x0 = px;
+            if (px > x1) x1 = px;
+            if (py < y0) y0 = py;
+            if (py > y1) y1 = py;
+        }
+        *ox = (x0 + x1) / 2;
+        *oy = (y0 + y1) / 2;
+        return;
+    }
+    case KN_E_TEXT:
+        *ox = tbox[0] + tbox[2] / 2;
+        *oy = tbox[1] + tbox[3] / 2;
+        return;
+    case KN_E_GROUP:
+        *ox = num(x, el, KN_P_X, 0);
+        *oy = num(x, el, KN_P_Y, 0);
+        return;
+    default:
+        return;
+    }
+}
+
+/* Sets stroke parameters from the element. Returns 0 when there is no
+ * visible stroke. */
+static int stroke_setup(const ectx *x, const kn_elem *el, cairo_t *cr, kn_color *col)
+{
+    *col = color(x, el, KN_P_STROKE);
+    double w = num(x, el, KN_P_STROKE_WIDTH, 1);
+    if (!(col->a > 0) || !(w > 0)) return 0;
+    cairo_set_line_width(cr, w);
+
+    const char *cap = str(x, el, KN_P_LINE_CAP, "butt");
+    cairo_set_line_cap(cr, strcmp(cap, "round") == 0 ? CAIRO_LINE_CAP_ROUND
+                           : strcmp(cap, "square") == 0 ? CAIRO_LINE_CAP_SQUARE
+                           : CAIRO_LINE_CAP_BUTT);
+    const char *join = str(x, el, KN_P_LINE_JOIN, "miter");
+    cairo_set_line_join(cr, strcmp(join, "round") == 0 ? CAIRO_LINE_JOIN_ROUND
+                            : strcmp(join, "bevel") == 0 ? CAIRO_LINE_JOIN_BEVEL
+                            : CAIRO_LINE_JOIN_MITER);
+
+    /* Cairo errors (stickily) on a negative or all-zero dash: draw solid. */
+    const kn_value *d = arr(x, el, KN_P_DASH, 1);
+    if (d) {
+        int ok = 0;
+        for (size_t i = 0; i < d->n; i++) {
+            if (!(d->arr[i] >= 0) || !isfinite(d->arr[i])) { ok = 0; break; }
+            if (d->arr[i] > 0) ok = 1;
+        }
+        if (ok && d->n <= 1024) cairo_set_dash(cr, d->arr, (int)d->n, 0);
+    }
+    return 1;
+}
+
+/* Clips to the device-space pixel box around the current path's paint, so a
+ * pushed group allocates only what the shape covers. */
+static void clip_to_path_box(cairo_t *cr, int stroked)
+{
+    double x0, y0, x1, y1;
+    if (stroked)
+        cairo_stroke_extents(cr, &x0, &y0, &x1, &y1);
+    else
+        cairo_fill_extents(cr, &x0, &y0, &x1, &y1);
+    if (stroked) {
+        double fx0, fy0, fx1, fy1;
+        cairo_fill_extents(cr, &fx0, &fy0, &fx1, &fy1);
+        if (fx0 < x0) x0 = fx0;
+        if (fy0 < y0) y0 = fy0;
+        if (fx1 > x1) x1 = fx1;
+        if (fy1 > y1) y1 = fy1;
+    }
+    double xs[4] = { x0, x1, x1, x0 }, ys[4] = { y0, y0, y1, y1 };
+    double dx0 = INFINITY, dy0 = INFINITY, dx1 = -INFINITY, dy1 = -INFINITY;
+    for (int i = 0; i < 4; i++) {
+        cairo_user_to_device(cr, &xs[i], &ys[i]);
+        if (xs[i] < dx0) dx0 = xs[i];
+        if (xs[i] > dx1) dx1 = xs[i];
+        if (ys[i] < dy0) dy0 = ys[i];
+        if (ys[i] > dy1) dy1 = ys[i];
+    }
+    cairo_path_t *path = cairo_copy_path(cr);
+    cairo_matrix_t m;
+    cairo_get_matrix(cr, &m);
+    cairo_identity_matrix(cr);
+    cairo_new_path(cr);
+    cairo_rectangle(cr, floor(dx0) - 1, floor(dy0) - 1,
+                    ceil(dx1) - floor(dx0) + 2, ceil(dy1) - floor(dy0) + 2);
+    cairo_clip(cr);
+    cairo_set_matrix(cr, &m);
+    if (path->status == CAIRO_STATUS_SUCCESS) cairo_append_path(cr, path);
+    cairo_path_destroy(path);
+}
+
+static void draw_elem(const ectx *x, const kn_elem *el);
+
+static void draw_children(const ectx *x, const kn_elem *el)
+{
+    for (size_t i = 0; i < el->nchildren; i++) draw_elem(x, &el->children[i]);
+}
+
+static void draw_elem(const ectx *x, const kn_elem *el)
+{
+    cairo_t *cr = x->c->cr;
+    if (num(x, el, KN_P_VISIBLE, 1) == 0) return;
+    double op = clamp01(num(x, el, KN_P_OPACITY, 1));
+    if (op <= 0) return;
+
+    double rot = num(x, el, KN_P_ROTATION, 0);
+    double sx = 1, sy = 1;
+    const kn_value *sc = arr(x, el, KN_P_SCALE, 2);
+    if (sc) { sx = sc->arr[0]; sy = sc->arr[1]; }
+    if (!(sx != 0 && sy != 0 && isfinite(sx) && isfinite(sy))) return;   /* flat */
+
+    double tx = 0, ty = 0, tbox[4] = { 0, 0, 0, 0 };
+    if (el->type == KN_E_TEXT && !text_layout(x, el, &tx, &ty, tbox)) return;
+
+    cairo_save(cr);
+    if (rot != 0 || sx != 1 || sy != 1) {
+        double ox, oy;
+        const kn_value *o = arr(x, el, KN_P_ORIGIN, 2);
+        if (o) { ox = o->arr[0]; oy = o->arr[1]; }
+        else shape_center(x, el, tbox, &ox, &oy);
+        cairo_translate(cr, ox, oy);
+        cairo_rotate(cr, rot * (M_PI / 180));
+        cairo_scale(cr, sx, sy);
+        cairo_translate(cr, -ox, -oy);
+    }
+
+    if (el->type == KN_E_GROUP) {
+        cairo_translate(cr, num(x, el, KN_P_X, 0), num(x, el, KN_P_Y, 0));
+        if (op < 1) {
+            cairo_push_group(cr);
+            draw_children(x, el);
+            cairo_pop_group_to_source(cr);
+            cairo_paint_with_alpha(cr, op);
+        } else {
+            draw_children(x, el);
+        }
+        cairo_restore(cr);
+        return;
+    }
+
+    kn_color fill = color(x, el, KN_P_FILL), stroke;
+    if (el->type == KN_E_LINE) fill.a = 0;   /* a line has no inside */
+    int do_fill = fill.a > 0;
+    int do_stroke = stroke_setup(x, el, cr, &stroke);
+    if (!do_fill && !do_stroke) goto done;
+
+    if (el->type == KN_E_TEXT) {
+        cairo_move_to(cr, tx, ty);
+        pango_cairo_update_layout(cr, x->c->layout);
+        if (do_stroke) pango_cairo_layout_path(cr, x->c->layout);
+    } else if (!shape_path(x, el, cr)) {
+        goto done;
+    }
+
+    /* Both paints with partial opacity: composite them once as a unit so
+     * the stroke does not show the fill through it. */
+    int grouped = do_fill && do_stroke && op < 1;
+    double a = grouped ? 1 : op;
+    if (grouped) {
+        clip_to_path_box(cr, 1);
+        cairo_push_group(cr);
+    }
+    if (do_fill) {
+        cairo_set_source_rgba(cr, fill.r, fill.g, fill.b, fill.a * a);
+        if (el->type == KN_E_TEXT) {
+            cairo_move_to(cr, tx, ty);
+            pango_cairo_show_layout(cr, x->c->layout);
+        } else if (do_stroke) {
+            cairo_fill_preserve(cr);
+        } else {
+            cairo_fill(cr);
+        }
+    }
+    if (do_stroke) {
+        cairo_set_source_rgba(cr, stroke.r, stroke.g, stroke.b, stroke.a * a);
+        cairo_stroke(cr);
+    }
+    if (grouped) {
+        cairo_pop_group_to_source(cr);
+        cairo_paint_with_alpha(cr, op);
+    }
+done:
+    cairo_new_path(cr);
+    cairo_restore(cr);
+}
+
+/* ---- frames ------------------------------------------------------------ */
+
+int kn_draw_frame(kn_canvas *c, const kn_doc *doc, const kn_state *st, kn_err *err)
+{
+    if (doc->width != c->width || doc->height != c->height)
+        return kn_err_set(err, KN_EINVAL, NULL, "canvas is %dx%d but the document is %dx%d",
+                          c->width, c->height, doc->width, doc->height);
+    cairo_t *cr = c->cr;
+    ectx x = { c, st };
+
+    cairo_save(cr);
+    cairo_set_operator(cr, CAIRO_OPERATOR_SOURCE);
+    cairo_set_source_rgba(cr, clamp01(doc->background.r), clamp01(doc->background.g),
+                          clamp01(doc->background.b), clamp01(doc->background.a));
+    cairo_paint(cr);
+    cairo_restore(cr);
+
+    for (size_t i = 0; i < doc->nelements; i++) draw_elem(&x, &doc->elements[i]);
+
+    cairo_surface_flush(c->surf);
+    cairo_status_t s = cairo_status(cr);
+    if (s == CAIRO_STATUS_SUCCESS) s = cairo_surface_status(c->surf);
+    if (s != CAIRO_STATUS_SUCCESS) {
+        int rc = kn_err_set(err, KN_ERENDER, NULL, "drawing the frame failed: %s",
+                            cairo_status_to_string(s));
+        /* cr's error is sticky: start the next frame on a fresh context. */
+        context_free(c);
+        if (context_make(c, NULL) != KN_OK) context_free(c);
+        return rc;
+    }
+    return KN_OK;
+}
+
+/* ---- PNG --------------------------------------------------------------- */
+
+int kn_canvas_write_png(kn_canvas *c, const char *path, kn_err *err)
+{
+    cairo_surface_flush(c->surf);
+    cairo_status_t s = cairo_surface_write_to_png(c->surf, path);
+    if (s != CAIRO_STATUS_SUCCESS)
+        return kn_err_set(err, s == CAIRO_STATUS_NO_MEMORY ? KN_ENOMEM : KN_EIO, NULL,
+                          "cannot write PNG %s: %s", path, cairo_status_to_string(s));
+    return KN_OK;
+}
+
+typedef struct png_buf {
+    uint8_t *data;
+    size_t len, cap;
+    int over;            /* the cap was hit */
+} png_buf;
+
+static cairo_status_t png_write(void *closure, const unsigned char *data, unsigned int len)
+{
+    png_buf *b = closure;
+    if (len > PNG_CAP - b->len) {
+        b->over = 1;
+        return CAIRO_STATUS_WRITE_ERROR;
+    }
+    if (b->len + len > b->cap) {
+        size_t ncap = b->cap ? b->cap : 65536;
+        while (ncap < b->len + len) ncap *= 2;
+        if (ncap > PNG_CAP) ncap = PNG_CAP;
+        uint8_t *nd = realloc(b->data, ncap);
+        if (!nd) return CAIRO_STATUS_NO_MEMORY;
+        b->data = nd;
+        b->cap = ncap;
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+int kn_canvas_png_buffer(kn_canvas *c, uint8_t **buf, size_t *len, kn_err *err)
+{
+    png_buf b = { 0 };
+    int rc = KN_OK;
+
+    *buf = NULL;
+    *len = 0;
+    cairo_surface_flush(c->surf);
+    cairo_status_t s = cairo_surface_write_to_png_stream(c->surf, png_write, &b);
+    if (b.over) {
+        rc = kn_err_set(err, KN_ETOOBIG, NULL, "PNG is larger than %zu MiB", PNG_CAP >> 20);
+        goto out;
+    }
+    if (s != CAIRO_STATUS_SUCCESS) {
+        rc = kn_err_set(err, KN_ENOMEM, NULL, "cannot encode PNG: %s",
+                        cairo_status_to_string(s));
+        goto out;
+    }
+    *buf = b.data;
+    *len = b.len;
+    b.data = NULL;
+
+out:
+    free(b.data);
+    return rc;
+}

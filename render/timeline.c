@@ -1,0 +1,335 @@
+/*
+ * render/timeline.c - evaluating a document at one frame (spec sections 5, 6).
+ *
+ * A state is nslots values. Numbers, colours, booleans and strings are plain
+ * copies (strings stay borrowed from the doc); every array value owns a
+ * buffer that kn_state_create sizes once to the longest array any init
+ * value, scene target or frame entry can put in that slot, so evaluating a
+ * frame never allocates.
+ *
+ * A scene is evaluated from the outside in: the caller's time goes through
+ * repeat, speed|duration, easing, reverse and crop (the modifiers in reverse
+ * order of application) and the result is the time at which the scene's own
+ * content (tween, set, wait, children) is evaluated. Boundaries are exact:
+ * every stage that receives a time at or past its end hands the next stage
+ * that stage's exact length instead of a product that might round just
+ * short of it, so "at the end" survives any chain of modifiers and a tween
+ * at its end holds exactly its `to` value.
+ *
+ * Invariants (established by api/doc.c, asserted here): slot indices are in
+ * range, values have their slot's type, scene lengths are finite and >= 0,
+ * repeat >= 1, speed > 0, nesting depth <= 32 (so recursion is bounded).
+ */
+#include "render/timeline.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct kn_state {
+    const kn_doc *doc;
+    size_t nslots;
+    kn_value *v;          /* nslots values; v[i].arr owned, v[i].cap sized */
+};
+
+/* ---- values ---------------------------------------------------------- */
+
+/* Copies src into the state value dst, keeping dst's own array buffer. The
+ * buffer was sized at create for every array this slot can receive; should
+ * that bound ever be wrong we grow it, and keep the old (shorter) contents
+ * if even that fails rather than write past the end. */
+static void value_assign(kn_value *dst, const kn_value *src)
+{
+    double *arr = dst->arr;
+    size_t cap = dst->cap;
+    *dst = *src;
+    dst->arr = arr;
+    dst->cap = cap;
+    if (src->type != KN_VT_ARRAY) {
+        dst->n = 0;
+        return;
+    }
+    if (src->n > cap) {
+        double *na = realloc(arr, src->n * sizeof *na);
+        if (!na) {
+            dst->n = cap;
+            if (cap) memcpy(arr, src->arr, cap * sizeof *arr);
+            return;
+        }
+        dst->arr = na;
+        dst->cap = src->n;
+    }
+    if (src->n) memcpy(dst->arr, src->arr, src->n * sizeof *dst->arr);
+}
+
+static double clamp01(double x)
+{
+    return x < 0 ? 0 : (x > 1 ? 1 : x);
+}
+
+/* Writes the value at progress p between from and to into dst. from may be
+ * dst itself (a from-less tween): each element is read before it is
+ * written, so interpolating in place is safe. */
+static void value_lerp(kn_value *dst, const kn_value *from, const kn_value *to, double p)
+{
+    switch (to->type) {
+    case KN_VT_NUM:
+        if (from->type != KN_VT_NUM) { value_assign(dst, to); return; }
+        {
+            double a = from->num;
+            value_assign(dst, to);
+            dst->num = a + (to->num - a) * p;
+        }
+        return;
+    case KN_VT_COLOR:
+        if (from->type != KN_VT_COLOR) { value_assign(dst, to); return; }
+        {
+            kn_color a = from->color, b = to->color, c;
+            c.r = clamp01(a.r + (b.r - a.r) * p);
+            c.g = clamp01(a.g + (b.g - a.g) * p);
+            c.b = clamp01(a.b + (b.b - a.b) * p);
+            c.a = clamp01(a.a + (b.a - a.a) * p);
+            value_assign(dst, to);
+            dst->color = c;
+        }
+        return;
+    case KN_VT_ARRAY:
+        if (from->type != KN_VT_ARRAY || from->n != to->n || dst->cap < to->n) {
+            value_assign(dst, to);
+            return;
+        }
+        {
+            /* from->arr may alias dst->arr; elements are independent. */
+            const double *fa = from->arr;
+            for (size_t i = 0; i < to->n; i++)
+                dst->arr[i] = fa[i] + (to->arr[i] - fa[i]) * p;
+            dst->type = KN_VT_ARRAY;
+            dst->n = to->n;
+        }
+        return;
+    default:
+        /* strings, booleans, NONE: a switch at eased progress 0.5 */
+        if (p >= 0.5)
+            value_assign(dst, to);
+        else if (from != dst)
+            value_assign(dst, from);
+        return;
+    }
+}
+
+/* ---- create / destroy ------------------------------------------------- */
+
+static void need(size_t *cap, int slot, size_t nslots, const kn_value *v)
+{
+    if (slot < 0 || (size_t)slot >= nslots || v->type != KN_VT_ARRAY) return;
+    if (v->n > cap[slot]) cap[slot] = v->n;
+}
+
+static void need_scene(size_t *cap, size_t nslots, const kn_scene *sc)
+{
+    for (size_t i = 0; i < sc->ntargets; i++) {
+        const kn_target *tg = &sc->targets[i];
+        need(cap, tg->slot, nslots, &tg->to);
+        if (tg->has_from) need(cap, tg->slot, nslots, &tg->from);
+    }
+    for (size_t k = 0; k < sc->nchildren; k++)
+        need_scene(cap, nslots, &sc->children[k]);
+}
+
+kn_state *kn_state_create(const kn_doc *doc)
+{
+    kn_state *st = calloc(1, sizeof *st);
+    size_t *cap = NULL;
+    if (!st) return NULL;
+    st->doc = doc;
+    st->nslots = doc->nslots;
+    if (doc->nslots == 0) return st;
+
+    st->v = calloc(doc->nslots, sizeof *st->v);
+    cap = calloc(doc->nslots, sizeof *cap);
+    if (!st->v || !cap) goto fail;
+
+    for (size_t i = 0; i < doc->nslots; i++)
+        need(cap, (int)i, doc->nslots, &doc->init[i]);
+    if (doc->timeline) need_scene(cap, doc->nslots, doc->timeline);
+    for (size_t f = 0; f < doc->nframes_entries; f++) {
+        const kn_frame_entry *fe = &doc->frames[f];
+        for (size_t i = 0; i < fe->nsets; i++)
+            need(cap, fe->sets[i].slot, doc->nslots, &fe->sets[i].to);
+    }
+    for (size_t i = 0; i < doc->nslots; i++) {
+        if (!cap[i]) continue;
+        st->v[i].arr = malloc(cap[i] * sizeof *st->v[i].arr);
+        if (!st->v[i].arr) goto fail;
+        st->v[i].cap = cap[i];
+    }
+    free(cap);
+    kn_state_reset(st);
+    return st;
+
+fail:
+    free(cap);
+    kn_state_destroy(st);
+    return NULL;
+}
+
+void kn_state_destroy(kn_state *st)
+{
+    if (!st) return;
+    if (st->v)
+        for (size_t i = 0; i < st->nslots; i++) free(st->v[i].arr);
+    free(st->v);
+    free(st);
+}
+
+void kn_state_reset(kn_state *st)
+{
+    for (size_t i = 0; i < st->nslots; i++)
+        value_assign(&st->v[i], &st->doc->init[i]);
+}
+
+const kn_value *kn_state_get(const kn_state *st, int slot)
+{
+    assert(slot >= 0 && (size_t)slot < st->nslots);
+    return &st->v[slot];
+}
+
+/* ---- scenes ------------------------------------------------------------ */
+
+static void apply_targets(kn_state *st, const kn_scene *sc, double p, int at_end)
+{
+    for (size_t i = 0; i < sc->ntargets; i++) {
+        const kn_target *tg = &sc->targets[i];
+        assert(tg->slot >= 0 && (size_t)tg->slot < st->nslots);
+        kn_value *dst = &st->v[tg->slot];
+        if (at_end)
+            value_assign(dst, &tg->to);
+        else
+            value_lerp(dst, tg->has_from ? &tg->from : dst, &tg->to, p);
+    }
+}
+
+/* The scene's content (no modifiers) at base time u. u may lie outside
+ * [0, base] only when an easing overshoots; a tween extrapolates then, a
+ * container clamps. */
+static void apply_base(kn_state *st, const kn_scene *sc, double u)
+{
+    double D = sc->base;
+    switch (sc->type) {
+    case KN_S_TWEEN:
+        /* u == D exactly is the end: the stages above deliver D itself.
+         * u > D only comes from an overshooting easing: extrapolate. */
+        if (D <= 0 || u == D)
+            apply_targets(st, sc, 1.0, 1);
+        else
+            apply_targets(st, sc, u / D, 0);
+        return;
+    case KN_S_SET:
+        apply_targets(st, sc, 1.0, 1);
+        return;
+    case KN_S_WAIT:
+        return;
+    case KN_S_SEQUENCE:
+        if (u > D) u = D;
+        if (u < 0) u = 0;
+        for (size_t k = 0; k < sc->nchildren; k++) {
+            const kn_scene *ch = &sc->children[k];
+            double s = sc->child_start[k];
+            /* The next child's start is the end of this one, taken from the
+             * same numbers the parser computed, so u at a boundary ends this
+             * child and starts the next with no rounding gap. */
+            double end = (k + 1 < sc->nchildren) ? sc->child_start[k + 1] : s + ch->length;
+            int last = (k + 1 == sc->nchildren);
+            if (u >= end || (last && u >= D)) {
+                kn_timeline_apply(st, ch, ch->length);
+            } else if (u >= s) {
+                kn_timeline_apply(st, ch, u - s);
+                return;
+            } else {
+                return;
+            }
+        }
+        return;
+    case KN_S_PARALLEL:
+        if (u > D) u = D;
+        for (size_t k = 0; k < sc->nchildren; k++) {
+            const kn_scene *ch = &sc->children[k];
+            double L = ch->length;
+            kn_timeline_apply(st, ch, (u >= D || u >= L) ? L : u);
+        }
+        return;
+    }
+}
+
+void kn_timeline_apply(kn_state *st, const kn_scene *sc, double t)
+{
+    /* Lengths of each stage, innermost first. */
+    double D0 = sc->base;
+    double a = sc->has_crop ? sc->crop_a : 0.0;
+    double D1 = sc->has_crop ? sc->crop_b - sc->crop_a : D0;   /* crop, reverse, easing */
+    double P;                                                  /* after speed|duration */
+    if (sc->has_duration)
+        P = sc->duration;
+    else
+        P = D1 / sc->speed;
+    int n = sc->repeat >= 1 ? sc->repeat : 1;
+
+    if (!(t > 0)) t = 0;   /* also maps NaN to 0 */
+
+    /* repeat */
+    double x;
+    int end = (t >= sc->length || t >= (double)n * P || P <= 0);
+    if (end)
+        x = P;
+    else
+        x = fmod(t, P);
+
+    /* speed | duration: x in [0, P] -> [0, D1] */
+    if (end || x >= P) {
+        x = D1;
+        end = 1;
+    } else if (sc->has_duration) {
+        x = x * (D1 / P);
+    } else {
+        x = x * sc->speed;
+    }
+    if (x >= D1) { x = D1; end = 1; }
+
+    /* easing: the end stays exact whatever E(1) is; elsewhere an overshoot
+     * may leave [0, D1]. */
+    if (sc->has_easing && !end)
+        x = D1 * kn_easing_apply(&sc->easing, x / D1);
+
+    /* reverse */
+    if (sc->reverse) {
+        x = end ? 0.0 : D1 - x;
+        end = (x >= D1);
+        if (end) x = D1;
+    }
+
+    /* crop */
+    double u;
+    if (sc->has_crop)
+        u = end ? sc->crop_b : a + x;
+    else
+        u = end ? D0 : x;
+
+    apply_base(st, sc, u);
+}
+
+/* ---- frames ------------------------------------------------------------ */
+
+void kn_state_eval_frame(kn_state *st, long frame)
+{
+    const kn_doc *doc = st->doc;
+    kn_state_reset(st);
+    if (doc->timeline)
+        kn_timeline_apply(st, doc->timeline, kn_doc_frame_time(doc, frame));
+    const kn_frame_entry *fe = kn_doc_frame_entry(doc, frame);
+    if (!fe) return;
+    for (size_t i = 0; i < fe->nsets; i++) {
+        assert(fe->sets[i].slot >= 0 && (size_t)fe->sets[i].slot < st->nslots);
+        value_assign(&st->v[fe->sets[i].slot], &fe->sets[i].to);
+    }
+}

@@ -1,0 +1,43 @@
+/*
+ * server/sched.h - the job scheduler: one thread that takes queued jobs from
+ * the store in FIFO order and runs them one at a time (server/run.h),
+ * recording progress a few times a second and the outcome when they end.
+ *
+ * Ownership: borrows the store and the pool (they outlive the scheduler).
+ * All functions are thread-safe.
+ */
+#ifndef KN_SERVER_SCHED_H
+#define KN_SERVER_SCHED_H
+
+#include "render/pool.h"
+#include "store/store.h"
+
+typedef struct kn_sched kn_sched;
+
+typedef struct kn_sched_stats {
+    long frames_rendered, frames_encoded;   /* totals since start */
+    double render_seconds, encode_seconds;  /* wall time spent running jobs */
+} kn_sched_stats;
+
+/* Starts the scheduler thread. video_dir holds finished videos as
+ * "<id>.mp4"; stale partial files left there by a crash are removed. */
+int kn_sched_start(kn_store *store, kn_pool *pool, const char *video_dir,
+                   int ring_slots, kn_sched **out, kn_err *err);
+
+/* A job was queued: look at the queue again. */
+void kn_sched_wake(kn_sched *s);
+
+/* If job id is the one running, stops it (its record must already be marked
+ * canceled). Returns 1 if it was running. */
+int kn_sched_cancel(kn_sched *s, const char *id);
+
+/* Path of a job's video into buf. */
+void kn_sched_video_path(const kn_sched *s, const char *id, char *buf, size_t n);
+
+void kn_sched_get_stats(kn_sched *s, kn_sched_stats *out);
+
+/* Stops the thread, canceling the running job (its record goes back to
+ * queued at the next start, like after a crash). Accepts NULL. */
+void kn_sched_stop(kn_sched *s);
+
+#endif

@@ -1,0 +1,892 @@
+/*
+ * tests/test_store.c - the SQLite job store: records round-trip, listing and
+ * paging, idempotency, queue limit, state transitions, crash recovery across
+ * a killed process, WAL and schema version on disk, concurrent threads, and
+ * the error paths. Every test runs on a fresh database in its own temp dir.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "store/store.h"
+#include "tests/testutil.h"
+
+typedef struct {
+    char dir[512];
+    char db[600];
+    kn_store *s;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    if (!f) return -1;
+    tu_tmpdir(f->dir, sizeof f->dir);
+    if (!f->dir[0]) { free(f); return -1; }
+    snprintf(f->db, sizeof f->db, "%s/jobs.db", f->dir);
+    kn_err err = {0};
+    if (kn_store_open(f->db, &f->s, &err) != KN_OK) {
+        fprintf(stderr, "open: %s\n", err.msg);
+        tu_rmtree(f->dir);
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    kn_store_close(f->s);
+    tu_rmtree(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Inserts a job whose doc is `doc` (copied); returns the store's code. */
+static int put(kn_store *s, const char *id, const char *doc, const char *key,
+               double created_at, long max_queued, int *existing, kn_job_rec *back, kn_err *err)
+{
+    kn_job_rec r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.id, sizeof r.id, "%s", id);
+    r.doc = strdup(doc);
+    assert_non_null(r.doc);
+    r.created_at = created_at;
+    r.frames_total = 10;
+    int rc = kn_store_insert(s, &r, key, max_queued, existing, err);
+    if (back) *back = r;
+    else kn_job_rec_clear(&r);
+    return rc;
+}
+
+static void put_ok(kn_store *s, const char *id)
+{
+    kn_err err = {0};
+    int rc = put(s, id, "{\"v\":1}", NULL, 0, 0, NULL, NULL, &err);
+    if (rc != KN_OK) fail_msg("insert %s: %s", id, err.msg);
+}
+
+static const char *status_of(kn_store *s, const char *id, char buf[16])
+{
+    kn_job_rec r;
+    memset(&r, 0, sizeof r);
+    kn_err err = {0};
+    assert_int_equal(kn_store_get(s, id, &r, &err), KN_OK);
+    snprintf(buf, 16, "%s", r.status);
+    kn_job_rec_clear(&r);
+    return buf;
+}
+
+/* ---- records ---------------------------------------------------------- */
+
+static void test_roundtrip(void **state)
+{
+    fx *f = *state;
+    kn_err err = {0};
+    kn_job_rec in, out;
+    memset(&in, 0, sizeof in);
+    memset(&out, 0, sizeof out);
+    snprintf(in.id, sizeof in.id, "j_round");
+    in.doc = strdup("{\"width\": 64, \"note\": \"caf\xc3\xa9 'quoted' \\\"x\\\"\"}");
+    in.metadata = strdup("{\"customer\":\"acme\"}");
+    in.created_at = 1700000000.25;
+    in.frames_total = 300;
+    int existing = -1;
+    assert_int_equal(kn_store_insert(f->s, &in, "key-1", 0, &existing, &err), KN_OK);
+    assert_int_equal(existing, 0);
+    assert_string_equal(in.status, "queued");
+    assert_true(in.eta_seconds < 0);
+
+    assert_int_equal(kn_store_get(f->s, "j_round", &out, &err), KN_OK);
+    assert_string_equal(out.id, "j_round");
+    assert_string_equal(out.status, "queued");
+    assert_string_equal(out.doc, in.doc);
+    assert_string_equal(out.metadata, in.metadata);
+    assert_true(out.created_at == 1700000000.25);
+    assert_true(out.started_at == 0 && out.finished_at == 0);
+    assert_int_equal(out.frames_total, 300);
+    assert_int_equal(out.frames_rendered, 0);
+    assert_int_equal(out.frames_encoded, 0);
+    assert_true(out.render_fps == 0);
+    assert_true(out.eta_seconds < 0);
+    assert_string_equal(out.error_code, "");
+    assert_null(out.error_message);
+    assert_null(out.output);
+    assert_int_equal(out.attempts, 0);
+    kn_job_rec_clear(&out);
+
+    /* created_at 0 means "now" */
+    double t0 = kn_now();
+    kn_job_rec now_rec;
+    assert_int_equal(put(f->s, "j_now", "{}", NULL, 0, 0, NULL, &now_rec, &err), KN_OK);
+    assert_true(now_rec.created_at >= t0 - 1 && now_rec.created_at <= kn_now() + 1);
+    assert_null(now_rec.metadata);
+    kn_job_rec_clear(&now_rec);
+
+    /* rendering: started_at, attempts, progress */
+    char id[KN_JOB_ID_MAX];
+    int found = 0;
+    assert_int_equal(kn_store_take_next(f->s, id, &found, &err), KN_OK);
+    assert_int_equal(found, 1);
+    assert_string_equal(id, "j_round");
+    assert_int_equal(kn_store_progress(f->s, id, 300, 120, 110, 212.5, 0.9, &err), KN_OK);
+    assert_int_equal(kn_store_get(f->s, id, &out, &err), KN_OK);
+    assert_string_equal(out.status, "rendering");
+    assert_true(out.started_at >= t0 - 1);
+    assert_int_equal(out.frames_total, 300);
+    assert_int_equal(out.frames_rendered, 120);
+    assert_int_equal(out.frames_encoded, 110);
+    assert_true(out.render_fps == 212.5);
+    assert_true(out.eta_seconds == 0.9);
+    assert_int_equal(out.attempts, 1);
+    kn_job_rec_clear(&out);
+    /* a negative eta is stored as null */
+    assert_int_equal(kn_store_progress(f->s, id, 300, 130, 120, 200, -1, &err), KN_OK);
+    assert_int_equal(kn_store_get(f->s, id, &out, &err), KN_OK);
+    assert_true(out.eta_seconds < 0);
+    kn_job_rec_clear(&out);
+
+    /* succeeded: output, finished_at, counters complete */
+    const char *output = "{\"format\":\"mp4\",\"bytes\":183211}";
+    assert_int_equal(kn_store_finish(f->s, id, "succeeded", output, NULL, NULL, &err), KN_OK);
+    assert_int_equal(kn_store_get(f->s, id, &out, &err), KN_OK);
+    assert_string_equal(out.status, "succeeded");
+    assert_string_equal(out.output, output);
+    assert_true(out.finished_at >= out.started_at && out.finished_at > 0);
+    assert_int_equal(out.frames_rendered, 300);
+    assert_int_equal(out.frames_encoded, 300);
+    assert_string_equal(out.error_code, "");
+    assert_null(out.error_message);
+    assert_string_equal(out.metadata, in.metadata);
+    kn_job_rec_clear(&out);
+
+    /* failed: error code and message, no output */
+    assert_int_equal(kn_store_finish(f->s, "j_now", "failed", "{\"ignored\":1}", "render_failed",
+                                     "frame 12: text layer has no font", &err), KN_OK);
+    assert_int_equal(kn_store_get(f->s, "j_now", &out, &err), KN_OK);
+    assert_string_equal(out.status, "failed");
+    assert_string_equal(out.error_code, "render_failed");
+    assert_string_equal(out.error_message, "frame 12: text layer has no font");
+    assert_null(out.output);
+    assert_true(out.finished_at > 0);
+    assert_true(out.started_at == 0);
+    kn_job_rec_clear(&out);
+
+    /* not found */
+    assert_int_equal(kn_store_get(f->s, "j_nope", &out, &err), KN_ENOTFOUND);
+    assert_int_equal(err.code, KN_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "no job \"j_nope\""));
+    kn_job_rec_clear(&in);
+}
+
+static void test_delete_and_count(void **state)
+{
+    fx *f = *state;
+    kn_err err = {0};
+    long n = -1;
+    put_ok(f->s, "j_a");
+    put_ok(f->s, "j_b");
+    put_ok(f->s, "j_c");
+    assert_int_equal(kn_store_finish(f->s, "j_b", "canceled", NULL, NULL, NULL, &err), KN_OK);
+    assert_int_equal(kn_store_count(f->s, "queued", &n, &err), KN_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(kn_store_count(f->s, "canceled", &n, &err), KN_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(kn_store_count(f->s, NULL, &n, &err), KN_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(kn_store_count(f->s, "bogus", &n, &err), KN_EINVAL);
+
+    assert_int_equal(kn_store_delete(f->s, "j_a", &err), KN_OK);
+    kn_job_rec r;
+    memset(&r, 0, sizeof r);
+    assert_int_equal(kn_store_get(f->s, "j_a", &r, &err), KN_ENOTFOUND);
+    assert_int_equal(kn_store_delete(f->s, "j_a", &err), KN_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "no job \"j_a\""));
+    assert_int_equal(kn_store_count(f->s, NULL, &n, &err), KN_OK);
+    assert_int_equal(n, 2);
+}
+
+/* ---- listing ---------------------------------------------------------- */
+
+static void free_list(kn_job_rec *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) kn_job_rec_clear(&v[i]);
+    free(v);
+}
+
+/* Pages through the list with `limit`, checking that the ids come newest
+ * first and returning how many rows and pages there were. */
+static void page_all(kn_store *s, const char *status, int limit, int expect_ids[], int nexpect,
+                     int *pages)
+{
+    char after[KN_JOB_ID_MAX] = "";
+    int seen = 0;
+    *pages = 0;
+    for (;;) {
+        kn_job_rec *v = NULL;
+        size_t n = 0;
+        char next[KN_JOB_ID_MAX];
+        kn_err err = {0};
+        int rc = kn_store_list(s, status, limit, after[0] ? after : NULL, &v, &n, next, &err);
+        if (rc != KN_OK) fail_msg("list: %s", err.msg);
+        (*pages)++;
+        assert_true(n <= (size_t)limit);
+        for (size_t i = 0; i < n; i++) {
+            assert_true(seen < nexpect);
+            char want[KN_JOB_ID_MAX];
+            snprintf(want, sizeof want, "j_%03d", expect_ids[seen]);
+            assert_string_equal(v[i].id, want);
+            seen++;
+        }
+        if (n) assert_true(next[0] == '\0' || !strcmp(next, v[n - 1].id));
+        free_list(v, n);
+        if (!next[0]) break;
+        snprintf(after, sizeof after, "%s", next);
+        assert_true(*pages < 100);
+    }
+    assert_int_equal(seen, nexpect);
+}
+
+static void test_list(void **state)
+{
+    fx *f = *state;
+    kn_err err = {0};
+    char id[KN_JOB_ID_MAX];
+    /* The k-th inserted job is j_((7k) mod 25), so id order and insertion
+     * order differ: the list must follow insertion, not the id. */
+    enum { N = 25 };
+    for (int k = 0; k < N; k++) {
+        snprintf(id, sizeof id, "j_%03d", (k * 7) % N);
+        put_ok(f->s, id);
+    }
+    /* every third inserted job is canceled */
+    for (int k = 0; k < N; k += 3) {
+        snprintf(id, sizeof id, "j_%03d", (k * 7) % N);
+        assert_int_equal(kn_store_finish(f->s, id, "canceled", NULL, NULL, NULL, &err), KN_OK);
+    }
+    int all[N], queued[N], canceled[N], nq = 0, nc = 0;
+    for (int k = N - 1, i = 0; k >= 0; k--, i++) {
+        all[i] = (k * 7) % N;
+        if (k % 3 == 0) canceled[nc++] = all[i];
+        else queued[nq++] = all[i];
+    }
+
+    /* default limit: everything in one page, newest first, no next */
+    kn_job_rec *v = NULL;
+    size_t n = 0;
+    char next[KN_JOB_ID_MAX];
+    assert_int_equal(kn_store_list(f->s, NULL, 0, NULL, &v, &n, next, &err), KN_OK);
+    assert_int_equal(n, N);
+    assert_string_equal(next, "");
+    for (size_t i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "j_%03d", all[i]);
+        assert_string_equal(v[i].id, id);
+        assert_non_null(v[i].doc);
+    }
+    free_list(v, n);
+
+    int pages;
+    page_all(f->s, NULL, 7, all, N, &pages);
+    assert_int_equal(pages, 4);                     /* 7+7+7+4 */
+    page_all(f->s, NULL, 5, all, N, &pages);
+    assert_int_equal(pages, 5);                     /* no empty page after an exact fit */
+    page_all(f->s, NULL, 1, all, N, &pages);
+    assert_int_equal(pages, N);
+    page_all(f->s, "queued", 4, queued, nq, &pages);
+    page_all(f->s, "canceled", 2, canceled, nc, &pages);
+    assert_int_equal(nc, 9);
+    page_all(f->s, "rendering", 3, NULL, 0, &pages);
+    assert_int_equal(pages, 1);
+
+    /* an exact multiple of the limit reports no next page after the last */
+    assert_int_equal(kn_store_list(f->s, "canceled", 9, NULL, &v, &n, next, &err), KN_OK);
+    assert_int_equal(n, 9);
+    assert_string_equal(next, "");
+    free_list(v, n);
+    assert_int_equal(kn_store_list(f->s, "canceled", 8, NULL, &v, &n, next, &err), KN_OK);
+    assert_int_equal(n, 8);
+    assert_string_equal(next, v[7].id);
+    free_list(v, n);
+
+    /* cursor from another status filter still works (seq based) */
+    snprintf(id, sizeof id, "j_%03d", all[10]);
+    assert_int_equal(kn_store_list(f->s, NULL, 50, id, &v, &n, next, &err), KN_OK);
+    assert_int_equal(n, N - 11);
+    free_list(v, n);
+
+    /* bad input */
+    v = (kn_job_rec *)1;
+    assert_int_equal(kn_store_list(f->s, NULL, 10, "j_unknown", &v, &n, next, &err), KN_EINVAL);
+    assert_non_null(strstr(err.msg, "unknown cursor"));
+    assert_null(v);
+    assert_int_equal(n, 0);
+    assert_int_equal(kn_store_list(f->s, "done", 10, NULL, &v, &n, next, &err), KN_EINVAL);
+    assert_non_null(strstr(err.msg, "unknown status"));
+}
+
+static void test_list_limit_clamp(void **state)
+{
+    fx *f = *state;
+    kn_err err = {0};
+    char id[KN_JOB_ID_MAX];
+    enum { N = 1003 };
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof id, "j_%04d", i);
+        put_ok(f->s, id);
+    }
+    kn_job_rec *v = NULL;
+    size_t n = 0;
+    char next[KN_JOB_ID_MAX];
+    assert_int_equal(kn_store_list(f->s, NULL, 100000, NULL, &v, &n, next, &err), KN_OK);
+    assert_int_equal(n, 1000);
+    assert_string_equal(v[0].id, "j_1002");
+    assert_string_equal(v[999].id, "j_0003");
+    assert_string_equal(next, "j_0003");
+    free_list(v, n);
+    /* `after` may be the caller's `next` buffer itself */
+    assert_int_equal(kn_store_list(f->s, NULL, 1000, next, &v, &n, next, &err), KN_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(v[2].id, "j_0000");
+    assert_string_equal(next, "");
+    free_list(v, n);
+    assert_int_equal(kn_store_list(f->s, NULL, -5, NULL, &v, &n, next, &err), KN_OK);
+    assert_int_equal(n, 50);
+    assert_string_equal(next, "j_0953");
+    free_list(v, n);
+    assert_int_equal(kn_store_list(f->s, NULL, 1, NULL, &v, &n, next, &err), KN_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(next, "j_1002");
+    free_list(v, n);
+}
+
+/* ---- insert rules ----------------------------------------------------- */
+
+static void test_idempotency(void **state)
+{
+    fx *f = *state;
+    kn_err err = {0};
+    int existing = -1;
+    long n = 0;
+    const char *body = "{\"scene\":[1,2,3]}";
+
+    kn_job_rec first;
+    assert_int_equal(put(f->s, "j_first", body, "k1", 0, 0, &existing, &first, &err), KN_OK);
+    assert_int_equal(existing, 0);
+
+    /* same key, same body: the first job comes back, nothing inserted */
+    kn_job_rec again;
+    assert_int_equal(put(f->s, "j_second", body, "k1", 0, 0, &existing, &again, &err), KN_OK);
+    assert_int_equal(existing, 1);
+    assert_string_equal(again.id, "j_first");
+    assert_string_equal(again.doc, body);
+    assert_true(again.created_at == first.created_at);
+    kn_job_rec_clear(&again);
+    kn_job_rec_clear(&first);
+    assert_int_equal(kn_store_count(f->s, NULL, &n, &err), KN_OK);
+    assert_int_equal(n, 1);
+
+    /* the stored status comes back, not "queued" */
+    char id[KN_JOB_ID_MAX];
+    int found;
+    assert_int_equal(kn_store_take_next(f->s, id, &found, &err), KN_OK);
+    assert_int_equal(put(f->s, "j_third", body, "k1", 0, 0, &existing, &again, &err), KN_OK);
+    assert_int_equal(existing, 1);
+    assert_string_equal(again.status, "rendering");
+    assert_int_equal(again.attempts, 1);
+    kn_job_rec_clear(&again);
+
+    /* same key, different body */
+    existing = -1;
+    assert_int_equal(put(f->s, "j_other", "{\"scene\":[1,2,4]}", "k1", 0, 0, &existing, NULL,
+                         &err), KN_ECONFLICT);
+    assert_int_equal(existing, 0);
+    assert_non_null(strstr(err.msg, "Idempotency-Key"));
+    assert_non_null(strstr(err.msg, "different body"));
+    /* and whitespace counts: the text is compared exactly */
+    assert_int_equal(put(f->s, "j_other", "{\"scene\": [1,2,3]}", "k1", 0, 0, &existing, NULL,
+                         &err), KN_ECONFLICT);
+    assert_int_equal(kn_store_count(f->s, NULL, &n, &err), KN_OK);
+    assert_int_equal(n, 1);
+
+    /* a key used more than 24 h ago starts a new job */
+    double old = kn_now() - 25 * 3600.0;
+    assert_int_equal(put(f->s, "j_old", body, "k2", old, 0, &existing, NULL, &err), KN_OK);
+    assert_int_equal(existing, 0);
+    assert_int_equal(put(f->s, "j_new", body, "k2", 0, 0, &existing, &again, &err), KN_OK);
+    assert_int_equal(existing, 0);
+    assert_string_equal(again.id, "j_new");
+    kn_job_rec_clear(&again);
+    /* ...and a different body under the stale key is no conflict either */
+    assert_int_equal(put(f->s, "j_k3old", body, "k3", old, 0, &existing, NULL, &err), KN_OK);
+    assert_int_equal(put(f->s, "j_k3new", "{}", "k3", 0, 0, &existing, NULL, &err), KN_OK);
+    assert_int_equal(existing, 0);
+    /* the key now maps to the newest job */
+    assert_int_equal(put(f->s, "j_k2again", body, "k2", 0, 0, &existing, &again, &err), KN_OK);
+    assert_int_equal(existing, 1);
+    assert_string_equal(again.id, "j_new");
+    kn_job_rec_clear(&again);
+
+    /* no key: never deduplicated */
+    assert_int_equal(put(f->s, "j_nokey1", body, NULL, 0, 0, &existing, NULL, &err), KN_OK);
+    assert_int_equal(put(f->s, "j_nokey2", body, NULL, 0, 0, &existing, NULL, &err), KN_OK);
+    assert_int_equal(existing, 0);
+    assert_int_equal(kn_store_count(f->s, NULL, &n, &err), KN_OK);
+    assert_int_equal(n, 7);
+}
+
+static void test_max_queued(void **state)
+{
+    fx *f = *state;
+    kn_err err = {0};
+    int existing;
+    long n;
+    assert_int_equal(put(f->s, "j_1", "{}", "a", 0, 3, &existing, NULL, &err), KN_OK);
+    assert_int_equal(put(f->s, "j_2", "{}", NULL, 0, 3, &existing, NULL, &err), KN_OK);
+    assert_int_equal(put(f->s, "j_3", "{}", NULL, 0, 3, &existing, NULL, &err), KN_OK);
+    assert_int_equal(put(f->s, "j_4", "{}", NULL, 0, 3, &existing, NULL, &err), KN_EFULL);
+    assert_int_equal(err.code, KN_EFULL);
+    assert_non_null(strstr(err.msg, "full"));
+    kn_job_rec r;
+    memset(&r, 0, sizeof r);
+    assert_int_equal(kn_store_get(f->s, "j_4", &r, &err), KN_ENOTFOUND);
+    /* a retry of an accepted request still answers while the queue is full */
+    assert_int_equal(put(f->s, "j_1b", "{}", "a", 0, 3, &existing, NULL, &err), KN_OK);
+    assert_int_equal(existing, 1);
+    /* no limit */
+    assert_int_equal(put(f->s, "j_5", "{}", NULL, 0, 0, &existing, NULL, &err), KN_OK);
+    assert_int_equal(kn_store_count(f->s, "queued", &n, &err), KN_OK);
+    assert_int_equal(n, 4);
+    /* only queued jobs count: start two, and one more fits under 4 */
+    char id[KN_JOB_ID_MAX];
+    int found;
+    assert_int_equal(put(f->s, "j_6", "{}", NULL, 0, 4, &existing, NULL, &err), KN_EFULL);
+    assert_int_equal(kn_store_take_next(f->s, id, &found, &err), KN_OK);
+    assert_int_equal(kn_store_take_next(f->s, id, &found, &err), KN_OK);
+    assert_int_equal(put(f->s, "j_6", "{}", NULL, 0, 4, &existing, NULL, &err), KN_OK);
+    assert_int_equal(put(f->s, "j_7", "{}", NULL, 0, 4, &existing, NULL, &err), KN_OK);
+    assert_int_equal(put(f->s, "j_8", "{}", NULL, 0, 4, &existing, NULL, &err), KN_EFULL);
+}
+
+static void test_insert_errors(void **state)
+{
+    fx *f = *state;
+    kn_err err = {0};
+    put_ok(f->s, "j_dup");
+    /* a repeated id is a database failure with a message that says so */
+    assert_int_equal(put(f->s, "j_dup", "{}", NULL, 0, 0, NULL, NULL, &err), KN_EIO);
+    assert_non_null(strstr(err.msg, "storing job j_dup"));
+    assert_non_null(strstr(err.msg, "UNIQUE constraint failed"));
+    /* the failed transaction was rolled back: the store still works */
+    put_ok(f->s, "j_after");
+    assert_int_equal(put(f->s, "", "{}", NULL, 0, 0, NULL, NULL, &err), KN_EINVAL);
+    kn_job_rec r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.id, sizeof r.id, "j_nodoc");
+    assert_int_equal(kn_store_insert(f->s, &r, NULL, 0, NULL, &err), KN_EINVAL);
+    long n;
+    assert_int_equal(kn_store_count(f->s, NULL, &n, &err), KN_OK);
+    assert_int_equal(n, 2);
+}
+
+/* ---- state changes ---------------------------------------------------- */
+
+static void test_take_next_fifo(void **state)
+{
+    fx *f = *state;
+    kn_err err = {0};
+    char id[KN_JOB_ID_MAX];
+    int found = -1;
+    assert_int_equal(kn_store_take_next(f->s, id, &found, &err), KN_OK);
+    assert_int_equal(found, 0);
+    assert_string_equal(id, "");
+
+    put_ok(f->s, "j_z");
+    put_ok(f->s, "j_a");
+    put_ok(f->s, "j_m");
+    const char *order[] = {"j_z", "j_a", "j_m"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(kn_store_take_next(f->s, id, &found, &err), KN_OK);
+        assert_int_equal(found, 1);
+        assert_string_equal(id, order[i]);
+    }
+    assert_int_equal(kn_store_take_next(f->s, id, &found, &err), KN_OK);
+    assert_int_equal(found, 0);
+
+    /* a requeued job is taken again: attempts counts, progress restarts */
+    assert_int_equal(kn_store_progress(f->s, "j_a", 10, 7, 6, 30, 0.1, &err), KN_OK);
+    int requeued = -1, failed = -1;
+    assert_int_equal(kn_store_recover(f->s, 5, &requeued, &failed, &err), KN_OK);
+    assert_int_equal(requeued, 3);
+    assert_int_equal(failed, 0);
+    kn_job_rec r;
+    memset(&r, 0, sizeof r);
+    assert_int_equal(kn_store_get(f->s, "j_a", &r, &err), KN_OK);
+    assert_string_equal(r.status, "queued");
+    assert_int_equal(r.frames_rendered, 0);
+    assert_true(r.started_at == 0);
+    kn_job_rec_clear(&r);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(kn_store_take_next(f->s, id, &found, &err), KN_OK);
+        assert_string_equal(id, order[i]);  /* requeued jobs keep their place */
+    }
+    assert_int_equal(kn_store_progress(f->s, "j_a", 12, 5, 4, 30, 0.1, &err), KN_OK);
+    assert_int_equal(kn_store_get(f->s, "j_a", &r, &err), KN_OK);
+    assert_int_equal(r.attempts, 2);
+    assert_int_equal(r.frames_total, 12);
+    kn_job_rec_clear(&r);
+}
+
+static void test_progress_and_finish(void **state)
+{
+    fx *f = *state;
+    kn_err err = {0};
+    char buf[16], id[KN_JOB_ID_MAX];
+    int found;
+    kn_job_rec r;
+    memset(&r, 0, sizeof r);
+    put_ok(f->s, "j_q");
+    put_ok(f->s, "j_r");
+    put_ok(f->s, "j_x");
+
+    /* progress on a queued job changes nothing */
+    assert_int_equal(kn_store_progress(f->s, "j_q", 10, 5, 5, 1, 1, &err), KN_OK);
+    assert_int_equal(kn_store_get(f->s, "j_q", &r, &err), KN_OK);
+    assert_int_equal(r.frames_rendered, 0);
+    kn_job_rec_clear(&r);
+
+    /* queued -> canceled, then it can never succeed */
+    assert_int_equal(kn_store_finish(f->s, "j_q", "canceled", NULL, NULL, NULL, &err), KN_OK);
+    assert_int_equal(kn_store_finish(f->s, "j_q", "succeeded", "{}", NULL, NULL, &err),
+                     KN_ECONFLICT);
+    assert_non_null(strstr(err.msg, "canceled"));
+    assert_string_equal(status_of(f->s, "j_q", buf), "canceled");
+
+    /* rendering -> canceled keeps its progress; later progress and finish
+     * from a renderer that has not noticed yet change nothing */
+    assert_int_equal(kn_store_take_next(f->s, id, &found, &err), KN_OK);
+    assert_string_equal(id, "j_r");
+    assert_int_equal(kn_store_progress(f->s, id, 10, 4, 3, 2, 3, &err), KN_OK);
+    assert_int_equal(kn_store_finish(f->s, id, "canceled", NULL, NULL, NULL, &err), KN_OK);
+    assert_int_equal(kn_store_progress(f->s, id, 10, 9, 9, 2, 3, &err), KN_OK);
+    assert_int_equal(kn_store_finish(f->s, id, "succeeded", "{}", NULL, NULL, &err), KN_ECONFLICT);
+    assert_int_equal(kn_store_finish(f->s, id, "failed", NULL, "render_failed", "x", &err),
+                     KN_ECONFLICT);
+    assert_int_equal(kn_store_get(f->s, id, &r, &err), KN_OK);
+    assert_string_equal(r.status, "canceled");
+    assert_int_equal(r.frames_rendered, 4);
+    assert_int_equal(r.frames_encoded, 3);
+    assert_null(r.output);
+    assert_string_equal(r.error_code, "");
+    assert_true(r.finished_at > 0);
+    kn_job_rec_clear(&r);
+
+    /* rendering -> succeeded, then nothing else */
+    assert_int_equal(kn_store_take_next(f->s, id, &found, &err), KN_OK);
+    assert_string_equal(id, "j_x");
+    assert_int_equal(kn_store_finish(f->s, id, "succeeded", "{\"bytes\":1}", NULL, NULL, &err),
+                     KN_OK);
+    assert_int_equal(kn_store_finish(f->s, id, "canceled", NULL, NULL, NULL, &err), KN_ECONFLICT);
+    assert_int_equal(kn_store_get(f->s, id, &r, &err), KN_OK);
+    assert_string_equal(r.status, "succeeded");
+    assert_int_equal(r.frames_rendered, 10);
+    assert_int_equal(r.frames_encoded, 10);
+    assert_true(r.eta_seconds == 0);
+    kn_job_rec_clear(&r);
+
+    /* bad calls */
+    assert_int_equal(kn_store_finish(f->s, "j_missing", "canceled", NULL, NULL, NULL, &err),
+                     KN_ENOTFOUND);
+    assert_int_equal(kn_store_finish(f->s, id, "queued", NULL, NULL, NULL, &err), KN_EINVAL);
+    assert_int_equal(kn_store_finish(f->s, id, "failed", NULL, NULL, "no code", &err), KN_EINVAL);
+    assert_int_equal(kn_store_progress(f->s, id, -1, 0, 0, 0, 0, &err), KN_EINVAL);
+    assert_int_equal(kn_store_recover(f->s, 0, NULL, NULL, &err), KN_EINVAL);
+}
+
+/* ---- crash recovery --------------------------------------------------- */
+
+/* In a child: open, take the next job, record progress, die without closing.
+ * Exit codes tell the parent which step failed. */
+static void crash_child(const char *db)
+{
+    kn_store *s = NULL;
+    kn_err err = {0};
+    char id[KN_JOB_ID_MAX];
+    int found = 0;
+    if (kn_store_open(db, &s, &err) != KN_OK) _exit(10);
+    if (kn_store_take_next(s, id, &found, &err) != KN_OK || !found) _exit(11);
+    if (strcmp(id, "j_crash") != 0) _exit(12);
+    if (kn_store_progress(s, id, 10, 6, 5, 50, 0.1, &err) != KN_OK) _exit(13);
+    _exit(0);   /* no kn_store_close: the process "crashes" */
+}
+
+static void run_crash_child(const char *db)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) crash_child(db);
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void test_crash_recovery(void **state)
+{
+    fx *f = *state;
+    kn_err err = {0};
+    kn_job_rec r;
+    memset(&r, 0, sizeof r);
+    int requeued = -1, failed = -1;
+    put_ok(f->s, "j_crash");
+    put_ok(f->s, "j_other");
+    /* no connection may cross a fork */
+    kn_store_close(f->s);
+    f->s = NULL;
+
+    for (int attempt = 1; attempt <= 3; attempt++) {
+        run_crash_child(f->db);
+        /* the child's commits sit in the WAL, not yet checkpointed */
+        char wal[700];
+        struct stat sb;
+        snprintf(wal, sizeof wal, "%s-wal", f->db);
+        assert_int_equal(stat(wal, &sb), 0);
+        assert_true(sb.st_size > 0);
+
+        assert_int_equal(kn_store_open(f->db, &f->s, &err), KN_OK);
+        assert_int_equal(kn_store_get(f->s, "j_crash", &r, &err), KN_OK);
+        assert_string_equal(r.status, "rendering");
+        assert_int_equal(r.frames_rendered, 6);
+        assert_int_equal(r.frames_encoded, 5);
+        assert_int_equal(r.attempts, attempt);
+        kn_job_rec_clear(&r);
+
+        assert_int_equal(kn_store_recover(f->s, 3, &requeued, &failed, &err), KN_OK);
+        assert_int_equal(kn_store_get(f->s, "j_crash", &r, &err), KN_OK);
+        if (attempt < 3) {
+            assert_int_equal(requeued, 1);
+            assert_int_equal(failed, 0);
+            assert_string_equal(r.status, "queued");
+            assert_int_equal(r.frames_rendered, 0);
+            assert_int_equal(r.frames_total, 10);
+        } else {
+            assert_int_equal(requeued, 0);
+            assert_int_equal(failed, 1);
+            assert_string_equal(r.status, "failed");
+            assert_string_equal(r.error_code, "interrupted");
+            assert_non_null(r.error_message);
+            assert_non_null(strstr(r.error_message, "interrupted 3 times"));
+            assert_true(r.finished_at > 0);
+        }
+        kn_job_rec_clear(&r);
+        /* the job behind it was never touched */
+        assert_int_equal(kn_store_get(f->s, "j_other", &r, &err), KN_OK);
+        assert_string_equal(r.status, "queued");
+        assert_int_equal(r.attempts, 0);
+        kn_job_rec_clear(&r);
+        kn_store_close(f->s);
+        f->s = NULL;
+    }
+    /* a failed job is never picked up again */
+    assert_int_equal(kn_store_open(f->db, &f->s, &err), KN_OK);
+    assert_int_equal(kn_store_recover(f->s, 3, &requeued, &failed, &err), KN_OK);
+    assert_int_equal(requeued + failed, 0);
+    char id[KN_JOB_ID_MAX];
+    int found;
+    assert_int_equal(kn_store_take_next(f->s, id, &found, &err), KN_OK);
+    assert_string_equal(id, "j_other");
+}
+
+/* ---- on-disk format --------------------------------------------------- */
+
+static void test_wal_and_version(void **state)
+{
+    fx *f = *state;
+    kn_err err = {0};
+    put_ok(f->s, "j_kept");
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    sqlite3_finalize(st);
+    /* the CHECK keeps out a status nobody knows */
+    assert_int_not_equal(sqlite3_exec(db, "UPDATE jobs SET status = 'paused'", NULL, NULL, NULL),
+                         SQLITE_OK);
+    sqlite3_close(db);
+
+    /* reopening keeps the data and does not migrate again */
+    kn_store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(kn_store_open(f->db, &f->s, &err), KN_OK);
+    char buf[16];
+    assert_string_equal(status_of(f->s, "j_kept", buf), "queued");
+    kn_store_close(f->s);
+    f->s = NULL;
+
+    /* a database from a newer Kinora is refused, not damaged */
+    assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(kn_store_open(f->db, &f->s, &err), KN_EIO);
+    assert_null(f->s);
+    assert_non_null(strstr(err.msg, "newer"));
+    assert_non_null(strstr(err.msg, f->db));
+}
+
+/* ---- threads ---------------------------------------------------------- */
+
+enum { THREADS = 4, PER_THREAD = 40 };
+
+typedef struct {
+    kn_store *s;
+    int t;
+    int failures;
+    int taken;
+    char msg[512];
+} worker_arg;
+
+static void *writer(void *p)
+{
+    worker_arg *a = p;
+    kn_err err = {0};
+    for (int i = 0; i < PER_THREAD && !a->failures; i++) {
+        char id[KN_JOB_ID_MAX];
+        snprintf(id, sizeof id, "j_t%d_%03d", a->t, i);
+        kn_job_rec r;
+        memset(&r, 0, sizeof r);
+        snprintf(r.id, sizeof r.id, "%s", id);
+        r.doc = strdup("{\"t\":1}");
+        int existing = 0;
+        /* every thread also races on one shared idempotency key */
+        int rc = kn_store_insert(a->s, &r, i == 0 ? "shared" : NULL, 0, &existing, &err);
+        kn_job_rec_clear(&r);
+        if (rc == KN_OK) {
+            memset(&r, 0, sizeof r);
+            if (!existing) rc = kn_store_get(a->s, id, &r, &err);
+            kn_job_rec_clear(&r);
+        }
+        if (rc == KN_OK) {
+            kn_job_rec *v = NULL;
+            size_t n = 0;
+            char next[KN_JOB_ID_MAX];
+            rc = kn_store_list(a->s, NULL, 5, NULL, &v, &n, next, &err);
+            for (size_t k = 0; k < n; k++) kn_job_rec_clear(&v[k]);
+            free(v);
+        }
+        if (rc == KN_OK && i % 4 == 0) {
+            char tid[KN_JOB_ID_MAX];
+            int found = 0;
+            rc = kn_store_take_next(a->s, tid, &found, &err);
+            if (rc == KN_OK && found) {
+                a->taken++;
+                rc = kn_store_progress(a->s, tid, 10, 5, 5, 1, 1, &err);
+                if (rc == KN_OK)
+                    rc = kn_store_finish(a->s, tid, "succeeded", "{}", NULL, NULL, &err);
+            }
+        }
+        if (rc != KN_OK) {
+            a->failures++;
+            snprintf(a->msg, sizeof a->msg, "%s", err.msg);
+        }
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    fx *f = *state;
+    kn_err err = {0};
+    pthread_t th[THREADS];
+    worker_arg args[THREADS];
+    for (int t = 0; t < THREADS; t++) {
+        memset(&args[t], 0, sizeof args[t]);
+        args[t].s = f->s;
+        args[t].t = t;
+        assert_int_equal(pthread_create(&th[t], NULL, writer, &args[t]), 0);
+    }
+    for (int t = 0; t < THREADS; t++) {
+        pthread_join(th[t], NULL);
+        if (args[t].failures) fail_msg("thread %d: %s", t, args[t].msg);
+    }
+    long all, queued, done, taken = 0;
+    for (int t = 0; t < THREADS; t++) taken += args[t].taken;
+    assert_int_equal(kn_store_count(f->s, NULL, &all, &err), KN_OK);
+    assert_int_equal(kn_store_count(f->s, "queued", &queued, &err), KN_OK);
+    assert_int_equal(kn_store_count(f->s, "succeeded", &done, &err), KN_OK);
+    /* the shared key made exactly one job; the other threads got it back */
+    assert_int_equal(all, THREADS * PER_THREAD - (THREADS - 1));
+    assert_true(taken > 0);
+    assert_int_equal(done, taken);
+    assert_int_equal(queued + done, all);
+}
+
+/* ---- open errors ------------------------------------------------------ */
+
+static void test_open_errors(void **state)
+{
+    fx *f = *state;
+    kn_err err = {0};
+    kn_store *s = (kn_store *)1;
+    char path[700];
+    snprintf(path, sizeof path, "%s/no/such/dir/jobs.db", f->dir);
+    assert_int_equal(kn_store_open(path, &s, &err), KN_EIO);
+    assert_null(s);
+    assert_int_equal(err.code, KN_EIO);
+    assert_non_null(strstr(err.msg, path));
+    assert_non_null(strstr(err.msg, "unable to open database file"));
+
+    snprintf(path, sizeof path, "%s/notadb.db", f->dir);
+    char junk[8192];
+    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (char)('A' + i % 23);
+    assert_int_equal(tu_write_file(path, junk, sizeof junk), 0);
+    kn_err_clear(&err);
+    assert_int_equal(kn_store_open(path, &s, &err), KN_EIO);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, path));
+    assert_non_null(strstr(err.msg, "not a database"));
+
+    assert_int_equal(kn_store_open("", &s, &err), KN_EINVAL);
+    kn_store_close(NULL);
+    kn_job_rec_clear(NULL);
+}
+
+int main(void)
+{
+    kn_log_set_level(KN_LOG_WARN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_and_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_limit_clamp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_queued, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_insert_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_take_next_fifo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_progress_and_finish, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_recovery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_and_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
