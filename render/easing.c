@@ -385,11 +385,39 @@ static int scan_number(const char **s, double *v)
     return 0;
 }
 
+/* A printable excerpt of a user's easing string for messages: at most 48
+ * bytes, never a split UTF-8 sequence (messages end up in JSON), quotes,
+ * backslashes and control characters shown as '?'. */
+static const char *show(const char *s, char *buf, size_t cap)
+{
+    size_t n = 0, i = 0, lim = cap > 52 ? 48 : cap - 4;
+    while (s[i] && n < lim) {
+        unsigned char c = (unsigned char)s[i];
+        size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        if (n + len > lim) break;
+        size_t k = 1;
+        while (k < len && ((unsigned char)s[i + k] & 0xC0) == 0x80) k++;
+        if (len == 1 || k < len) {
+            buf[n++] = (c < 0x20 || c == 0x7F || c >= 0x80 || c == '"' || c == '\\')
+                       ? '?' : (char)c;
+            i++;
+            continue;
+        }
+        memcpy(buf + n, s + i, len);
+        n += len;
+        i += len;
+    }
+    if (s[i]) { memcpy(buf + n, "...", 3); n += 3; }
+    buf[n] = '\0';
+    return buf;
+}
+
 static int parse_bezier(const char *name, kn_easing *out, const char *path, kn_err *err)
 {
     static const char *const what[4] = { "x1", "y1", "x2", "y2" };
     const char *s = name + strlen("cubic-bezier(");
     double v[4];
+    char b[64];
 
     for (int i = 0; i < 4; i++) {
         s = skip_ws(s);
@@ -405,23 +433,25 @@ static int parse_bezier(const char *name, kn_easing *out, const char *path, kn_e
     for (int i = 0; i < 4; i += 2) {
         if (v[i] < 0 || v[i] > 1)
             return kn_err_set(err, KN_EINVAL, path,
-                              "easing \"%.80s\": %s is %g but must be within 0..1 "
+                              "easing \"%s\": %s is %g but must be within 0..1 "
                               "(x values are time and must not go backwards)",
-                              name, what[i], v[i]);
+                              show(name, b, sizeof b), what[i], v[i]);
     }
     out->kind = KN_EASE_CUBIC_BEZIER;
     for (int i = 0; i < 4; i++) out->p[i] = v[i];
     return KN_OK;
 bad:
     return kn_err_set(err, KN_EINVAL, path,
-                      "malformed easing \"%.80s\": expected \"cubic-bezier(x1,y1,x2,y2)\" "
-                      "with four numbers, e.g. \"cubic-bezier(0.25,0.1,0.25,1)\"", name);
+                      "malformed easing \"%s\": expected \"cubic-bezier(x1,y1,x2,y2)\" "
+                      "with four numbers, e.g. \"cubic-bezier(0.25,0.1,0.25,1)\"",
+                      show(name, b, sizeof b));
 }
 
 static int parse_steps(const char *name, kn_easing *out, const char *path, kn_err *err)
 {
     const char *s = skip_ws(name + strlen("steps("));
     const char *d = s;
+    char b[64];
     while (isdigit((unsigned char)*d)) d++;
     if (d == s)
         goto bad;
@@ -435,20 +465,21 @@ static int parse_steps(const char *name, kn_easing *out, const char *path, kn_er
         goto bad;
     if (errno == ERANGE || n < 1 || n > INT_MAX)
         return kn_err_set(err, KN_EINVAL, path,
-                          "easing \"%.80s\": the number of steps must be an integer "
-                          "from 1 to %d", name, INT_MAX);
+                          "easing \"%s\": the number of steps must be an integer "
+                          "from 1 to %d", show(name, b, sizeof b), INT_MAX);
     out->kind = KN_EASE_STEPS;
     out->p[0] = (double)n;
     out->p[1] = out->p[2] = out->p[3] = 0;
     return KN_OK;
 bad:
     return kn_err_set(err, KN_EINVAL, path,
-                      "malformed easing \"%.80s\": expected \"steps(n)\" with a whole "
-                      "number n >= 1, e.g. \"steps(4)\"", name);
+                      "malformed easing \"%s\": expected \"steps(n)\" with a whole "
+                      "number n >= 1, e.g. \"steps(4)\"", show(name, b, sizeof b));
 }
 
 int kn_easing_lookup(const char *name, kn_easing *out, const char *path, kn_err *err)
 {
+    char b[64];
     if (!name)
         return kn_err_set(err, KN_EINVAL, path, "missing easing name (use " ACCEPTED ")");
     if (kn_easing_by_name(name, out))
@@ -465,11 +496,12 @@ int kn_easing_lookup(const char *name, kn_easing *out, const char *path, kn_err 
     for (int k = 0; k < KN_EASE_COUNT; k++) {
         if (INFO[k].name && strcasecmp(INFO[k].name, name) == 0)
             return kn_err_set(err, KN_EINVAL, path,
-                              "unknown easing \"%.80s\": did you mean \"%s\"? "
-                              "(names are case-sensitive)", name, INFO[k].name);
+                              "unknown easing \"%s\": did you mean \"%s\"? "
+                              "(names are case-sensitive)", show(name, b, sizeof b),
+                              INFO[k].name);
     }
     return kn_err_set(err, KN_EINVAL, path,
-                      "unknown easing \"%.80s\" (use " ACCEPTED ")", name);
+                      "unknown easing \"%s\" (use " ACCEPTED ")", show(name, b, sizeof b));
 }
 
 /* ---- parameters ------------------------------------------------------- */
@@ -499,7 +531,8 @@ int kn_easing_set_param(kn_easing *e, const char *param, double value,
         return kn_err_set(err, KN_EINVAL, path, "no easing to set a parameter on");
     const ease_info *in = &INFO[e->kind];
     const char *ename = kind_name(e->kind);
-    const char *pname = param ? param : "(null)";
+    char b[64];
+    const char *pname = param ? show(param, b, sizeof b) : "(null)";
 
     for (int i = 0; i < in->np; i++) {
         if (param && strcmp(in->pn[i], param) == 0) {
@@ -517,18 +550,19 @@ int kn_easing_set_param(kn_easing *e, const char *param, double value,
     case 0:
         if (e->kind == KN_EASE_CUBIC_BEZIER || e->kind == KN_EASE_STEPS)
             return kn_err_set(err, KN_EINVAL, path,
-                              "%s takes no parameter \"%.64s\": its values go in the "
-                              "name, e.g. \"cubic-bezier(0.25,0.1,0.25,1)\" or \"steps(4)\"",
-                              ename, pname);
+                              "%s takes no parameter \"%s\": its values go in the name, "
+                              "e.g. %s", ename, pname,
+                              e->kind == KN_EASE_STEPS ? "\"steps(4)\""
+                                                       : "\"cubic-bezier(0.25,0.1,0.25,1)\"");
         return kn_err_set(err, KN_EINVAL, path,
-                          "%s takes no parameters (got \"%.64s\")", ename, pname);
+                          "%s takes no parameters (got \"%s\")", ename, pname);
     case 1:
         return kn_err_set(err, KN_EINVAL, path,
-                          "%s has no parameter \"%.64s\"; it takes only \"%s\"",
+                          "%s has no parameter \"%s\"; it takes only \"%s\"",
                           ename, pname, in->pn[0]);
     default:
         return kn_err_set(err, KN_EINVAL, path,
-                          "%s has no parameter \"%.64s\"; it takes \"%s\" and \"%s\"",
+                          "%s has no parameter \"%s\"; it takes \"%s\" and \"%s\"",
                           ename, pname, in->pn[0], in->pn[1]);
     }
 }

@@ -1,0 +1,2032 @@
+/*
+ * api/doc.c - parses a job document (../shared/spec/job-v1.md) with jansson,
+ * validates every field and compiles it into the slot model of api/doc.h.
+ *
+ * Invariants this file establishes are listed in doc.h; on top of them:
+ *  - every byte of a kn_doc lives in one arena (doc->arena_) whose total size
+ *    is capped by kn_doc_limits.max_bytes; jansson's own tree is temporary and
+ *    freed before kn_doc_parse returns. Temporary indexes (id and var maps,
+ *    per-slot kinds) are malloc'ed and freed on every path (goto out).
+ *  - every error names the field at fault as an RFC 6901 JSON pointer (keys
+ *    escaped: "~" -> "~0", "/" -> "~1"); pointers longer than the kn_err
+ *    buffer are truncated, never overflowed.
+ *  - an element or var is parsed once; timeline and frame entries only refer
+ *    to slots, so parsing order is fixed (top level, output, vars, elements,
+ *    timeline, frames) whatever the key order of the document.
+ *
+ * Version-1 decisions (issue 2) beyond the spec text:
+ *  - width and height are integers 16..7680 x 16..4320 and must both be even
+ *    (mp4 is the only format and it is yuv420p). An integer field also
+ *    accepts an integral JSON real such as 640.0.
+ *  - fps in (0, 240]. 23.976, 29.97, 59.94 and 119.88 (or their exact values
+ *    k*1000/1001) become 24000/1001, 30000/1001, 60000/1001, 120000/1001;
+ *    integers n/1; any other rate the reduced fraction round(fps*1000)/1000,
+ *    so it must be >= 0.0005. doc->fps is fps_num / fps_den.
+ *  - N = round(duration * fps); without duration round(L * fps) for a
+ *    timeline of length L > 0, else the largest frame index + 1. N >= 1,
+ *    N <= max_frames and width*height*N <= max_pixels_frames are KN_EINVAL
+ *    (the client can shorten the job) pointing at the field the length came
+ *    from ("/duration", "/timeline" or "/frames"); doc->duration = N / fps.
+ *    Running past max_bytes or the element / array caps below is KN_ETOOBIG.
+ *  - a missing required field is reported at its own pointer
+ *    ("/elements/0/width"), as that is where the fix goes.
+ *  - vars: a string value that parses as a colour is a COLOR var, any other
+ *    string a STR var; strings starting with "=" are expressions (a later
+ *    version) and rejected. Var names are identifiers and may not shadow the
+ *    names expressions will use (spec 2), so adding expressions later breaks
+ *    no valid document.
+ *  - element defaults: opacity 1, visible true, rotation 0, scale [1, 1],
+ *    origin NONE (shape centre), fill "none" (text "#ffffff"), stroke "none",
+ *    stroke_width 1, dash [], line_cap butt, line_join miter, geometry 0,
+ *    points [], text "", font "DejaVu Sans", size 32, align left, baseline
+ *    alphabetic. rect width/height, circle r and ellipse rx/ry are required.
+ *    Default and enumeration strings point to static storage (never freed),
+ *    empty arrays to a static zero-length buffer (arr is never NULL).
+ *  - a slot whose init is NONE (origin not given) cannot be targeted: its
+ *    type would change, breaking the "one type per slot" invariant.
+ *  - the same range checks apply to element fields, tween/set values and
+ *    frame values (opacity 2 is an error wherever it appears). Overshooting
+ *    easings may still move values out of range between keys; drawing clamps.
+ *  - tween value: a value valid for the target is the `to`; otherwise a
+ *    two-element array of valid values is [from, to]. An array slot keeps
+ *    the length of its init value in every tween, and in every timeline set
+ *    when the slot is also tweened somewhere; frame entries may change it
+ *    (nothing interpolates after them).
+ *  - scenes: "duration" is a tween's own length (required, >= 0) and a
+ *    stretch on sequence/parallel (> 0; not with speed; not on a scene of
+ *    length 0); set and wait do not take it. crop needs a scene of length
+ *    > 0 and 0 <= a < b <= D, where b may exceed D by a relative 1e-9
+ *    (sums of floating-point lengths) and is then clamped to D. Every scene
+ *    length must stay <= 1e9 s.
+ *  - frames: each entry is {"set": {...}} with an optional integer "index";
+ *    "set" is required. Errors about an entry's frame point at its "index",
+ *    or at the entry when the index came from its position.
+ *  - output: only mp4/h264 (webm, gif, hevc: "not supported yet"); bitrate
+ *    is an integer 1..10000000 kbit/s and excludes quality; keyframe_interval
+ *    is > 0 and <= 3600 s; an empty preset means the encoder's default.
+ *  - caps: 100000 elements, 4000000 numbers in one array value, 1000000
+ *    scenes, groups and scenes nested at most 32 deep.
+ */
+#include "api/doc.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/color.h"
+#include "encode/encoder.h"
+#include "render/easing.h"
+
+#define MAX_DEPTH     32
+#define MAX_ELEMENTS  100000
+#define MAX_ARRAY     4000000
+#define MAX_SCENES    1000000
+#define MAX_SECONDS   1e9
+#define MAX_BITRATE   10000000L
+#define MAX_KEYINT    3600.0
+#define PATH_CAP      1024
+
+/* ---- arena ------------------------------------------------------------ */
+
+/* Chunks of zeroed memory, bumped 16 bytes at a time. Allocations bigger
+ * than a quarter chunk get a chunk of their own so the current bump chunk
+ * is not abandoned half full. */
+typedef struct chunk {
+    struct chunk *next;
+    size_t cap, used;
+    max_align_t data[];
+} chunk;
+
+typedef struct arena {
+    chunk *head;
+    size_t total;     /* bytes obtained from malloc, headers included */
+    size_t cap;       /* limit on total */
+    int fail;         /* KN_ETOOBIG or KN_ENOMEM after a failed alloc */
+} arena;
+
+#define ARENA_ALIGN 16
+#define ARENA_CHUNK ((size_t)64 * 1024)
+
+static void arena_free(arena *a)
+{
+    if (!a) return;
+    chunk *c = a->head;
+    while (c) {
+        chunk *n = c->next;
+        free(c);
+        c = n;
+    }
+    free(a);
+}
+
+static chunk *arena_chunk_new(arena *a, size_t size)
+{
+    size_t need = sizeof(chunk) + size;
+    if (size > a->cap || need > a->cap - a->total) {
+        a->fail = KN_ETOOBIG;
+        return NULL;
+    }
+    chunk *c = calloc(1, need);
+    if (!c) {
+        a->fail = KN_ENOMEM;
+        return NULL;
+    }
+    a->total += need;
+    c->cap = size;
+    return c;
+}
+
+static void *arena_alloc(arena *a, size_t n)
+{
+    if (n == 0) n = 1;
+    if (n > SIZE_MAX / 4) {
+        a->fail = KN_ETOOBIG;
+        return NULL;
+    }
+    n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+    if (n > ARENA_CHUNK / 4) {
+        chunk *c = arena_chunk_new(a, n);
+        if (!c) return NULL;
+        if (a->head) {           /* keep the bump chunk at the head */
+            c->next = a->head->next;
+            a->head->next = c;
+        } else {
+            a->head = c;
+        }
+        c->used = n;
+        return c->data;
+    }
+    if (!a->head || a->head->cap - a->head->used < n) {
+        chunk *c = arena_chunk_new(a, ARENA_CHUNK);
+        if (!c) return NULL;
+        c->next = a->head;
+        a->head = c;
+    }
+    void *m = (unsigned char *)a->head->data + a->head->used;
+    a->head->used += n;
+    return m;
+}
+
+/* ---- parser state and errors ----------------------------------------- */
+
+typedef struct set_check {      /* a timeline set that changes an array length */
+    int slot;
+    size_t n;
+    char *path;
+} set_check;
+
+typedef struct parser {
+    arena *A;
+    kn_err *err;
+    kn_doc_limits lim;
+    kn_doc *doc;
+
+    char path[PATH_CAP];        /* JSON pointer of the value being parsed */
+    size_t plen;
+
+    size_t nslots_max;          /* from the pre-pass */
+    int next_slot;
+    unsigned char *skind;       /* per slot: index into g_desc */
+    unsigned char *tweened;     /* per slot: some tween targets it */
+
+    json_t *ids;                /* element id -> index into elems */
+    json_t *vars;               /* var name -> slot */
+    kn_elem **elems;            /* every element, document order */
+    size_t nelems, nelems_max;
+
+    size_t nscenes;
+    set_check *checks;
+    size_t nchecks, cap_checks;
+} parser;
+
+static int fail(parser *p, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(parser *p, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    kn_err_setv(p->err, code, p->path, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* Appends "/" + the escaped key; returns the length to restore. */
+static size_t push_key(parser *p, const char *key)
+{
+    size_t old = p->plen, n = p->plen;
+    const char *s = key;
+    if (n + 1 < PATH_CAP) p->path[n++] = '/';
+    for (; *s && n + 1 < PATH_CAP; s++) {
+        if (*s == '~' || *s == '/') {
+            if (n + 2 >= PATH_CAP) break;
+            p->path[n++] = '~';
+            p->path[n++] = *s == '~' ? '0' : '1';
+        } else {
+            p->path[n++] = *s;
+        }
+    }
+    p->path[n] = '\0';
+    p->plen = n;
+    return old;
+}
+
+static size_t push_idx(parser *p, size_t i)
+{
+    size_t old = p->plen;
+    int w = snprintf(p->path + p->plen, PATH_CAP - p->plen, "/%zu", i);
+    if (w > 0) p->plen += (size_t)w < PATH_CAP - p->plen ? (size_t)w : PATH_CAP - 1 - p->plen;
+    return old;
+}
+
+static void pop(parser *p, size_t old)
+{
+    p->plen = old;
+    p->path[old] = '\0';
+}
+
+static void *palloc(parser *p, size_t count, size_t size)
+{
+    if (size && count > SIZE_MAX / 4 / size) {
+        fail(p, KN_ETOOBIG, "the document needs more memory than the limit of %zu bytes",
+             p->lim.max_bytes);
+        return NULL;
+    }
+    void *m = arena_alloc(p->A, count * size);
+    if (!m) {
+        if (p->A->fail == KN_ENOMEM)
+            fail(p, KN_ENOMEM, "out of memory while reading the document");
+        else
+            fail(p, KN_ETOOBIG, "the document needs more memory than the limit of %zu bytes",
+                 p->lim.max_bytes);
+    }
+    return m;
+}
+
+static char *pstrdup(parser *p, const char *s)
+{
+    size_t n = strlen(s);
+    char *d = palloc(p, n + 1, 1);
+    if (d) memcpy(d, s, n + 1);
+    return d;
+}
+
+static char *pprintf(parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static char *pprintf(parser *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        fail(p, KN_EINTERNAL, "cannot format a name");
+        return NULL;
+    }
+    char *d = palloc(p, (size_t)n + 1, 1);
+    if (!d) return NULL;
+    va_start(ap, fmt);
+    vsnprintf(d, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return d;
+}
+
+static const char *jdesc(const json_t *j)
+{
+    switch (json_typeof(j)) {
+    case JSON_OBJECT:  return "an object";
+    case JSON_ARRAY:   return "an array";
+    case JSON_STRING:  return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:    return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:   return "a boolean";
+    default:           return "null";
+    }
+}
+
+/* Checks that every key of obj is in allowed (NULL-terminated). */
+static int check_keys(parser *p, const json_t *obj, const char *const *allowed)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v) {
+        int ok = 0;
+        for (const char *const *a = allowed; *a; a++)
+            if (strcmp(*a, key) == 0) { ok = 1; break; }
+        if (ok) continue;
+        char list[384];
+        size_t n = 0;
+        list[0] = '\0';
+        for (const char *const *a = allowed; *a && n < sizeof list; a++) {
+            int w = snprintf(list + n, sizeof list - n, "%s%s", a == allowed ? "" : ", ", *a);
+            if (w < 0) break;
+            n += (size_t)w;
+        }
+        size_t old = push_key(p, key);
+        int rc = fail(p, KN_EINVAL, "unknown field \"%.64s\" (allowed: %s)", key, list);
+        pop(p, old);
+        return rc;
+    }
+    return KN_OK;
+}
+
+/* ---- numbers ---------------------------------------------------------- */
+
+enum { R_LO = 1, R_HI = 2, R_LO_OPEN = 4, R_INT = 8 };
+
+typedef struct nrange {
+    double lo, hi;
+    unsigned flags;
+} nrange;
+
+static void range_text(const nrange *r, char *buf, size_t n)
+{
+    const char *what = (r->flags & R_INT) ? "an integer" : "a number";
+    if ((r->flags & R_LO) && (r->flags & R_HI)) {
+        if (r->flags & R_LO_OPEN)
+            snprintf(buf, n, "%s > %g and <= %g", what, r->lo, r->hi);
+        else
+            snprintf(buf, n, "%s from %g to %g", what, r->lo, r->hi);
+    } else if (r->flags & R_LO) {
+        snprintf(buf, n, "%s %s %g", what, (r->flags & R_LO_OPEN) ? ">" : ">=", r->lo);
+    } else {
+        snprintf(buf, n, "%s", what);
+    }
+}
+
+/* Reads a JSON number within r. A string starting with "=" is an
+ * expression, which comes in a later version. */
+static int get_num(parser *p, const json_t *j, const nrange *r, double *out)
+{
+    char want[96];
+    range_text(r, want, sizeof want);
+    if (!json_is_number(j)) {
+        if (json_is_string(j) && json_string_value(j)[0] == '=')
+            return fail(p, KN_EINVAL, "expressions (strings starting with \"=\") are not "
+                        "supported yet: give %s", want);
+        return fail(p, KN_EINVAL, "expected %s, got %s", want, jdesc(j));
+    }
+    double v = json_number_value(j);
+    int bad = !isfinite(v);
+    if ((r->flags & R_INT) && v != floor(v)) bad = 1;
+    if (r->flags & R_LO) bad |= (r->flags & R_LO_OPEN) ? !(v > r->lo) : !(v >= r->lo);
+    if (r->flags & R_HI) bad |= !(v <= r->hi);
+    if (bad) return fail(p, KN_EINVAL, "expected %s, got %g", want, v);
+    *out = v;
+    return KN_OK;
+}
+
+static const nrange R_ANY = { 0, 0, 0 };
+static const nrange R_NONNEG = { 0, 0, R_LO };
+static const nrange R_POS = { 0, 0, R_LO | R_LO_OPEN };
+
+/* ---- property and value kinds ---------------------------------------- */
+
+typedef enum vkind {
+    K_NUM, K_BOOL, K_COLOR, K_ENUM, K_TEXT, K_FONT, K_SCALE, K_ORIGIN, K_DASH,
+    K_POINTS, K_VSTR, K_VARR
+} vkind;
+
+typedef struct pdesc {
+    const char *name;
+    vkind kind;
+    nrange range;                /* K_NUM */
+    const char *const *enums;    /* K_ENUM, NULL-terminated */
+} pdesc;
+
+static const char *const CAPS[] = { "butt", "round", "square", NULL };
+static const char *const JOINS[] = { "miter", "round", "bevel", NULL };
+static const char *const ALIGNS[] = { "left", "center", "right", NULL };
+static const char *const BASELINES[] = { "top", "middle", "alphabetic", "bottom", NULL };
+
+/* g_desc[0..KN_P_COUNT-1]: element properties; then the var kinds. */
+enum { D_VNUM = KN_P_COUNT, D_VBOOL, D_VCOLOR, D_VSTR, D_VARR, D_COUNT };
+
+static const pdesc g_desc[D_COUNT] = {
+    [KN_P_OPACITY]      = { "opacity", K_NUM, { 0, 1, R_LO | R_HI }, NULL },
+    [KN_P_VISIBLE]      = { "visible", K_BOOL, { 0, 0, 0 }, NULL },
+    [KN_P_ROTATION]     = { "rotation", K_NUM, { 0, 0, 0 }, NULL },
+    [KN_P_SCALE]        = { "scale", K_SCALE, { 0, 0, 0 }, NULL },
+    [KN_P_ORIGIN]       = { "origin", K_ORIGIN, { 0, 0, 0 }, NULL },
+    [KN_P_FILL]         = { "fill", K_COLOR, { 0, 0, 0 }, NULL },
+    [KN_P_STROKE]       = { "stroke", K_COLOR, { 0, 0, 0 }, NULL },
+    [KN_P_STROKE_WIDTH] = { "stroke_width", K_NUM, { 0, 0, R_LO }, NULL },
+    [KN_P_DASH]         = { "dash", K_DASH, { 0, 0, 0 }, NULL },
+    [KN_P_LINE_CAP]     = { "line_cap", K_ENUM, { 0, 0, 0 }, CAPS },
+    [KN_P_LINE_JOIN]    = { "line_join", K_ENUM, { 0, 0, 0 }, JOINS },
+    [KN_P_X]            = { "x", K_NUM, { 0, 0, 0 }, NULL },
+    [KN_P_Y]            = { "y", K_NUM, { 0, 0, 0 }, NULL },
+    [KN_P_WIDTH]        = { "width", K_NUM, { 0, 0, R_LO }, NULL },
+    [KN_P_HEIGHT]       = { "height", K_NUM, { 0, 0, R_LO }, NULL },
+    [KN_P_RADIUS]       = { "radius", K_NUM, { 0, 0, R_LO }, NULL },
+    [KN_P_CX]           = { "cx", K_NUM, { 0, 0, 0 }, NULL },
+    [KN_P_CY]           = { "cy", K_NUM, { 0, 0, 0 }, NULL },
+    [KN_P_R]            = { "r", K_NUM, { 0, 0, R_LO }, NULL },
+    [KN_P_RX]           = { "rx", K_NUM, { 0, 0, R_LO }, NULL },
+    [KN_P_RY]           = { "ry", K_NUM, { 0, 0, R_LO }, NULL },
+    [KN_P_X1]           = { "x1", K_NUM, { 0, 0, 0 }, NULL },
+    [KN_P_Y1]           = { "y1", K_NUM, { 0, 0, 0 }, NULL },
+    [KN_P_X2]           = { "x2", K_NUM, { 0, 0, 0 }, NULL },
+    [KN_P_Y2]           = { "y2", K_NUM, { 0, 0, 0 }, NULL },
+    [KN_P_POINTS]       = { "points", K_POINTS, { 0, 0, 0 }, NULL },
+    [KN_P_TEXT]         = { "text", K_TEXT, { 0, 0, 0 }, NULL },
+    [KN_P_FONT]         = { "font", K_FONT, { 0, 0, 0 }, NULL },
+    [KN_P_SIZE]         = { "size", K_NUM, { 0, 0, R_LO | R_LO_OPEN }, NULL },
+    [KN_P_ALIGN]        = { "align", K_ENUM, { 0, 0, 0 }, ALIGNS },
+    [KN_P_BASELINE]     = { "baseline", K_ENUM, { 0, 0, 0 }, BASELINES },
+    [D_VNUM]            = { "number var", K_NUM, { 0, 0, 0 }, NULL },
+    [D_VBOOL]           = { "boolean var", K_BOOL, { 0, 0, 0 }, NULL },
+    [D_VCOLOR]          = { "colour var", K_COLOR, { 0, 0, 0 }, NULL },
+    [D_VSTR]            = { "string var", K_VSTR, { 0, 0, 0 }, NULL },
+    [D_VARR]            = { "array var", K_VARR, { 0, 0, 0 }, NULL },
+};
+
+#define PB(p) ((uint64_t)1 << (p))
+#define COMMON (PB(KN_P_OPACITY) | PB(KN_P_VISIBLE) | PB(KN_P_ROTATION) | PB(KN_P_SCALE) | \
+                PB(KN_P_ORIGIN) | PB(KN_P_FILL) | PB(KN_P_STROKE) | PB(KN_P_STROKE_WIDTH) | \
+                PB(KN_P_DASH) | PB(KN_P_LINE_CAP) | PB(KN_P_LINE_JOIN))
+
+static const char *const g_type_name[KN_E_COUNT] = {
+    "rect", "circle", "ellipse", "line", "polyline", "polygon", "text", "group"
+};
+
+static const uint64_t g_type_props[KN_E_COUNT] = {
+    [KN_E_RECT]     = COMMON | PB(KN_P_X) | PB(KN_P_Y) | PB(KN_P_WIDTH) | PB(KN_P_HEIGHT) |
+                      PB(KN_P_RADIUS),
+    [KN_E_CIRCLE]   = COMMON | PB(KN_P_CX) | PB(KN_P_CY) | PB(KN_P_R),
+    [KN_E_ELLIPSE]  = COMMON | PB(KN_P_CX) | PB(KN_P_CY) | PB(KN_P_RX) | PB(KN_P_RY),
+    [KN_E_LINE]     = COMMON | PB(KN_P_X1) | PB(KN_P_Y1) | PB(KN_P_X2) | PB(KN_P_Y2),
+    [KN_E_POLYLINE] = COMMON | PB(KN_P_POINTS),
+    [KN_E_POLYGON]  = COMMON | PB(KN_P_POINTS),
+    [KN_E_TEXT]     = COMMON | PB(KN_P_X) | PB(KN_P_Y) | PB(KN_P_TEXT) | PB(KN_P_FONT) |
+                      PB(KN_P_SIZE) | PB(KN_P_ALIGN) | PB(KN_P_BASELINE),
+    [KN_E_GROUP]    = COMMON | PB(KN_P_X) | PB(KN_P_Y),
+};
+
+static const uint64_t g_type_required[KN_E_COUNT] = {
+    [KN_E_RECT]    = PB(KN_P_WIDTH) | PB(KN_P_HEIGHT),
+    [KN_E_CIRCLE]  = PB(KN_P_R),
+    [KN_E_ELLIPSE] = PB(KN_P_RX) | PB(KN_P_RY),
+};
+
+#define TYPE_LIST "rect, circle, ellipse, line, polyline, polygon, text, group"
+
+static double g_empty[1];
+
+static int popcount64(uint64_t m)
+{
+    int n = 0;
+    for (; m; m &= m - 1) n++;
+    return n;
+}
+
+static int type_of_name(const char *s)
+{
+    for (int t = 0; t < KN_E_COUNT; t++)
+        if (strcmp(g_type_name[t], s) == 0) return t;
+    return -1;
+}
+
+static int is_linspace(const json_t *j)
+{
+    return json_is_object(j) && json_object_get(j, "linspace") != NULL;
+}
+
+static int fail_linspace(parser *p)
+{
+    return fail(p, KN_EINVAL, "{\"linspace\": ...} arrays are not supported yet: list the "
+                "numbers");
+}
+
+/* ---- values ----------------------------------------------------------- */
+
+static int parse_num_array(parser *p, const json_t *j, const nrange *r, kn_value *out)
+{
+    if (is_linspace(j)) return fail_linspace(p);
+    if (!json_is_array(j)) return fail(p, KN_EINVAL, "expected an array of numbers, got %s", jdesc(j));
+    size_t n = json_array_size(j);
+    if (n > MAX_ARRAY)
+        return fail(p, KN_ETOOBIG, "the array has %zu numbers, more than the %d allowed", n,
+                    MAX_ARRAY);
+    double *a = n ? palloc(p, n, sizeof *a) : g_empty;
+    if (!a) return p->err->code;
+    for (size_t i = 0; i < n; i++) {
+        size_t old = push_idx(p, i);
+        int rc = get_num(p, json_array_get(j, i), r, &a[i]);
+        pop(p, old);
+        if (rc) return rc;
+    }
+    out->type = KN_VT_ARRAY;
+    out->arr = a;
+    out->n = n;
+    return KN_OK;
+}
+
+static int parse_xy(parser *p, const json_t *j, const char *what, double *xy)
+{
+    if (is_linspace(j)) return fail_linspace(p);
+    if (!json_is_array(j) || json_array_size(j) != 2)
+        return fail(p, KN_EINVAL, "expected %s, got %s%s", what, jdesc(j),
+                    json_is_array(j) ? " of another length" : "");
+    for (size_t i = 0; i < 2; i++) {
+        size_t old = push_idx(p, i);
+        int rc = get_num(p, json_array_get(j, i), &R_ANY, &xy[i]);
+        pop(p, old);
+        if (rc) return rc;
+    }
+    return KN_OK;
+}
+
+static int parse_points(parser *p, const json_t *j, kn_value *out)
+{
+    static const char *const XY[] = { "x", "y", NULL };
+    double *a;
+    size_t n;
+    int rc;
+
+    if (is_linspace(j)) return fail_linspace(p);
+    if (json_is_array(j)) {
+        n = json_array_size(j);
+        if (n > MAX_ARRAY / 2)
+            return fail(p, KN_ETOOBIG, "%zu points are more than the %d allowed", n,
+                        MAX_ARRAY / 2);
+        a = n ? palloc(p, n, 2 * sizeof *a) : g_empty;
+        if (!a) return p->err->code;
+        for (size_t i = 0; i < n; i++) {
+            size_t old = push_idx(p, i);
+            rc = parse_xy(p, json_array_get(j, i), "a point [x, y]", &a[2 * i]);
+            pop(p, old);
+            if (rc) return rc;
+        }
+    } else if (json_is_object(j)) {
+        if ((rc = check_keys(p, j, XY))) return rc;
+        const json_t *c[2] = { json_object_get(j, "x"), json_object_get(j, "y") };
+        for (int k = 0; k < 2; k++) {
+            size_t old = push_key(p, XY[k]);
+            if (!c[k])
+                rc = fail(p, KN_EINVAL, "missing field \"%s\": points given as {\"x\": [...], "
+                          "\"y\": [...]} need both", XY[k]);
+            else if (is_linspace(c[k]))
+                rc = fail_linspace(p);
+            else if (!json_is_array(c[k]))
+                rc = fail(p, KN_EINVAL, "expected an array of numbers, got %s", jdesc(c[k]));
+            else
+                rc = KN_OK;
+            pop(p, old);
+            if (rc) return rc;
+        }
+        n = json_array_size(c[0]);
+        if (json_array_size(c[1]) != n) {
+            size_t old = push_key(p, "y");
+            rc = fail(p, KN_EINVAL, "\"x\" has %zu numbers and \"y\" has %zu: they must have "
+                      "the same length", n, json_array_size(c[1]));
+            pop(p, old);
+            return rc;
+        }
+        if (n > MAX_ARRAY / 2)
+            return fail(p, KN_ETOOBIG, "%zu points are more than the %d allowed", n,
+                        MAX_ARRAY / 2);
+        a = n ? palloc(p, n, 2 * sizeof *a) : g_empty;
+        if (!a) return p->err->code;
+        for (int k = 0; k < 2; k++) {
+            size_t old = push_key(p, XY[k]);
+            for (size_t i = 0; i < n; i++) {
+                size_t o2 = push_idx(p, i);
+                rc = get_num(p, json_array_get(c[k], i), &R_ANY, &a[2 * i + (size_t)k]);
+                pop(p, o2);
+                if (rc) break;
+            }
+            pop(p, old);
+            if (rc) return rc;
+        }
+    } else {
+        return fail(p, KN_EINVAL, "expected points: [[x, y], ...] or {\"x\": [...], \"y\": "
+                    "[...]}, got %s", jdesc(j));
+    }
+    out->type = KN_VT_ARRAY;
+    out->arr = a;
+    out->n = 2 * n;
+    return KN_OK;
+}
+
+/* Parses j as a value of kind d into *out (strings and arrays in the arena). */
+static int parse_value(parser *p, const json_t *j, const pdesc *d, kn_value *out)
+{
+    kn_value v;
+    int rc;
+    memset(&v, 0, sizeof v);
+
+    switch (d->kind) {
+    case K_NUM:
+        if ((rc = get_num(p, j, &d->range, &v.num))) return rc;
+        v.type = KN_VT_NUM;
+        break;
+    case K_BOOL:
+        if (!json_is_boolean(j))
+            return fail(p, KN_EINVAL, "expected true or false, got %s", jdesc(j));
+        v.type = KN_VT_BOOL;
+        v.num = json_is_true(j) ? 1 : 0;
+        break;
+    case K_COLOR:
+        if (json_is_object(j) && (json_object_get(j, "linear") || json_object_get(j, "radial")))
+            return fail(p, KN_EINVAL, "gradients are not supported yet: give a colour such as "
+                        "\"#ff8800\"");
+        if (!json_is_string(j))
+            return fail(p, KN_EINVAL, "expected a colour (\"#rrggbb\", \"#rgb\", \"#rrggbbaa\", "
+                        "\"rgb(r,g,b)\", \"rgba(r,g,b,a)\", a CSS name or \"none\"), got %s",
+                        jdesc(j));
+        if ((rc = kn_color_parse(json_string_value(j), &v.color, p->path, p->err))) return rc;
+        v.type = KN_VT_COLOR;
+        break;
+    case K_ENUM: {
+        char list[96];
+        size_t n = 0;
+        list[0] = '\0';
+        for (const char *const *e = d->enums; *e; e++) {
+            if (json_is_string(j) && strcmp(*e, json_string_value(j)) == 0) {
+                v.type = KN_VT_STR;
+                v.str = *e;    /* static storage */
+                break;
+            }
+            int w = snprintf(list + n, sizeof list - n, "%s%s", e == d->enums ? "" : ", ", *e);
+            if (w > 0 && (size_t)w < sizeof list - n) n += (size_t)w;
+        }
+        if (v.type == KN_VT_STR) break;
+        if (json_is_string(j))
+            return fail(p, KN_EINVAL, "expected one of %s, got \"%.64s\"", list,
+                        json_string_value(j));
+        return fail(p, KN_EINVAL, "expected one of %s, got %s", list, jdesc(j));
+    }
+    case K_TEXT:
+    case K_FONT:
+    case K_VSTR: {
+        if (!json_is_string(j)) return fail(p, KN_EINVAL, "expected a string, got %s", jdesc(j));
+        const char *s = json_string_value(j);
+        if (d->kind == K_TEXT && strchr(s, '{'))
+            return fail(p, KN_EINVAL, "text templates (\"{expr}\" inside text) are not supported "
+                        "yet: the text may not contain '{'");
+        if (d->kind == K_FONT && !*s)
+            return fail(p, KN_EINVAL, "expected a font name such as \"DejaVu Sans Bold\", got "
+                        "an empty string");
+        if (d->kind == K_VSTR && s[0] == '=')
+            return fail(p, KN_EINVAL, "expressions (strings starting with \"=\") are not "
+                        "supported yet");
+        if (!(v.str = pstrdup(p, s))) return p->err->code;
+        v.type = KN_VT_STR;
+        break;
+    }
+    case K_SCALE: {
+        double s[2];
+        if (json_is_number(j)) {
+            if ((rc = get_num(p, j, &R_ANY, &s[0]))) return rc;
+            s[1] = s[0];
+        } else if (json_is_array(j) && json_array_size(j) == 2) {
+            if ((rc = parse_xy(p, j, "[sx, sy]", s))) return rc;
+        } else if (json_is_string(j) && json_string_value(j)[0] == '=') {
+            return get_num(p, j, &R_ANY, &s[0]);
+        } else {
+            return fail(p, KN_EINVAL, "expected a number or [sx, sy], got %s", jdesc(j));
+        }
+        double *a = palloc(p, 2, sizeof *a);
+        if (!a) return p->err->code;
+        a[0] = s[0];
+        a[1] = s[1];
+        v.type = KN_VT_ARRAY;
+        v.arr = a;
+        v.n = 2;
+        break;
+    }
+    case K_ORIGIN: {
+        double xy[2];
+        if ((rc = parse_xy(p, j, "[x, y]", xy))) return rc;
+        double *a = palloc(p, 2, sizeof *a);
+        if (!a) return p->err->code;
+        a[0] = xy[0];
+        a[1] = xy[1];
+        v.type = KN_VT_ARRAY;
+        v.arr = a;
+        v.n = 2;
+        break;
+    }
+    case K_DASH: {
+        if ((rc = parse_num_array(p, j, &R_NONNEG, &v))) return rc;
+        int any = 0;
+        for (size_t i = 0; i < v.n; i++) any |= v.arr[i] > 0;
+        if (v.n && !any)
+            return fail(p, KN_EINVAL, "dash lengths are all 0: give at least one length > 0, "
+                        "or [] for a solid line");
+        break;
+    }
+    case K_POINTS:
+        if ((rc = parse_points(p, j, &v))) return rc;
+        break;
+    case K_VARR:
+        if ((rc = parse_num_array(p, j, &R_ANY, &v))) return rc;
+        break;
+    }
+    *out = v;
+    return KN_OK;
+}
+
+/* ---- slots ------------------------------------------------------------ */
+
+static const pdesc *slot_desc(const parser *p, int slot)
+{
+    return &g_desc[p->skind[slot]];
+}
+
+static int new_slot(parser *p, unsigned char kind, const char *name)
+{
+    if ((size_t)p->next_slot >= p->nslots_max)
+        return -1;
+    int s = p->next_slot++;
+    p->skind[s] = kind;
+    p->doc->slot_name[s] = name;
+    return s;
+}
+
+/* ---- top-level scalars ------------------------------------------------ */
+
+static int get_int_field(parser *p, const json_t *obj, const char *key, int required,
+                         const nrange *r, long *out, int *given)
+{
+    const json_t *j = json_object_get(obj, key);
+    if (given) *given = j != NULL;
+    if (!j) {
+        if (!required) return KN_OK;
+        char want[96];
+        range_text(r, want, sizeof want);
+        size_t old = push_key(p, key);
+        int rc = fail(p, KN_EINVAL, "missing field \"%s\" (%s)", key, want);
+        pop(p, old);
+        return rc;
+    }
+    size_t old = push_key(p, key);
+    double v = 0;
+    int rc = get_num(p, j, r, &v);
+    pop(p, old);
+    if (rc) return rc;
+    *out = (long)v;
+    return KN_OK;
+}
+
+static long gcd_l(long a, long b)
+{
+    while (b) {
+        long t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+static int fps_rational(parser *p, double fps, int *num, int *den)
+{
+    static const struct { double dec; int num; } ntsc[] = {
+        { 23.976, 24000 }, { 29.97, 30000 }, { 59.94, 60000 }, { 119.88, 120000 },
+    };
+    for (size_t i = 0; i < sizeof ntsc / sizeof ntsc[0]; i++) {
+        if (fabs(fps - ntsc[i].dec) < 1e-9 || fabs(fps - ntsc[i].num / 1001.0) < 1e-9) {
+            *num = ntsc[i].num;
+            *den = 1001;
+            return KN_OK;
+        }
+    }
+    if (fps == floor(fps)) {
+        *num = (int)fps;
+        *den = 1;
+        return KN_OK;
+    }
+    long k = lround(fps * 1000);
+    if (k < 1)
+        return fail(p, KN_EINVAL, "fps %g is too small: rates are kept to 3 decimals, the "
+                    "smallest is 0.001", fps);
+    long g = gcd_l(k, 1000);
+    *num = (int)(k / g);
+    *den = (int)(1000 / g);
+    return KN_OK;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static int get_str_field(parser *p, const json_t *obj, const char *key, const char **out)
+{
+    const json_t *j = json_object_get(obj, key);
+    if (!j) return KN_OK;
+    if (!json_is_string(j)) {
+        size_t old = push_key(p, key);
+        int rc = fail(p, KN_EINVAL, "expected a string, got %s", jdesc(j));
+        pop(p, old);
+        return rc;
+    }
+    *out = json_string_value(j);
+    return KN_OK;
+}
+
+static int parse_output(parser *p, const json_t *j)
+{
+    static const char *const KEYS[] = { "format", "codec", "encoder", "quality", "preset",
+                                        "bitrate", "keyframe_interval", NULL };
+    kn_output *o = &p->doc->output;
+    const char *format = "mp4", *codec = NULL, *encoder = "auto", *preset = "";
+    size_t old = push_key(p, "output");
+    int rc;
+
+    snprintf(o->format, sizeof o->format, "mp4");
+    snprintf(o->codec, sizeof o->codec, "h264");
+    snprintf(o->encoder, sizeof o->encoder, "auto");
+    o->quality = 20;
+    o->preset[0] = '\0';
+    o->bitrate_kbps = 0;
+    o->keyframe_interval = 2;
+    if (!j) goto out_ok;
+
+    if (!json_is_object(j)) {
+        rc = fail(p, KN_EINVAL, "expected an object, got %s", jdesc(j));
+        goto out;
+    }
+    if ((rc = check_keys(p, j, KEYS))) goto out;
+    if ((rc = get_str_field(p, j, "format", &format)) ||
+        (rc = get_str_field(p, j, "codec", &codec)) ||
+        (rc = get_str_field(p, j, "encoder", &encoder)) ||
+        (rc = get_str_field(p, j, "preset", &preset)))
+        goto out;
+
+    size_t o2 = push_key(p, "format");
+    if (!strcmp(format, "webm") || !strcmp(format, "gif"))
+        rc = fail(p, KN_EINVAL, "format \"%s\" is not supported yet: use \"mp4\"", format);
+    else if (strcmp(format, "mp4"))
+        rc = fail(p, KN_EINVAL, "unknown format \"%.32s\" (allowed: mp4)", format);
+    pop(p, o2);
+    if (rc) goto out;
+
+    if (codec) {
+        o2 = push_key(p, "codec");
+        if (!strcmp(codec, "hevc"))
+            rc = fail(p, KN_EINVAL, "codec \"hevc\" is not supported yet: use \"h264\"");
+        else if (!strcmp(codec, "vp9"))
+            rc = fail(p, KN_EINVAL, "codec \"vp9\" goes with format \"webm\"; mp4 takes "
+                      "\"h264\"");
+        else if (strcmp(codec, "h264"))
+            rc = fail(p, KN_EINVAL, "unknown codec \"%.32s\" (allowed: h264)", codec);
+        pop(p, o2);
+        if (rc) goto out;
+    }
+
+    o2 = push_key(p, "encoder");
+    if (strcmp(encoder, "auto") && strcmp(encoder, "gpu") && strcmp(encoder, "cpu"))
+        rc = fail(p, KN_EINVAL, "unknown encoder \"%.32s\" (allowed: auto, gpu, cpu)", encoder);
+    pop(p, o2);
+    if (rc) goto out;
+    snprintf(o->encoder, sizeof o->encoder, "%s", encoder);
+
+    long q = 20, br = 0;
+    int has_q = 0, has_br = 0;
+    static const nrange RQ = { 0, 51, R_LO | R_HI | R_INT };
+    static const nrange RB = { 1, (double)MAX_BITRATE, R_LO | R_HI | R_INT };
+    if ((rc = get_int_field(p, j, "quality", 0, &RQ, &q, &has_q)) ||
+        (rc = get_int_field(p, j, "bitrate", 0, &RB, &br, &has_br)))
+        goto out;
+    if (has_q && has_br) {
+        o2 = push_key(p, "bitrate");
+        rc = fail(p, KN_EINVAL, "give either \"quality\" or \"bitrate\", not both");
+        pop(p, o2);
+        goto out;
+    }
+    o->quality = (int)q;
+    o->bitrate_kbps = br;
+
+    const json_t *jk = json_object_get(j, "keyframe_interval");
+    if (jk) {
+        static const nrange RK = { 0, MAX_KEYINT, R_LO | R_LO_OPEN | R_HI };
+        o2 = push_key(p, "keyframe_interval");
+        rc = get_num(p, jk, &RK, &o->keyframe_interval);
+        pop(p, o2);
+        if (rc) goto out;
+    }
+
+    if (*preset) {
+        o2 = push_key(p, "preset");
+        rc = kn_encoder_check_preset(encoder, preset, p->err);
+        if (rc) {
+            snprintf(p->err->path, sizeof p->err->path, "%s", p->path);
+        } else if (strlen(preset) >= sizeof o->preset) {
+            rc = fail(p, KN_EINVAL, "unknown preset \"%.32s\"", preset);
+        }
+        pop(p, o2);
+        if (rc) goto out;
+        snprintf(o->preset, sizeof o->preset, "%s", preset);
+    }
+out_ok:
+    rc = KN_OK;
+out:
+    pop(p, old);
+    return rc;
+}
+
+/* ---- vars ------------------------------------------------------------- */
+
+static const char *const RESERVED[] = {
+    "t", "frame", "n_frames", "duration", "fps", "width", "height", "pi", "e", "x", "i",
+    "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sqrt", "exp", "log", "log10",
+    "pow", "abs", "min", "max", "floor", "ceil", "round", "clamp", "lerp", "mod", NULL
+};
+
+static int is_ident(const char *s)
+{
+    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_')) return 0;
+    for (s++; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return 0;
+    return 1;
+}
+
+static int parse_vars(parser *p, const json_t *j)
+{
+    const char *key;
+    json_t *v;
+    int rc = KN_OK;
+    size_t old = push_key(p, "vars");
+
+    if (!json_is_object(j)) {
+        rc = fail(p, KN_EINVAL, "expected an object of name: value, got %s", jdesc(j));
+        goto out;
+    }
+    json_object_foreach((json_t *)j, key, v) {
+        size_t o2 = push_key(p, key);
+        kn_easing dummy;
+        int reserved = 0;
+        for (const char *const *r = RESERVED; *r; r++)
+            if (strcmp(*r, key) == 0) reserved = 1;
+        if (!is_ident(key))
+            rc = fail(p, KN_EINVAL, "var name \"%.64s\" is not an identifier (a letter or '_' "
+                      "followed by letters, digits or '_')", key);
+        else if (reserved || kn_easing_by_name(key, &dummy))
+            rc = fail(p, KN_EINVAL, "var name \"%.64s\" is reserved for expressions (t, frame, "
+                      "n_frames, duration, fps, width, height, pi, e, x, i, the functions and "
+                      "the easing names)", key);
+        if (rc) {
+            pop(p, o2);
+            goto out;
+        }
+
+        unsigned char kind;
+        kn_value val;
+        memset(&val, 0, sizeof val);
+        if (json_is_number(v)) {
+            kind = D_VNUM;
+        } else if (json_is_boolean(v)) {
+            kind = D_VBOOL;
+        } else if (json_is_string(v)) {
+            kn_err scratch;
+            kn_color c;
+            const char *s = json_string_value(v);
+            kind = (s[0] != '=' && kn_color_parse(s, &c, NULL, &scratch) == KN_OK) ? D_VCOLOR
+                                                                                   : D_VSTR;
+        } else if (json_is_array(v) || is_linspace(v)) {
+            kind = D_VARR;
+        } else {
+            rc = fail(p, KN_EINVAL, "a var is a number, a colour, a string, a boolean or an "
+                      "array of numbers; got %s", jdesc(v));
+            pop(p, o2);
+            goto out;
+        }
+        rc = parse_value(p, v, &g_desc[kind], &val);
+        if (!rc) {
+            const char *name = pstrdup(p, key);
+            int slot = name ? new_slot(p, kind, name) : -1;
+            if (!name)
+                rc = p->err->code;
+            else if (slot < 0)
+                rc = fail(p, KN_EINTERNAL, "slot count mismatch");
+            else if (json_object_set_new(p->vars, key, json_integer(slot)))
+                rc = fail(p, KN_ENOMEM, "out of memory");
+            else
+                p->doc->init[slot] = val;
+        }
+        pop(p, o2);
+        if (rc) goto out;
+    }
+out:
+    pop(p, old);
+    return rc;
+}
+
+/* ---- elements --------------------------------------------------------- */
+
+/* The element type a pre-pass would count, or -1 (the real pass errors). */
+static int elem_type_of(const json_t *e)
+{
+    if (!json_is_object(e)) return -1;
+    const json_t *t = json_object_get(e, "type");
+    if (!json_is_string(t)) return -1;
+    return type_of_name(json_string_value(t));
+}
+
+static void count_elems(const json_t *arr, int depth, size_t *nel, size_t *nslots)
+{
+    size_t i;
+    json_t *e;
+    if (!json_is_array(arr) || depth > MAX_DEPTH) return;
+    json_array_foreach((json_t *)arr, i, e) {
+        int t = elem_type_of(e);
+        if (t < 0) continue;
+        (*nel)++;
+        *nslots += (size_t)popcount64(g_type_props[t]);
+        if (*nel > MAX_ELEMENTS) return;
+        if (t == KN_E_GROUP) count_elems(json_object_get(e, "children"), depth + 1, nel, nslots);
+    }
+}
+
+static void set_default(kn_etype t, int prop, kn_value *v)
+{
+    static double one_one[2] = { 1, 1 };
+    memset(v, 0, sizeof *v);
+    v->type = KN_VT_NUM;
+    switch (prop) {
+    case KN_P_OPACITY: v->num = 1; break;
+    case KN_P_VISIBLE: v->type = KN_VT_BOOL; v->num = 1; break;
+    case KN_P_SCALE: v->type = KN_VT_ARRAY; v->arr = one_one; v->n = 2; break;
+    case KN_P_ORIGIN: v->type = KN_VT_NONE; break;
+    case KN_P_FILL:
+        v->type = KN_VT_COLOR;
+        if (t == KN_E_TEXT) v->color = (kn_color){ 1, 1, 1, 1 };
+        break;
+    case KN_P_STROKE: v->type = KN_VT_COLOR; break;
+    case KN_P_STROKE_WIDTH: v->num = 1; break;
+    case KN_P_DASH:
+    case KN_P_POINTS: v->type = KN_VT_ARRAY; v->arr = g_empty; v->n = 0; break;
+    case KN_P_LINE_CAP: v->type = KN_VT_STR; v->str = CAPS[0]; break;
+    case KN_P_LINE_JOIN: v->type = KN_VT_STR; v->str = JOINS[0]; break;
+    case KN_P_TEXT: v->type = KN_VT_STR; v->str = ""; break;
+    case KN_P_FONT: v->type = KN_VT_STR; v->str = "DejaVu Sans"; break;
+    case KN_P_SIZE: v->num = 32; break;
+    case KN_P_ALIGN: v->type = KN_VT_STR; v->str = ALIGNS[0]; break;
+    case KN_P_BASELINE: v->type = KN_VT_STR; v->str = BASELINES[2]; break;
+    default: break;
+    }
+}
+
+static void allowed_elem_fields(kn_etype t, char *buf, size_t n)
+{
+    size_t len = 0;
+    int w = snprintf(buf, n, "id, type");
+    if (w > 0) len = (size_t)w;
+    for (int k = 0; k < KN_P_COUNT && len < n; k++) {
+        if (!(g_type_props[t] & PB(k))) continue;
+        w = snprintf(buf + len, n - len, ", %s", g_desc[k].name);
+        if (w > 0) len += (size_t)w;
+    }
+    if (t == KN_E_GROUP && len < n) snprintf(buf + len, n - len, ", children");
+}
+
+static int parse_elems(parser *p, const json_t *arr, int depth, kn_elem **out, size_t *nout);
+
+static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
+{
+    int rc;
+    if (!json_is_object(j))
+        return fail(p, KN_EINVAL, "an element is an object with a \"type\" (%s), got %s",
+                    TYPE_LIST, jdesc(j));
+    if (depth > MAX_DEPTH)
+        return fail(p, KN_EINVAL, "groups nest at most %d deep", MAX_DEPTH);
+
+    const json_t *jt = json_object_get(j, "type");
+    size_t old = push_key(p, "type");
+    int t = -1;
+    if (!jt) {
+        rc = fail(p, KN_EINVAL, "missing field \"type\" (one of %s)", TYPE_LIST);
+    } else if (!json_is_string(jt)) {
+        rc = fail(p, KN_EINVAL, "expected an element type (%s), got %s", TYPE_LIST, jdesc(jt));
+    } else {
+        const char *ts = json_string_value(jt);
+        t = type_of_name(ts);
+        if (t >= 0)
+            rc = KN_OK;
+        else if (!strcmp(ts, "path") || !strcmp(ts, "image") || !strcmp(ts, "composition") ||
+                 !strcmp(ts, "plot"))
+            rc = fail(p, KN_EINVAL, "element type \"%s\" is not supported yet (supported: %s)",
+                      ts, TYPE_LIST);
+        else
+            rc = fail(p, KN_EINVAL, "unknown element type \"%.64s\" (allowed: %s)", ts, TYPE_LIST);
+    }
+    pop(p, old);
+    if (rc) return rc;
+    el->type = (kn_etype)t;
+
+    if (p->nelems >= p->nelems_max)
+        return fail(p, KN_EINTERNAL, "element count mismatch");
+    size_t flat = p->nelems++;
+    p->elems[flat] = el;
+
+    const json_t *jid = json_object_get(j, "id");
+    if (jid) {
+        old = push_key(p, "id");
+        const char *id = json_is_string(jid) ? json_string_value(jid) : NULL;
+        if (!id)
+            rc = fail(p, KN_EINVAL, "expected a string id, got %s", jdesc(jid));
+        else if (!*id)
+            rc = fail(p, KN_EINVAL, "an id may not be empty");
+        else if (strchr(id, '.'))
+            rc = fail(p, KN_EINVAL, "id \"%.64s\" contains '.', which separates id and property "
+                      "in targets (\"id.property\")", id);
+        else if (json_object_get(p->ids, id))
+            rc = fail(p, KN_EINVAL, "duplicate id \"%.64s\": ids must be unique within the "
+                      "document", id);
+        else if (json_object_set_new(p->ids, id, json_integer((json_int_t)flat)))
+            rc = fail(p, KN_ENOMEM, "out of memory");
+        else if (!(el->id = pstrdup(p, id)))
+            rc = p->err->code;
+        pop(p, old);
+        if (rc) return rc;
+    }
+
+    for (int k = 0; k < KN_P_COUNT; k++) {
+        el->slot[k] = -1;
+        if (!(g_type_props[t] & PB(k))) continue;
+        const char *name = el->id ? pprintf(p, "%s.%s", el->id, g_desc[k].name)
+                                  : pprintf(p, "#%zu.%s", flat, g_desc[k].name);
+        if (!name) return p->err->code;
+        int s = new_slot(p, (unsigned char)k, name);
+        if (s < 0) return fail(p, KN_EINTERNAL, "slot count mismatch");
+        el->slot[k] = s;
+        set_default(el->type, k, &p->doc->init[s]);
+    }
+
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)j, key, v) {
+        if (!strcmp(key, "type") || !strcmp(key, "id")) continue;
+        if (t == KN_E_GROUP && !strcmp(key, "children")) continue;
+        int prop = -1;
+        for (int k = 0; k < KN_P_COUNT; k++)
+            if ((g_type_props[t] & PB(k)) && !strcmp(g_desc[k].name, key)) prop = k;
+        old = push_key(p, key);
+        if (prop < 0) {
+            char list[384];
+            allowed_elem_fields(el->type, list, sizeof list);
+            rc = fail(p, KN_EINVAL, "unknown field \"%.64s\" for a %s (allowed: %s)", key,
+                      g_type_name[t], list);
+        } else {
+            rc = parse_value(p, v, &g_desc[prop], &p->doc->init[el->slot[prop]]);
+        }
+        pop(p, old);
+        if (rc) return rc;
+    }
+
+    uint64_t req = g_type_required[t];
+    for (int k = 0; k < KN_P_COUNT; k++) {
+        if (!(req & PB(k)) || json_object_get(j, g_desc[k].name)) continue;
+        char want[96];
+        range_text(&g_desc[k].range, want, sizeof want);
+        old = push_key(p, g_desc[k].name);
+        rc = fail(p, KN_EINVAL, "missing field \"%s\": a %s needs it (%s)", g_desc[k].name,
+                  g_type_name[t], want);
+        pop(p, old);
+        return rc;
+    }
+
+    if (t == KN_E_GROUP) {
+        const json_t *ch = json_object_get(j, "children");
+        if (ch) {
+            old = push_key(p, "children");
+            rc = parse_elems(p, ch, depth + 1, &el->children, &el->nchildren);
+            pop(p, old);
+            if (rc) return rc;
+        }
+    }
+    return KN_OK;
+}
+
+static int parse_elems(parser *p, const json_t *arr, int depth, kn_elem **out, size_t *nout)
+{
+    if (!json_is_array(arr))
+        return fail(p, KN_EINVAL, "expected an array of elements, got %s", jdesc(arr));
+    size_t n = json_array_size(arr);
+    *out = NULL;
+    *nout = 0;
+    if (!n) return KN_OK;
+    kn_elem *els = palloc(p, n, sizeof *els);
+    if (!els) return p->err->code;
+    for (size_t i = 0; i < n; i++) {
+        size_t old = push_idx(p, i);
+        int rc = parse_elem(p, json_array_get(arr, i), &els[i], depth);
+        pop(p, old);
+        if (rc) return rc;
+    }
+    *out = els;
+    *nout = n;
+    return KN_OK;
+}
+
+/* ---- targets ---------------------------------------------------------- */
+
+/* Resolves a target key at the current path (the key's own pointer). */
+static int resolve_target(parser *p, const char *key, int *slot)
+{
+    const char *dot = strchr(key, '.');
+    if (!dot) {
+        const json_t *v = json_object_get(p->vars, key);
+        if (!v)
+            return fail(p, KN_EINVAL, "unknown target \"%.64s\": no var has that name (a target "
+                        "is \"<element id>.<property>\" or a var name)", key);
+        *slot = (int)json_integer_value(v);
+    } else {
+        const json_t *e = json_object_getn(p->ids, key, (size_t)(dot - key));
+        if (!e)
+            return fail(p, KN_EINVAL, "unknown target \"%.64s\": no element has id \"%.*s\"",
+                        key, (int)(dot - key > 64 ? 64 : dot - key), key);
+        const kn_elem *el = p->elems[json_integer_value(e)];
+        const char *prop = dot + 1;
+        int k;
+        for (k = 0; k < KN_P_COUNT; k++)
+            if (el->slot[k] >= 0 && !strcmp(g_desc[k].name, prop)) break;
+        if (k == KN_P_COUNT) {
+            char list[384];
+            size_t len = 0;
+            list[0] = '\0';
+            for (int q = 0; q < KN_P_COUNT && len < sizeof list; q++) {
+                if (el->slot[q] < 0) continue;
+                int w = snprintf(list + len, sizeof list - len, "%s%s", len ? ", " : "",
+                                 g_desc[q].name);
+                if (w > 0) len += (size_t)w;
+            }
+            return fail(p, KN_EINVAL, "unknown target \"%.64s\": a %s has no property \"%.32s\" "
+                        "(it has: %s)", key, g_type_name[el->type], prop, list);
+        }
+        *slot = el->slot[k];
+    }
+    if (p->doc->init[*slot].type == KN_VT_NONE)
+        return fail(p, KN_EINVAL, "target \"%.64s\" cannot be animated: the element gives no "
+                    "value for it (add \"origin\": [x, y] to the element)", key);
+    return KN_OK;
+}
+
+/* Checks that an array value keeps the length of its slot's init value. */
+static int check_len(parser *p, int slot, const kn_value *v, const char *what)
+{
+    const kn_value *init = &p->doc->init[slot];
+    if (init->type != KN_VT_ARRAY || v->n == init->n) return KN_OK;
+    return fail(p, KN_EINVAL, "%s has %zu numbers but \"%.64s\" starts with %zu: tweened arrays "
+                "must keep their length", what, v->n, p->doc->slot_name[slot], init->n);
+}
+
+/* Tween value: a valid value is the `to`; else [from, to] of valid values. */
+static int parse_tween_value(parser *p, const json_t *j, int slot, kn_target *t)
+{
+    const pdesc *d = slot_desc(p, slot);
+    kn_err *saved = p->err, e1, ef, et;
+    int rc, rf, rt;
+
+    kn_err_clear(&e1);
+    p->err = &e1;
+    rc = parse_value(p, j, d, &t->to);
+    p->err = saved;
+    if (rc == KN_OK) return check_len(p, slot, &t->to, "the tween's value");
+    if (rc != KN_EINVAL || !json_is_array(j) || json_array_size(j) != 2) {
+        *saved = e1;
+        return rc;
+    }
+
+    size_t old = push_idx(p, 0);
+    kn_err_clear(&ef);
+    p->err = &ef;
+    rf = parse_value(p, json_array_get(j, 0), d, &t->from);
+    pop(p, old);
+    old = push_idx(p, 1);
+    kn_err_clear(&et);
+    p->err = &et;
+    rt = parse_value(p, json_array_get(j, 1), d, &t->to);
+    pop(p, old);
+    p->err = saved;
+
+    if (rf != KN_OK && rf != KN_EINVAL) { *saved = ef; return rf; }
+    if (rt != KN_OK && rt != KN_EINVAL) { *saved = et; return rt; }
+    if (rf == KN_OK && rt == KN_OK) {
+        t->has_from = 1;
+        old = push_idx(p, 0);
+        rc = check_len(p, slot, &t->from, "\"from\"");
+        pop(p, old);
+        if (rc) return rc;
+        old = push_idx(p, 1);
+        rc = check_len(p, slot, &t->to, "\"to\"");
+        pop(p, old);
+        return rc;
+    }
+    if (rf == KN_OK) { *saved = et; return rt; }  /* looks like [from, to]: blame the bad one */
+    if (rt == KN_OK) { *saved = ef; return rf; }
+    *saved = e1;
+    return rc;
+}
+
+static int add_check(parser *p, int slot, size_t n)
+{
+    if (p->nchecks == p->cap_checks) {
+        size_t nc = p->cap_checks ? p->cap_checks * 2 : 16;
+        set_check *c = realloc(p->checks, nc * sizeof *c);
+        if (!c) return fail(p, KN_ENOMEM, "out of memory");
+        p->checks = c;
+        p->cap_checks = nc;
+    }
+    char *path = strdup(p->path);
+    if (!path) return fail(p, KN_ENOMEM, "out of memory");
+    p->checks[p->nchecks++] = (set_check){ slot, n, path };
+    return KN_OK;
+}
+
+/* A {TARGET: value} object of a tween (tween != 0), a timeline set
+ * (timeline != 0) or a frame entry. */
+static int parse_targets(parser *p, const json_t *obj, int tween, int timeline,
+                         kn_target **out, size_t *nout)
+{
+    const char *key;
+    json_t *v;
+    int rc = KN_OK;
+
+    *out = NULL;
+    *nout = 0;
+    if (!json_is_object(obj))
+        return fail(p, KN_EINVAL, "expected an object of \"<id>.<property>\" or var name: value, "
+                    "got %s", jdesc(obj));
+    size_t n = json_object_size(obj), i = 0;
+    if (!n) return KN_OK;
+    kn_target *ts = palloc(p, n, sizeof *ts);
+    if (!ts) return p->err->code;
+    json_object_foreach((json_t *)obj, key, v) {
+        kn_target *t = &ts[i++];
+        size_t old = push_key(p, key);
+        rc = resolve_target(p, key, &t->slot);
+        if (!rc && tween) {
+            rc = parse_tween_value(p, v, t->slot, t);
+            if (!rc) p->tweened[t->slot] = 1;
+        } else if (!rc) {
+            rc = parse_value(p, v, slot_desc(p, t->slot), &t->to);
+            if (!rc && timeline && t->to.type == KN_VT_ARRAY &&
+                t->to.n != p->doc->init[t->slot].n)
+                rc = add_check(p, t->slot, t->to.n);
+        }
+        pop(p, old);
+        if (rc) return rc;
+    }
+    *out = ts;
+    *nout = n;
+    return KN_OK;
+}
+
+/* ---- scenes ----------------------------------------------------------- */
+
+static const char *const SCENE_KINDS[] = { "tween", "set", "wait", "sequence", "parallel", NULL };
+static const char *const SCENE_KEYS[] = { "tween", "set", "wait", "sequence", "parallel", "crop",
+                                          "reverse", "easing", "speed", "duration", "repeat",
+                                          NULL };
+
+static int parse_easing(parser *p, const json_t *j, kn_easing *e)
+{
+    if (json_is_string(j)) return kn_easing_lookup(json_string_value(j), e, p->path, p->err);
+    if (!json_is_object(j))
+        return fail(p, KN_EINVAL, "expected an easing name or {\"name\": ..., parameters}, got %s",
+                    jdesc(j));
+    const json_t *jn = json_object_get(j, "name");
+    size_t old = push_key(p, "name");
+    int rc;
+    if (!jn)
+        rc = fail(p, KN_EINVAL, "missing field \"name\": the easing's name, e.g. "
+                  "\"easeOutElastic\"");
+    else if (!json_is_string(jn))
+        rc = fail(p, KN_EINVAL, "expected an easing name, got %s", jdesc(jn));
+    else
+        rc = kn_easing_lookup(json_string_value(jn), e, p->path, p->err);
+    pop(p, old);
+    if (rc) return rc;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)j, key, v) {
+        if (!strcmp(key, "name")) continue;
+        double x = 0;
+        old = push_key(p, key);
+        rc = get_num(p, v, &R_ANY, &x);
+        if (!rc) rc = kn_easing_set_param(e, key, x, p->path, p->err);
+        pop(p, old);
+        if (rc) return rc;
+    }
+    return KN_OK;
+}
+
+static int parse_scene(parser *p, const json_t *j, kn_scene *sc, int depth);
+
+static int parse_scene_list(parser *p, const json_t *arr, kn_scene *sc, int depth)
+{
+    if (!json_is_array(arr))
+        return fail(p, KN_EINVAL, "expected an array of scenes, got %s", jdesc(arr));
+    size_t n = json_array_size(arr);
+    sc->base = 0;
+    if (!n) return KN_OK;
+    sc->children = palloc(p, n, sizeof *sc->children);
+    if (!sc->children) return p->err->code;
+    if (sc->type == KN_S_SEQUENCE) {
+        sc->child_start = palloc(p, n, sizeof *sc->child_start);
+        if (!sc->child_start) return p->err->code;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t old = push_idx(p, i);
+        int rc = parse_scene(p, json_array_get(arr, i), &sc->children[i], depth + 1);
+        pop(p, old);
+        if (rc) return rc;
+        double len = sc->children[i].length;
+        if (sc->type == KN_S_SEQUENCE) {
+            sc->child_start[i] = sc->base;
+            sc->base += len;
+        } else if (len > sc->base) {
+            sc->base = len;
+        }
+        sc->nchildren = i + 1;
+        if (sc->base > MAX_SECONDS)
+            return fail(p, KN_EINVAL, "the scene lasts %g s, more than the %g s allowed",
+                        sc->base, MAX_SECONDS);
+    }
+    return KN_OK;
+}
+
+static int parse_scene(parser *p, const json_t *j, kn_scene *sc, int depth)
+{
+    const char *key, *kind = NULL;
+    json_t *v, *body = NULL;
+    size_t old;
+    int rc;
+
+    memset(sc, 0, sizeof *sc);
+    sc->speed = 1;
+    sc->repeat = 1;
+    if (!json_is_object(j))
+        return fail(p, KN_EINVAL, "expected a scene object (tween, set, wait, sequence or "
+                    "parallel), got %s", jdesc(j));
+    if (depth > MAX_DEPTH) return fail(p, KN_EINVAL, "scenes nest at most %d deep", MAX_DEPTH);
+    if (++p->nscenes > MAX_SCENES)
+        return fail(p, KN_ETOOBIG, "the timeline has more than %d scenes", MAX_SCENES);
+    if ((rc = check_keys(p, j, SCENE_KEYS))) return rc;
+
+    json_object_foreach((json_t *)j, key, v) {
+        int is_kind = 0;
+        for (const char *const *k = SCENE_KINDS; *k; k++)
+            if (!strcmp(*k, key)) is_kind = 1;
+        if (!is_kind) continue;
+        if (kind) {
+            old = push_key(p, key);
+            rc = fail(p, KN_EINVAL, "a scene has exactly one of tween, set, wait, sequence, "
+                      "parallel; this one has both \"%s\" and \"%s\"", kind, key);
+            pop(p, old);
+            return rc;
+        }
+        kind = key;
+        body = v;
+    }
+    if (!kind)
+        return fail(p, KN_EINVAL, "a scene needs one of tween, set, wait, sequence, parallel");
+
+    const json_t *jdur = json_object_get(j, "duration");
+    old = push_key(p, kind);
+    if (!strcmp(kind, "tween")) {
+        sc->type = KN_S_TWEEN;
+        rc = parse_targets(p, body, 1, 1, &sc->targets, &sc->ntargets);
+    } else if (!strcmp(kind, "set")) {
+        sc->type = KN_S_SET;
+        rc = parse_targets(p, body, 0, 1, &sc->targets, &sc->ntargets);
+    } else if (!strcmp(kind, "wait")) {
+        static const nrange RW = { 0, MAX_SECONDS, R_LO | R_HI };
+        sc->type = KN_S_WAIT;
+        rc = get_num(p, body, &RW, &sc->base);
+    } else {
+        sc->type = !strcmp(kind, "sequence") ? KN_S_SEQUENCE : KN_S_PARALLEL;
+        rc = parse_scene_list(p, body, sc, depth);
+    }
+    pop(p, old);
+    if (rc) return rc;
+
+    static const nrange RD = { 0, MAX_SECONDS, R_LO | R_HI };
+    if (sc->type == KN_S_TWEEN) {
+        old = push_key(p, "duration");
+        if (!jdur)
+            rc = fail(p, KN_EINVAL, "missing field \"duration\": a tween needs its length in "
+                      "seconds (a number >= 0)");
+        else
+            rc = get_num(p, jdur, &RD, &sc->base);
+        pop(p, old);
+        if (rc) return rc;
+    } else if (jdur && (sc->type == KN_S_SET || sc->type == KN_S_WAIT)) {
+        old = push_key(p, "duration");
+        rc = fail(p, KN_EINVAL, "a %s takes no \"duration\" (%s)", kind,
+                  sc->type == KN_S_SET ? "it applies at once" : "its length is the \"wait\" value");
+        pop(p, old);
+        return rc;
+    }
+    double D = sc->base;
+
+    const json_t *jc = json_object_get(j, "crop");
+    if (jc) {
+        old = push_key(p, "crop");
+        double ab[2] = { 0, 0 };
+        if (D <= 0)
+            rc = fail(p, KN_EINVAL, "cannot crop a scene of length 0");
+        else
+            rc = parse_xy(p, jc, "[a, b] with 0 <= a < b <= the scene's length", ab);
+        if (!rc && !(ab[0] >= 0 && ab[0] < ab[1] && ab[1] <= D * (1 + 1e-9)))
+            rc = fail(p, KN_EINVAL, "crop [%g, %g] is out of range: need 0 <= a < b <= %g (the "
+                      "scene's length)", ab[0], ab[1], D);
+        pop(p, old);
+        if (rc) return rc;
+        sc->has_crop = 1;
+        sc->crop_a = ab[0];
+        sc->crop_b = ab[1] > D ? D : ab[1];
+        D = sc->crop_b - sc->crop_a;
+    }
+
+    const json_t *jr = json_object_get(j, "reverse");
+    if (jr) {
+        old = push_key(p, "reverse");
+        if (!json_is_boolean(jr)) rc = fail(p, KN_EINVAL, "expected true or false, got %s", jdesc(jr));
+        pop(p, old);
+        if (rc) return rc;
+        sc->reverse = json_is_true(jr);
+    }
+
+    const json_t *je = json_object_get(j, "easing");
+    if (je) {
+        old = push_key(p, "easing");
+        rc = parse_easing(p, je, &sc->easing);
+        pop(p, old);
+        if (rc) return rc;
+        sc->has_easing = 1;
+    }
+
+    const json_t *js = json_object_get(j, "speed");
+    if (js) {
+        old = push_key(p, "speed");
+        rc = get_num(p, js, &R_POS, &sc->speed);
+        pop(p, old);
+        if (rc) return rc;
+        D /= sc->speed;
+    }
+
+    if (jdur && (sc->type == KN_S_SEQUENCE || sc->type == KN_S_PARALLEL)) {
+        static const nrange RT = { 0, MAX_SECONDS, R_LO | R_LO_OPEN | R_HI };
+        old = push_key(p, "duration");
+        if (js)
+            rc = fail(p, KN_EINVAL, "give \"speed\" or \"duration\", not both");
+        else if (D <= 0)
+            rc = fail(p, KN_EINVAL, "cannot stretch a %s of length 0 to a duration", kind);
+        else
+            rc = get_num(p, jdur, &RT, &sc->duration);
+        pop(p, old);
+        if (rc) return rc;
+        sc->has_duration = 1;
+        D = sc->duration;
+    }
+
+    const json_t *jrep = json_object_get(j, "repeat");
+    if (jrep) {
+        static const nrange RR = { 1, INT_MAX, R_LO | R_HI | R_INT };
+        double r = 1;
+        old = push_key(p, "repeat");
+        rc = get_num(p, jrep, &RR, &r);
+        pop(p, old);
+        if (rc) return rc;
+        sc->repeat = (int)r;
+        D *= sc->repeat;
+    }
+
+    if (!isfinite(D) || D > MAX_SECONDS)
+        return fail(p, KN_EINVAL, "the scene lasts %g s after its modifiers, more than the %g s "
+                    "allowed", D, MAX_SECONDS);
+    sc->length = D;
+    return KN_OK;
+}
+
+static int check_set_lengths(parser *p)
+{
+    for (size_t i = 0; i < p->nchecks; i++) {
+        const set_check *c = &p->checks[i];
+        if (!p->tweened[c->slot]) continue;
+        snprintf(p->path, sizeof p->path, "%s", c->path);
+        p->plen = strlen(p->path);
+        int rc = fail(p, KN_EINVAL, "the set gives %zu numbers but \"%.64s\" starts with %zu and "
+                      "is tweened: tweened arrays must keep their length", c->n,
+                      p->doc->slot_name[c->slot], p->doc->init[c->slot].n);
+        pop(p, 0);
+        return rc;
+    }
+    return KN_OK;
+}
+
+/* ---- frames ----------------------------------------------------------- */
+
+typedef struct frame_tmp {
+    double index;
+    size_t pos;
+    int explicit_index;
+    kn_target *sets;
+    size_t nsets;
+} frame_tmp;
+
+static int cmp_frame(const void *a, const void *b)
+{
+    const frame_tmp *x = a, *y = b;
+    if (x->index != y->index) return x->index < y->index ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static void frame_path(parser *p, const frame_tmp *f)
+{
+    pop(p, 0);
+    push_key(p, "frames");
+    push_idx(p, f->pos);
+    if (f->explicit_index) push_key(p, "index");
+}
+
+static int parse_frames(parser *p, const json_t *j, frame_tmp **out, size_t *nout)
+{
+    static const char *const KEYS[] = { "set", "index", NULL };
+    static const nrange RI = { 0, 0, R_INT };
+    size_t old = push_key(p, "frames");
+    int rc = KN_OK;
+    frame_tmp *fs = NULL;
+    size_t n = 0;
+
+    if (!json_is_array(j)) {
+        rc = fail(p, KN_EINVAL, "expected an array of {\"set\": {...}, \"index\": k}, got %s",
+                  jdesc(j));
+        goto out;
+    }
+    n = json_array_size(j);
+    if (n > (size_t)p->lim.max_frames) {
+        rc = fail(p, KN_EINVAL, "%zu frame entries are more than the limit of %ld frames", n,
+                  p->lim.max_frames);
+        goto out;
+    }
+    fs = calloc(n ? n : 1, sizeof *fs);
+    if (!fs) {
+        rc = fail(p, KN_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(j, i);
+        size_t o2 = push_idx(p, i);
+        frame_tmp *f = &fs[i];
+        f->pos = i;
+        f->index = (double)i;
+        if (!json_is_object(e)) {
+            rc = fail(p, KN_EINVAL, "expected {\"set\": {...}} with an optional \"index\", got %s",
+                      jdesc(e));
+        } else if (!(rc = check_keys(p, e, KEYS))) {
+            const json_t *ji = json_object_get(e, "index");
+            if (ji) {
+                size_t o3 = push_key(p, "index");
+                rc = get_num(p, ji, &RI, &f->index);
+                if (!rc && f->index < 0)
+                    rc = fail(p, KN_EINVAL, "frame index %g is negative: frames count from 0",
+                              f->index);
+                pop(p, o3);
+                f->explicit_index = 1;
+            }
+            const json_t *js = json_object_get(e, "set");
+            size_t o3 = push_key(p, "set");
+            if (!rc && !js)
+                rc = fail(p, KN_EINVAL, "missing field \"set\": an entry is {\"set\": {TARGET: "
+                          "value, ...}}");
+            else if (!rc)
+                rc = parse_targets(p, js, 0, 0, &f->sets, &f->nsets);
+            pop(p, o3);
+        }
+        pop(p, o2);
+        if (rc) goto out;
+    }
+    qsort(fs, n, sizeof *fs, cmp_frame);
+
+    /* Of several entries for one frame, blame the one that comes latest in
+     * a pair, choosing the earliest such in the document. */
+    const frame_tmp *dup = NULL;
+    for (size_t i = 1; i < n; i++)
+        if (fs[i].index == fs[i - 1].index && (!dup || fs[i].pos < dup->pos)) dup = &fs[i];
+    if (dup) {
+        frame_path(p, dup);
+        rc = fail(p, KN_EINVAL, "frame %.0f has two entries: each frame may have at most one",
+                  dup->index);
+        pop(p, 0);
+        goto out;
+    }
+out:
+    pop(p, old);
+    if (rc) {
+        free(fs);
+        fs = NULL;
+        n = 0;
+    }
+    *out = fs;
+    *nout = n;
+    return rc;
+}
+
+/* ---- the document ----------------------------------------------------- */
+
+void kn_doc_limits_default(kn_doc_limits *l)
+{
+    if (!l) return;
+    l->max_frames = 100000;
+    l->max_pixels_frames = 1920.0 * 1080 * 36000;
+    l->max_bytes = (size_t)256 * 1024 * 1024;
+}
+
+static int parse_root(parser *p, const json_t *root)
+{
+    static const char *const KEYS[] = { "width", "height", "fps", "duration", "background",
+                                        "vars", "elements", "timeline", "frames", "output",
+                                        "metadata", NULL };
+    static const nrange RW = { 16, 7680, R_LO | R_HI | R_INT };
+    static const nrange RH = { 16, 4320, R_LO | R_HI | R_INT };
+    static const nrange RF = { 0, 240, R_LO | R_LO_OPEN | R_HI };
+    kn_doc *doc = p->doc;
+    frame_tmp *fr = NULL;
+    size_t nfr = 0;
+    size_t old;
+    int rc;
+    long w = 0, h = 0;
+
+    if (!json_is_object(root))
+        return fail(p, KN_EINVAL, "a job document is a JSON object, got %s", jdesc(root));
+    if ((rc = check_keys(p, root, KEYS))) return rc;
+
+    if ((rc = get_int_field(p, root, "width", 1, &RW, &w, NULL)) ||
+        (rc = get_int_field(p, root, "height", 1, &RH, &h, NULL)))
+        return rc;
+    doc->width = (int)w;
+    doc->height = (int)h;
+
+    const json_t *jf = json_object_get(root, "fps");
+    old = push_key(p, "fps");
+    if (!jf)
+        rc = fail(p, KN_EINVAL, "missing field \"fps\" (a number > 0 and <= 240)");
+    else if (!(rc = get_num(p, jf, &RF, &doc->fps)))
+        rc = fps_rational(p, doc->fps, &doc->fps_num, &doc->fps_den);
+    pop(p, old);
+    if (rc) return rc;
+    doc->fps = (double)doc->fps_num / doc->fps_den;
+
+    const json_t *jd = json_object_get(root, "duration");
+    double duration = 0;
+    if (jd) {
+        old = push_key(p, "duration");
+        rc = get_num(p, jd, &R_POS, &duration);
+        pop(p, old);
+        if (rc) return rc;
+    }
+
+    doc->background = (kn_color){ 0, 0, 0, 1 };
+    const json_t *jb = json_object_get(root, "background");
+    if (jb) {
+        kn_value v;
+        static const pdesc BG = { "background", K_COLOR, { 0, 0, 0 }, NULL };
+        old = push_key(p, "background");
+        if (json_is_object(jb))
+            rc = fail(p, KN_EINVAL, "expected a colour, got an object");
+        else
+            rc = parse_value(p, jb, &BG, &v);
+        pop(p, old);
+        if (rc) return rc;
+        doc->background = v.color;
+    }
+
+    if ((rc = parse_output(p, json_object_get(root, "output")))) return rc;
+
+    /* mp4 is yuv420p: chroma is subsampled 2x2, so both sizes are even. */
+    if (doc->width % 2 || doc->height % 2) {
+        int wodd = doc->width % 2;
+        old = push_key(p, wodd ? "width" : "height");
+        rc = fail(p, KN_EINVAL, "%s %d is odd: mp4 (yuv420p) needs even sizes",
+                  wodd ? "width" : "height", wodd ? doc->width : doc->height);
+        pop(p, old);
+        return rc;
+    }
+
+    const json_t *jm = json_object_get(root, "metadata");
+    if (jm && !json_is_object(jm)) {
+        old = push_key(p, "metadata");
+        rc = fail(p, KN_EINVAL, "expected an object, got %s", jdesc(jm));
+        pop(p, old);
+        return rc;
+    }
+
+    /* Slots: vars first, then each element's properties in document order.
+     * The pre-pass sizes init/slot_name exactly, so they never move. */
+    const json_t *jv = json_object_get(root, "vars");
+    const json_t *je = json_object_get(root, "elements");
+    size_t nel = 0, nslots = json_is_object(jv) ? json_object_size(jv) : 0;
+    count_elems(je, 1, &nel, &nslots);
+    if (nel > MAX_ELEMENTS) {
+        old = push_key(p, "elements");
+        rc = fail(p, KN_ETOOBIG, "the document has more than %d elements", MAX_ELEMENTS);
+        pop(p, old);
+        return rc;
+    }
+    p->nslots_max = nslots;
+    p->nelems_max = nel;
+    doc->init = palloc(p, nslots ? nslots : 1, sizeof *doc->init);
+    doc->slot_name = palloc(p, nslots ? nslots : 1, sizeof *doc->slot_name);
+    if (!doc->init || !doc->slot_name) return p->err->code;
+    p->skind = calloc(nslots ? nslots : 1, 1);
+    p->tweened = calloc(nslots ? nslots : 1, 1);
+    p->elems = calloc(nel ? nel : 1, sizeof *p->elems);
+    if (!p->skind || !p->tweened || !p->elems) return fail(p, KN_ENOMEM, "out of memory");
+
+    if (jv && (rc = parse_vars(p, jv))) return rc;
+    if (je) {
+        old = push_key(p, "elements");
+        rc = parse_elems(p, je, 1, &doc->elements, &doc->nelements);
+        pop(p, old);
+        if (rc) return rc;
+    }
+    doc->nslots = (size_t)p->next_slot;
+
+    const json_t *jt = json_object_get(root, "timeline");
+    if (jt) {
+        doc->timeline = palloc(p, 1, sizeof *doc->timeline);
+        if (!doc->timeline) return p->err->code;
+        old = push_key(p, "timeline");
+        rc = parse_scene(p, jt, doc->timeline, 1);
+        pop(p, old);
+        if (rc) return rc;
+        if ((rc = check_set_lengths(p))) return rc;
+    }
+
+    const json_t *jfr = json_object_get(root, "frames");
+    if (jfr && (rc = parse_frames(p, jfr, &fr, &nfr))) return rc;
+
+    /* The video's length. */
+    const char *from;
+    double nd;
+    if (jd) {
+        from = "duration";
+        nd = duration * doc->fps_num / doc->fps_den;
+    } else if (doc->timeline && doc->timeline->length > 0) {
+        from = "timeline";
+        nd = doc->timeline->length * doc->fps_num / doc->fps_den;
+    } else if (nfr) {
+        from = "frames";
+        nd = fr[nfr - 1].index + 1;
+    } else {
+        rc = fail(p, KN_EINVAL, "cannot tell the video's length: give duration, a timeline or "
+                  "frames");
+        goto out;
+    }
+    nd = floor(nd + 0.5);
+    old = push_key(p, from);
+    if (nd < 1)
+        rc = fail(p, KN_EINVAL, "the %s gives %s, less than one frame at %g fps",
+                  from, jd ? "a duration" : "a length", doc->fps);
+    else if (nd > (double)p->lim.max_frames)
+        rc = fail(p, KN_EINVAL, "the video would have %.0f frames, more than the limit of %ld",
+                  nd, p->lim.max_frames);
+    else if (nd * doc->width * doc->height > p->lim.max_pixels_frames)
+        rc = fail(p, KN_EINVAL, "%dx%d x %.0f frames is more than the limit of %.0f pixels "
+                  "(width x height x frames)", doc->width, doc->height, nd,
+                  p->lim.max_pixels_frames);
+    pop(p, old);
+    if (rc) goto out;
+    doc->n_frames = (long)nd;
+    doc->duration = (double)doc->n_frames * doc->fps_den / doc->fps_num;
+
+    if (nfr) {
+        if (strcmp(from, "frames")) {
+            /* The first out-of-range entry in document order. */
+            const frame_tmp *bad = NULL;
+            for (size_t i = 0; i < nfr; i++)
+                if (fr[i].index >= (double)doc->n_frames && (!bad || fr[i].pos < bad->pos))
+                    bad = &fr[i];
+            if (bad) {
+                frame_path(p, bad);
+                rc = fail(p, KN_EINVAL, "frame %.0f is past the end: the video has %ld frames "
+                          "(0..%ld)", bad->index, doc->n_frames, doc->n_frames - 1);
+                pop(p, 0);
+                goto out;
+            }
+        } else {
+            for (size_t i = 0; i < nfr; i++) {
+                if (fr[i].index != (double)i) {
+                    old = push_key(p, "frames");
+                    rc = fail(p, KN_EINVAL, "frame %zu has no entry: when the length comes from "
+                              "frames alone, every frame 0..%ld needs one", i,
+                              doc->n_frames - 1);
+                    pop(p, old);
+                    goto out;
+                }
+            }
+        }
+        doc->frames = palloc(p, nfr, sizeof *doc->frames);
+        if (!doc->frames) {
+            rc = p->err->code;
+            goto out;
+        }
+        for (size_t i = 0; i < nfr; i++)
+            doc->frames[i] = (kn_frame_entry){ (long)fr[i].index, fr[i].sets, fr[i].nsets };
+        doc->nframes_entries = nfr;
+    }
+out:
+    free(fr);
+    return rc;
+}
+
+int kn_doc_parse(const char *json, size_t len, const kn_doc_limits *lim, kn_doc **out,
+                 kn_err *err)
+{
+    kn_err scratch;
+    parser p;
+    json_t *root = NULL;
+    arena *A = NULL;
+    int rc;
+
+    if (!err) err = &scratch;
+    kn_err_clear(err);
+    memset(&p, 0, sizeof p);
+    p.err = err;
+    if (lim) p.lim = *lim;
+    else kn_doc_limits_default(&p.lim);
+    if (!out || (!json && len))
+        return kn_err_set(err, KN_EINVAL, NULL, "kn_doc_parse: no input or output");
+
+    json_error_t je;
+    root = json_loadb(json ? json : "", len, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        rc = kn_err_set(err, KN_EINVAL, "", "invalid JSON: %s (line %d, column %d)", je.text,
+                        je.line, je.column);
+        goto out;
+    }
+
+    A = calloc(1, sizeof *A);
+    p.ids = json_object();
+    p.vars = json_object();
+    if (!A || !p.ids || !p.vars) {
+        rc = kn_err_set(err, KN_ENOMEM, "", "out of memory");
+        goto out;
+    }
+    A->cap = p.lim.max_bytes;
+    p.A = A;
+    p.doc = palloc(&p, 1, sizeof *p.doc);
+    if (!p.doc) {
+        rc = err->code;
+        goto out;
+    }
+    p.doc->arena_ = A;
+
+    rc = parse_root(&p, root);
+out:
+    json_decref(root);
+    json_decref(p.ids);
+    json_decref(p.vars);
+    free(p.skind);
+    free(p.tweened);
+    free(p.elems);
+    for (size_t i = 0; i < p.nchecks; i++) free(p.checks[i].path);
+    free(p.checks);
+    if (rc) {
+        arena_free(A);
+        return rc;
+    }
+    kn_err_clear(err);
+    *out = p.doc;
+    return KN_OK;
+}
+
+void kn_doc_destroy(kn_doc *doc)
+{
+    if (doc) arena_free(doc->arena_);
+}
+
+kn_vtype kn_doc_slot_type(const kn_doc *doc, int slot)
+{
+    if (!doc || slot < 0 || (size_t)slot >= doc->nslots) return KN_VT_NONE;
+    return doc->init[slot].type;
+}
+
+double kn_doc_frame_time(const kn_doc *doc, long frame)
+{
+    return (double)frame * doc->fps_den / doc->fps_num;
+}
+
+const kn_frame_entry *kn_doc_frame_entry(const kn_doc *doc, long frame)
+{
+    size_t lo = 0, hi = doc ? doc->nframes_entries : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        long k = doc->frames[mid].index;
+        if (k == frame) return &doc->frames[mid];
+        if (k < frame) lo = mid + 1;
+        else hi = mid;
+    }
+    return NULL;
+}

@@ -1,0 +1,783 @@
+/*
+ * tests/test_e2e.c - the real server, driven over HTTP on a loopback port:
+ * submit, poll, download, and check the MP4 with libavformat/libavcodec
+ * (codec, size, frame count, duration, moov before mdat, decoded pixels of
+ * the red square against its easing curve); Range/HEAD/ETag; cancel;
+ * idempotency; validation errors; previews; a killed worker; a frame that
+ * kills workers twice; a SIGKILLed server restarted on the same data dir.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cairo.h>
+#include <dirent.h>
+#include <jansson.h>
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/testutil.h"
+
+typedef struct srv {
+    char dir[512];
+    int pid, port;
+} srv;
+
+static void srv_start(srv *s, const char *const *extra)
+{
+    tu_tmpdir(s->dir, sizeof s->dir);
+    assert_true(s->dir[0]);
+    s->pid = tu_server_start(s->dir, extra, &s->port);
+    assert_true(s->pid > 0);
+}
+
+static void srv_stop(srv *s)
+{
+    tu_server_stop(s->pid, 0);
+    tu_rmtree(s->dir);
+}
+
+static json_t *http_json(int port, const char *method, const char *path, const char *hdrs,
+                         const char *body, int *status)
+{
+    tu_resp r;
+    int rc = tu_http(port, method, path, hdrs, body, body ? strlen(body) : 0, &r);
+    assert_int_equal(rc, 0);
+    *status = r.status;
+    json_t *j = r.len ? json_loadb(r.body, r.len, 0, NULL) : NULL;
+    tu_resp_free(&r);
+    return j;
+}
+
+static char *post_job(int port, const char *body, const char *hdrs, int want_status)
+{
+    int st;
+    json_t *j = http_json(port, "POST", "/v1/jobs", hdrs, body, &st);
+    if (st != want_status) fprintf(stderr, "POST answered %d: %s\n", st, j ? json_dumps(j, 0) : "(no body)");
+    assert_int_equal(st, want_status);
+    char *id = strdup(json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    return id;
+}
+
+/* Polls the job until its status is `want` or a final status (tests may
+ * poll: the server is another process). Returns the last resource. */
+static json_t *wait_status(int port, const char *id, const char *want, double timeout)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/jobs/%s", id);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        int st;
+        json_t *j = http_json(port, "GET", path, NULL, NULL, &st);
+        assert_int_equal(st, 200);
+        const char *s = json_string_value(json_object_get(j, "status"));
+        if (!strcmp(s, want) || !strcmp(s, "succeeded") || !strcmp(s, "failed") || !strcmp(s, "canceled"))
+            return j;
+        json_decref(j);
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - t0.tv_sec + (now.tv_nsec - t0.tv_nsec) / 1e9 > timeout) fail_msg("job %s never became %s", id, want);
+        struct timespec d = {0, 20 * 1000 * 1000};
+        nanosleep(&d, NULL);
+    }
+}
+
+static const char *jstr(json_t *o, const char *a, const char *b)
+{
+    json_t *v = json_object_get(o, a);
+    if (b) v = json_object_get(v, b);
+    return json_string_value(v);
+}
+
+/* ---- video checks ---------------------------------------------------- */
+
+typedef struct probe {
+    char codec[32];
+    int width, height;
+    long packets;
+    double duration;
+    int moov_first;
+} probe;
+
+static void probe_file(const char *path, probe *p)
+{
+    memset(p, 0, sizeof *p);
+    AVFormatContext *fc = NULL;
+    assert_int_equal(avformat_open_input(&fc, path, NULL, NULL), 0);
+    assert_true(avformat_find_stream_info(fc, NULL) >= 0);
+    AVStream *st = fc->streams[0];
+    snprintf(p->codec, sizeof p->codec, "%s", avcodec_get_name(st->codecpar->codec_id));
+    p->width = st->codecpar->width;
+    p->height = st->codecpar->height;
+    p->duration = st->duration * av_q2d(st->time_base);
+    AVPacket *pkt = av_packet_alloc();
+    while (av_read_frame(fc, pkt) >= 0) {
+        p->packets++;
+        av_packet_unref(pkt);
+    }
+    av_packet_free(&pkt);
+    avformat_close_input(&fc);
+    /* Walk top-level boxes. */
+    size_t len;
+    unsigned char *b = (unsigned char *)tu_read_file(path, &len);
+    assert_non_null(b);
+    size_t off = 0;
+    long moov = -1, mdat = -1;
+    while (off + 8 <= len) {
+        uint64_t sz = ((uint64_t)b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3];
+        if (sz == 1 && off + 16 <= len) {
+            sz = 0;
+            for (int i = 0; i < 8; i++) sz = (sz << 8) | b[off + 8 + i];
+        }
+        if (!memcmp(b + off + 4, "moov", 4)) moov = (long)off;
+        if (!memcmp(b + off + 4, "mdat", 4)) mdat = (long)off;
+        if (sz < 8) break;
+        off += sz;
+    }
+    p->moov_first = moov >= 0 && mdat >= 0 && moov < mdat;
+    free(b);
+}
+
+/* Decodes every frame; for each wanted frame index, finds the left edge of
+ * the red square on row y (the first column whose Cr is clearly red). */
+static void red_edges(const char *path, int row, const long *frames, int n, double *edge)
+{
+    AVFormatContext *fc = NULL;
+    assert_int_equal(avformat_open_input(&fc, path, NULL, NULL), 0);
+    assert_true(avformat_find_stream_info(fc, NULL) >= 0);
+    const AVCodec *dec = avcodec_find_decoder(fc->streams[0]->codecpar->codec_id);
+    AVCodecContext *cc = avcodec_alloc_context3(dec);
+    avcodec_parameters_to_context(cc, fc->streams[0]->codecpar);
+    assert_int_equal(avcodec_open2(cc, dec, NULL), 0);
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *f = av_frame_alloc();
+    long idx = 0;
+    int eof = 0;
+    for (int i = 0; i < n; i++) edge[i] = -1;
+    while (!eof) {
+        if (av_read_frame(fc, pkt) >= 0) {
+            avcodec_send_packet(cc, pkt);
+            av_packet_unref(pkt);
+        } else {
+            avcodec_send_packet(cc, NULL);
+            eof = 1;
+        }
+        while (avcodec_receive_frame(cc, f) == 0) {
+            for (int i = 0; i < n; i++) {
+                if (frames[i] != idx) continue;
+                /* Red in BT.601: Cr ~ 240. Edge at chroma resolution, refined
+                 * with luma: first luma column above half of red's Y (~81). */
+                const uint8_t *yrow = f->data[0] + (size_t)row * f->linesize[0];
+                for (int x = 0; x < f->width; x++)
+                    if (yrow[x] > 40) {
+                        /* sub-pixel: interpolate coverage from the edge pixel's luma */
+                        double cov = (yrow[x] - 16.0) / (81.0 - 16.0);
+                        if (cov > 1) cov = 1;
+                        edge[i] = x + 1.0 - cov;
+                        break;
+                    }
+            }
+            idx++;
+        }
+    }
+    av_frame_free(&f);
+    av_packet_free(&pkt);
+    avcodec_free_context(&cc);
+    avformat_close_input(&fc);
+}
+
+static double smootheststep(double x)
+{
+    return -20 * pow(x, 7) + 70 * pow(x, 6) - 84 * pow(x, 5) + 35 * pow(x, 4);
+}
+
+static char *download(int port, const char *id, const char *dir)
+{
+    char path[256], file[600];
+    snprintf(path, sizeof path, "/v1/jobs/%s/video", id);
+    tu_resp r;
+    assert_int_equal(tu_http(port, "GET", path, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(tu_header(&r, "Content-Type"), "video/mp4");
+    snprintf(file, sizeof file, "%s/%s.mp4", dir, id);
+    assert_int_equal(tu_write_file(file, r.body, r.len), 0);
+    tu_resp_free(&r);
+    return strdup(file);
+}
+
+/* ---- shared server tests --------------------------------------------- */
+
+static srv g;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    const char *extra[] = {"--workers", "2", "--max-body", "200000", NULL};
+    srv_start(&g, extra);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    srv_stop(&g);
+    return 0;
+}
+
+static char *small_job(int frames, const char *extra_output)
+{
+    char *b = malloc(1024);
+    snprintf(b, 1024,
+             "{\"width\":64,\"height\":48,\"fps\":24,\"duration\":%g,"
+             "\"elements\":[{\"id\":\"r\",\"type\":\"rect\",\"x\":0,\"y\":8,\"width\":16,\"height\":16,\"fill\":\"red\"}],"
+             "\"timeline\":{\"tween\":{\"r.x\":[0,48]},\"duration\":%g},"
+             "\"output\":{\"preset\":\"ultrafast\"%s}, \"metadata\": {\"who\": \"test\"}}",
+             frames / 24.0, frames / 24.0, extra_output ? extra_output : "");
+    return b;
+}
+
+static void test_redsquare_end_to_end(void **state)
+{
+    (void)state;
+    size_t len;
+    char *body = tu_read_file(tu_src("examples/redsquare.json"), &len);
+    assert_non_null(body);
+    char *id = post_job(g.port, body, NULL, 201);
+    assert_int_equal(strncmp(id, "j_", 2), 0);
+    assert_true(strlen(id) >= 2 + 17);   /* >= 96 bits in base62 */
+    json_t *j = wait_status(g.port, id, "succeeded", 120);
+    assert_string_equal(jstr(j, "status", NULL), "succeeded");
+    json_t *out = json_object_get(j, "output");
+    assert_string_equal(jstr(j, "output", "encoder"), "libx264");
+    assert_int_equal(json_integer_value(json_object_get(out, "frames")), 300);
+    assert_int_equal(json_integer_value(json_object_get(out, "width")), 640);
+    assert_true(fabs(json_number_value(json_object_get(out, "duration")) - 5.0) < 1e-6);
+    json_t *pr = json_object_get(j, "progress");
+    assert_int_equal(json_integer_value(json_object_get(pr, "frames_encoded")), 300);
+    assert_true(fabs(json_number_value(json_object_get(pr, "fraction")) - 1.0) < 1e-9);
+    assert_string_equal(jstr(j, "metadata", "example"), "pympanim's red square");
+    assert_non_null(jstr(j, "finished_at", NULL));
+
+    char *file = download(g.port, id, g.dir);
+    assert_int_equal(json_integer_value(json_object_get(out, "bytes")), (long)({ struct stat sb; stat(file, &sb); sb.st_size; }));
+    probe p;
+    probe_file(file, &p);
+    assert_string_equal(p.codec, "h264");
+    assert_int_equal(p.width, 640);
+    assert_int_equal(p.height, 480);
+    assert_int_equal(p.packets, 300);
+    assert_true(fabs(p.duration - 5.0) < 1e-3);
+    assert_true(p.moov_first);
+
+    long frames[] = {0, 60, 150, 240, 299};
+    double edge[5];
+    red_edges(file, 240, frames, 5, edge);
+    for (int i = 0; i < 5; i++) {
+        double t = frames[i] / 60.0;
+        double want = 544 * smootheststep(t / 5);
+        if (fabs(edge[i] - want) > 1.0) fail_msg("frame %ld: edge at %.2f, easing says %.2f", frames[i], edge[i], want);
+    }
+    free(file);
+    free(id);
+    free(body);
+    json_decref(j);
+}
+
+static void test_video_range_head_etag(void **state)
+{
+    (void)state;
+    char *body = small_job(12, NULL);
+    char *id = post_job(g.port, body, NULL, 201);
+    json_decref(wait_status(g.port, id, "succeeded", 60));
+    char path[128];
+    snprintf(path, sizeof path, "/v1/jobs/%s/video", id);
+    tu_resp full, r;
+    assert_int_equal(tu_http(g.port, "GET", path, NULL, NULL, 0, &full), 0);
+    assert_int_equal(full.status, 200);
+    assert_string_equal(tu_header(&full, "Accept-Ranges"), "bytes");
+    char etag[128];
+    snprintf(etag, sizeof etag, "%s", tu_header(&full, "ETag"));
+    assert_true(strlen(etag) > 2);
+    long size = strtol(tu_header(&full, "Content-Length"), NULL, 10);
+    assert_int_equal(size, (long)full.len);
+
+    assert_int_equal(tu_http(g.port, "HEAD", path, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(strtol(tu_header(&r, "Content-Length"), NULL, 10), size);
+    assert_int_equal(r.len, 0);
+    tu_resp_free(&r);
+
+    assert_int_equal(tu_http(g.port, "GET", path, "Range: bytes=10-19\r\n", NULL, 0, &r), 0);
+    assert_int_equal(r.status, 206);
+    assert_int_equal(r.len, 10);
+    assert_memory_equal(r.body, full.body + 10, 10);
+    char cr[64];
+    snprintf(cr, sizeof cr, "bytes 10-19/%ld", size);
+    assert_string_equal(tu_header(&r, "Content-Range"), cr);
+    tu_resp_free(&r);
+
+    assert_int_equal(tu_http(g.port, "GET", path, "Range: bytes=-4\r\n", NULL, 0, &r), 0);
+    assert_int_equal(r.status, 206);
+    assert_int_equal(r.len, 4);
+    assert_memory_equal(r.body, full.body + size - 4, 4);
+    tu_resp_free(&r);
+
+    char hdr[256];
+    snprintf(hdr, sizeof hdr, "If-None-Match: %s\r\n", etag);
+    assert_int_equal(tu_http(g.port, "GET", path, hdr, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 304);
+    tu_resp_free(&r);
+
+    assert_int_equal(tu_http(g.port, "GET", path, "Range: bytes=999999-\r\n", NULL, 0, &r), 0);
+    assert_int_equal(r.status, 416);
+    tu_resp_free(&r);
+    tu_resp_free(&full);
+
+    /* DELETE a finished job: 204, then 404 for it and its video. */
+    char jp[128];
+    snprintf(jp, sizeof jp, "/v1/jobs/%s", id);
+    assert_int_equal(tu_http(g.port, "DELETE", jp, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 204);
+    tu_resp_free(&r);
+    assert_int_equal(tu_http(g.port, "GET", path, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 404);
+    tu_resp_free(&r);
+    free(id);
+    free(body);
+}
+
+static int count_files(const char *dir, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        size_t l = strlen(e->d_name), s = strlen(suffix);
+        if (l > s && !strcmp(e->d_name + l - s, suffix)) n++;
+    }
+    if (d) closedir(d);
+    return n;
+}
+
+static void test_cancel(void **state)
+{
+    (void)state;
+    /* Long enough to still be rendering when canceled. */
+    const char *body =
+        "{\"width\":1280,\"height\":720,\"fps\":60,\"duration\":120,"
+        "\"elements\":[{\"id\":\"c\",\"type\":\"circle\",\"cx\":100,\"cy\":100,\"r\":50,\"fill\":\"#0f0\"}],"
+        "\"timeline\":{\"tween\":{\"c.cx\":1000},\"duration\":120},\"output\":{\"preset\":\"slow\"}}";
+    char *id = post_job(g.port, body, NULL, 201);
+    json_decref(wait_status(g.port, id, "rendering", 60));
+    char path[128];
+    snprintf(path, sizeof path, "/v1/jobs/%s", id);
+    int st;
+    json_t *j = http_json(g.port, "DELETE", path, NULL, NULL, &st);
+    assert_int_equal(st, 200);
+    assert_string_equal(jstr(j, "status", NULL), "canceled");
+    json_decref(j);
+    /* The scheduler is free again within a second: a new job gets going. */
+    char *body2 = small_job(6, NULL);
+    char *id2 = post_job(g.port, body2, NULL, 201);
+    json_t *j2 = wait_status(g.port, id2, "succeeded", 30);
+    assert_string_equal(jstr(j2, "status", NULL), "succeeded");
+    json_decref(j2);
+    char vd[600];
+    snprintf(vd, sizeof vd, "%s/videos", g.dir);
+    assert_int_equal(count_files(vd, ".part"), 0);
+    j = http_json(g.port, "GET", path, NULL, NULL, &st);
+    assert_string_equal(jstr(j, "status", NULL), "canceled");
+    json_decref(j);
+    char vp[160];
+    snprintf(vp, sizeof vp, "/v1/jobs/%s/video", id);
+    j = http_json(g.port, "GET", vp, NULL, NULL, &st);
+    assert_int_equal(st, 409);
+    assert_string_equal(jstr(j, "error", "code"), "not_ready");
+    json_decref(j);
+    free(id);
+    free(id2);
+    free(body2);
+}
+
+static void test_idempotency(void **state)
+{
+    (void)state;
+    char *body = small_job(3, NULL);
+    char *a = post_job(g.port, body, "Idempotency-Key: k-123\r\n", 201);
+    char *b = post_job(g.port, body, "Idempotency-Key: k-123\r\n", 200);
+    assert_string_equal(a, b);
+    char *other = small_job(4, NULL);
+    int st;
+    json_t *j = http_json(g.port, "POST", "/v1/jobs", "Idempotency-Key: k-123\r\n", other, &st);
+    assert_int_equal(st, 409);
+    assert_string_equal(jstr(j, "error", "code"), "conflict");
+    json_decref(j);
+    free(a);
+    free(b);
+    free(body);
+    free(other);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    int st;
+    json_t *j = http_json(g.port, "POST", "/v1/jobs", NULL, "{\"width\": 64,", &st);
+    assert_int_equal(st, 400);
+    assert_string_equal(jstr(j, "error", "code"), "invalid_json");
+    json_decref(j);
+
+    j = http_json(g.port, "POST", "/v1/jobs", NULL,
+                  "{\"width\":64,\"height\":48,\"fps\":24,\"duration\":1,\"elements\":[{\"type\":\"rect\",\"width\":1,\"height\":1,\"fill\":\"blu\"}]}", &st);
+    assert_int_equal(st, 400);
+    assert_string_equal(jstr(j, "error", "code"), "invalid_job");
+    assert_string_equal(jstr(j, "error", "path"), "/elements/0/fill");
+    json_decref(j);
+
+    j = http_json(g.port, "POST", "/v1/jobs", NULL, "{\"width\":65,\"height\":48,\"fps\":24,\"duration\":1}", &st);
+    assert_int_equal(st, 400);
+    assert_string_equal(jstr(j, "error", "path"), "/width");
+    assert_non_null(strstr(jstr(j, "error", "message"), "odd"));
+    json_decref(j);
+
+    j = http_json(g.port, "POST", "/v1/jobs", NULL, "{\"width\":64,\"height\":48,\"fps\":24,\"duration\":1,\"colour\":1}", &st);
+    assert_int_equal(st, 400);
+    assert_string_equal(jstr(j, "error", "path"), "/colour");
+    json_decref(j);
+
+    char *big = malloc(300001);
+    memset(big, ' ', 300000);
+    big[300000] = '\0';
+    big[0] = '{';
+    big[299999] = '}';
+    j = http_json(g.port, "POST", "/v1/jobs", NULL, big, &st);
+    assert_int_equal(st, 413);
+    assert_string_equal(jstr(j, "error", "code"), "payload_too_large");
+    json_decref(j);
+    free(big);
+
+    j = http_json(g.port, "GET", "/v1/jobs/j_doesnotexist", NULL, NULL, &st);
+    assert_int_equal(st, 404);
+    assert_string_equal(jstr(j, "error", "code"), "not_found");
+    json_decref(j);
+
+    j = http_json(g.port, "GET", "/healthz", NULL, NULL, &st);
+    assert_int_equal(st, 200);
+    assert_string_equal(jstr(j, "status", NULL), "ok");
+    json_decref(j);
+}
+
+static void test_encoder_choice(void **state)
+{
+    (void)state;
+    char *gpu = small_job(3, ",\"encoder\":\"gpu\",\"preset\":\"p4\"");
+    /* small_job already sets preset ultrafast: build a gpu one by hand. */
+    free(gpu);
+    const char *gbody = "{\"width\":64,\"height\":48,\"fps\":24,\"duration\":0.125,"
+                        "\"output\":{\"encoder\":\"gpu\"}}";
+    char *id = post_job(g.port, gbody, NULL, 201);
+    json_t *j = wait_status(g.port, id, "failed", 60);
+    if (!strcmp(jstr(j, "status", NULL), "failed")) {
+        assert_string_equal(jstr(j, "error", "code"), "encoder_unavailable");
+        assert_non_null(strstr(jstr(j, "error", "message"), "nvenc"));
+    } else {
+        /* A machine with NVENC: then it must have used it. */
+        assert_non_null(strstr(jstr(j, "output", "encoder"), "nvenc"));
+    }
+    json_decref(j);
+    free(id);
+    const char *abody = "{\"width\":64,\"height\":48,\"fps\":24,\"duration\":0.125,\"output\":{\"encoder\":\"auto\"}}";
+    id = post_job(g.port, abody, NULL, 201);
+    j = wait_status(g.port, id, "succeeded", 60);
+    assert_string_equal(jstr(j, "status", NULL), "succeeded");
+    const char *enc = jstr(j, "output", "encoder");
+    assert_true(!strcmp(enc, "libx264") || strstr(enc, "nvenc"));
+    json_decref(j);
+    free(id);
+}
+
+static void test_list_paging(void **state)
+{
+    (void)state;
+    char *ids[5];
+    for (int i = 0; i < 5; i++) {
+        char *b = small_job(2 + i, NULL);
+        ids[i] = post_job(g.port, b, NULL, 201);
+        free(b);
+    }
+    /* Newest first, two per page, following next until null. */
+    int seen = 0, st;
+    char path[256] = "/v1/jobs?limit=2";
+    for (int page = 0; page < 50; page++) {
+        json_t *j = http_json(g.port, "GET", path, NULL, NULL, &st);
+        assert_int_equal(st, 200);
+        json_t *arr = json_object_get(j, "jobs");
+        assert_true(json_array_size(arr) <= 2);
+        for (size_t k = 0; k < json_array_size(arr); k++) {
+            const char *id = jstr(json_array_get(arr, k), "id", NULL);
+            if (seen < 5) assert_string_equal(id, ids[4 - seen]);
+            seen++;
+        }
+        json_t *next = json_object_get(j, "next");
+        if (json_is_null(next)) {
+            json_decref(j);
+            break;
+        }
+        snprintf(path, sizeof path, "/v1/jobs?limit=2&after=%s", json_string_value(next));
+        json_decref(j);
+    }
+    assert_true(seen >= 5);
+    for (int i = 0; i < 5; i++) {
+        json_decref(wait_status(g.port, ids[i], "succeeded", 60));
+        free(ids[i]);
+    }
+    json_t *j = http_json(g.port, "GET", "/v1/jobs?status=bogus", NULL, NULL, &st);
+    assert_int_equal(st, 400);
+    json_decref(j);
+}
+
+static void test_preview_png(void **state)
+{
+    (void)state;
+    const char *body = "{\"width\":64,\"height\":48,\"fps\":10,\"duration\":1,\"background\":\"#000\","
+                       "\"elements\":[{\"id\":\"r\",\"type\":\"rect\",\"x\":0,\"y\":0,\"width\":10,\"height\":10,\"fill\":\"#ff0000\"}],"
+                       "\"timeline\":{\"tween\":{\"r.x\":[0,50]},\"duration\":1}}";
+    tu_resp r;
+    assert_int_equal(tu_http(g.port, "POST", "/v1/preview?frame=5", NULL, body, strlen(body), &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(tu_header(&r, "Content-Type"), "image/png");
+    char file[600];
+    snprintf(file, sizeof file, "%s/prev.png", g.dir);
+    assert_int_equal(tu_write_file(file, r.body, r.len), 0);
+    tu_resp_free(&r);
+    cairo_surface_t *s = cairo_image_surface_create_from_png(file);
+    assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
+    const uint32_t *px = (const uint32_t *)cairo_image_surface_get_data(s);
+    int stride = cairo_image_surface_get_stride(s) / 4;
+    /* frame 5 = t 0.5: x = 25, so pixels 25..34 are red, 24 and 35 black. */
+    assert_int_equal(px[5 * stride + 25] & 0xffffff, 0xff0000);
+    assert_int_equal(px[5 * stride + 34] & 0xffffff, 0xff0000);
+    assert_int_equal(px[5 * stride + 24] & 0xffffff, 0);
+    assert_int_equal(px[5 * stride + 35] & 0xffffff, 0);
+    cairo_surface_destroy(s);
+
+    assert_int_equal(tu_http(g.port, "POST", "/v1/preview?frame=99", NULL, body, strlen(body), &r), 0);
+    assert_int_equal(r.status, 400);
+    tu_resp_free(&r);
+}
+
+/* ---- separate servers ---------------------------------------------------- */
+
+static void test_token(void **state)
+{
+    (void)state;
+    srv s;
+    const char *extra[] = {"--workers", "1", "--token", "s3cret", NULL};
+    srv_start(&s, extra);
+    int st;
+    json_t *j = http_json(s.port, "GET", "/v1/jobs", NULL, NULL, &st);
+    assert_int_equal(st, 401);
+    assert_string_equal(jstr(j, "error", "code"), "unauthorized");
+    json_decref(j);
+    j = http_json(s.port, "GET", "/v1/jobs", "Authorization: Bearer wrong\r\n", NULL, &st);
+    assert_int_equal(st, 401);
+    json_decref(j);
+    j = http_json(s.port, "GET", "/v1/jobs", "Authorization: Bearer s3cret\r\n", NULL, &st);
+    assert_int_equal(st, 200);
+    json_decref(j);
+    srv_stop(&s);
+}
+
+static void test_queue_full(void **state)
+{
+    (void)state;
+    srv s;
+    const char *extra[] = {"--workers", "1", "--max-queued", "1", NULL};
+    srv_start(&s, extra);
+    const char *slow = "{\"width\":640,\"height\":480,\"fps\":60,\"duration\":60,\"output\":{\"preset\":\"slow\"}}";
+    char *a = post_job(s.port, slow, NULL, 201);
+    json_decref(wait_status(s.port, a, "rendering", 30));
+    char *b = post_job(s.port, slow, NULL, 201);
+    tu_resp r;
+    assert_int_equal(tu_http(s.port, "POST", "/v1/jobs", NULL, slow, strlen(slow), &r), 0);
+    assert_int_equal(r.status, 429);
+    assert_non_null(tu_header(&r, "Retry-After"));
+    tu_resp_free(&r);
+    free(a);
+    free(b);
+    srv_stop(&s);
+}
+
+/* PIDs of processes named `comm` (from /proc). */
+static int find_procs(const char *comm, int *pids, int max)
+{
+    DIR *d = opendir("/proc");
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) && n < max) {
+        char p[300];
+        snprintf(p, sizeof p, "/proc/%s/comm", e->d_name);
+        char *c = tu_read_file(p, NULL);
+        if (!c) continue;
+        c[strcspn(c, "\n")] = '\0';
+        if (!strcmp(c, comm)) pids[n++] = atoi(e->d_name);
+        free(c);
+    }
+    if (d) closedir(d);
+    return n;
+}
+
+static int child_of(int pid, int parent)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/stat", pid);
+    char *s = tu_read_file(p, NULL);
+    if (!s) return 0;
+    char *rp = strrchr(s, ')');
+    int pp = 0;
+    if (rp) sscanf(rp + 2, "%*c %d", &pp);
+    free(s);
+    return pp == parent;
+}
+
+static int pool_of(int server)
+{
+    int pids[64], n = find_procs("kinora-pool", pids, 64);
+    for (int i = 0; i < n; i++)
+        if (child_of(pids[i], server)) return pids[i];
+    return 0;
+}
+
+static void test_killed_worker(void **state)
+{
+    (void)state;
+    srv s;
+    const char *extra[] = {"--workers", "2", NULL};
+    srv_start(&s, extra);
+    const char *body = "{\"width\":320,\"height\":240,\"fps\":30,\"duration\":8,"
+                       "\"elements\":[{\"id\":\"c\",\"type\":\"circle\",\"cx\":10,\"cy\":120,\"r\":30,\"fill\":\"#fff\"}],"
+                       "\"timeline\":{\"tween\":{\"c.cx\":300},\"duration\":8},\"output\":{\"preset\":\"medium\"}}";
+    char *id = post_job(s.port, body, NULL, 201);
+    json_decref(wait_status(s.port, id, "rendering", 30));
+    int pool = pool_of(s.pid);
+    assert_true(pool > 0);
+    int pids[64], n = find_procs("kinora-render", pids, 64), killed = 0;
+    for (int i = 0; i < n && !killed; i++)
+        if (child_of(pids[i], pool)) killed = kill(pids[i], SIGKILL) == 0;
+    assert_true(killed);
+    json_t *j = wait_status(s.port, id, "succeeded", 120);
+    assert_string_equal(jstr(j, "status", NULL), "succeeded");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "output"), "frames")), 240);
+    json_decref(j);
+    tu_resp r;
+    assert_int_equal(tu_http(s.port, "GET", "/metrics", NULL, NULL, 0, &r), 0);
+    assert_non_null(strstr(r.body, "kinora_worker_restarts_total 1"));
+    tu_resp_free(&r);
+    free(id);
+    srv_stop(&s);
+}
+
+static void test_crashing_frame(void **state)
+{
+    (void)state;
+    srv s;
+    setenv("KINORA_FAULT_CRASH_FRAME", "7", 1);
+    const char *extra[] = {"--workers", "2", NULL};
+    srv_start(&s, extra);
+    unsetenv("KINORA_FAULT_CRASH_FRAME");
+    char *body = small_job(24, NULL);
+    char *id = post_job(s.port, body, NULL, 201);
+    json_t *j = wait_status(s.port, id, "failed", 60);
+    assert_string_equal(jstr(j, "status", NULL), "failed");
+    assert_string_equal(jstr(j, "error", "code"), "worker_crashed");
+    assert_non_null(strstr(jstr(j, "error", "message"), "frame 7"));
+    json_decref(j);
+    /* The server and later jobs carry on (this one has no frame 7). */
+    char *body2 = small_job(5, NULL);
+    char *id2 = post_job(s.port, body2, NULL, 201);
+    j = wait_status(s.port, id2, "succeeded", 60);
+    assert_string_equal(jstr(j, "status", NULL), "succeeded");
+    json_decref(j);
+    free(id);
+    free(id2);
+    free(body);
+    free(body2);
+    srv_stop(&s);
+}
+
+static void test_server_sigkill_restart(void **state)
+{
+    (void)state;
+    srv s;
+    const char *extra[] = {"--workers", "2", NULL};
+    srv_start(&s, extra);
+    const char *body = "{\"width\":320,\"height\":240,\"fps\":30,\"duration\":10,"
+                       "\"elements\":[{\"id\":\"c\",\"type\":\"circle\",\"cx\":10,\"cy\":120,\"r\":30,\"fill\":\"#fff\"}],"
+                       "\"timeline\":{\"tween\":{\"c.cx\":300},\"duration\":10},\"output\":{\"preset\":\"medium\"}}";
+    char *a = post_job(s.port, body, NULL, 201);
+    char *b = post_job(s.port, body, NULL, 201);
+    json_decref(wait_status(s.port, a, "rendering", 30));
+    int pool = pool_of(s.pid);
+    assert_true(pool > 0);
+    tu_server_stop(s.pid, 1);
+    /* PDEATHSIG takes the pool and its workers with the server. Wait for
+     * the pool process to go (bounded). */
+    for (int i = 0; i < 500 && kill(pool, 0) == 0; i++) {
+        struct timespec d = {0, 10 * 1000 * 1000};
+        nanosleep(&d, NULL);
+    }
+    assert_int_not_equal(kill(pool, 0), 0);
+    int pids[64], n = find_procs("kinora-render", pids, 64);
+    for (int i = 0; i < n; i++) assert_false(child_of(pids[i], pool));
+
+    s.pid = tu_server_start(s.dir, extra, &s.port);
+    assert_true(s.pid > 0);
+    json_t *j = wait_status(s.port, a, "succeeded", 120);
+    assert_string_equal(jstr(j, "status", NULL), "succeeded");
+    json_decref(j);
+    j = wait_status(s.port, b, "succeeded", 120);
+    assert_string_equal(jstr(j, "status", NULL), "succeeded");
+    json_decref(j);
+    char vd[600];
+    snprintf(vd, sizeof vd, "%s/videos", s.dir);
+    assert_int_equal(count_files(vd, ".part"), 0);
+    free(a);
+    free(b);
+    srv_stop(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest shared[] = {
+        cmocka_unit_test(test_redsquare_end_to_end),
+        cmocka_unit_test(test_video_range_head_etag),
+        cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_idempotency),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_encoder_choice),
+        cmocka_unit_test(test_list_paging),
+        cmocka_unit_test(test_preview_png),
+    };
+    const struct CMUnitTest own[] = {
+        cmocka_unit_test(test_token),
+        cmocka_unit_test(test_queue_full),
+        cmocka_unit_test(test_killed_worker),
+        cmocka_unit_test(test_crashing_frame),
+        cmocka_unit_test(test_server_sigkill_restart),
+    };
+    int fails = cmocka_run_group_tests_name("e2e_shared_server", shared, group_setup, group_teardown);
+    fails += cmocka_run_group_tests_name("e2e_own_server", own, NULL, NULL);
+    return fails;
+}
