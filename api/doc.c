@@ -41,7 +41,7 @@
  *    points [], text "", font "DejaVu Sans", size 32, align left, baseline
  *    alphabetic. rect width/height, circle r and ellipse rx/ry are required.
  *    Default and enumeration strings point to static storage (never freed),
- *    empty arrays to a static zero-length buffer (arr is never NULL).
+ *    empty arrays to a static buffer with n = 0 (arr is never NULL).
  *  - a slot whose init is NONE (origin not given) cannot be targeted: its
  *    type would change, breaking the "one type per slot" invariant.
  *  - the same range checks apply to element fields, tween/set values and
@@ -916,7 +916,8 @@ static int parse_output(parser *p, const json_t *j)
         o2 = push_key(p, "preset");
         rc = kn_encoder_check_preset(encoder, preset, p->err);
         if (rc) {
-            snprintf(p->err->path, sizeof p->err->path, "%s", p->path);
+            snprintf(p->err->path, sizeof p->err->path, "%.*s", (int)sizeof p->err->path - 1,
+                     p->path);
         } else if (strlen(preset) >= sizeof o->preset) {
             rc = fail(p, KN_EINVAL, "unknown preset \"%.32s\"", preset);
         }
@@ -1046,15 +1047,19 @@ static void count_elems(const json_t *arr, int depth, size_t *nel, size_t *nslot
     }
 }
 
-static void set_default(kn_etype t, int prop, kn_value *v)
+static int set_default(parser *p, kn_etype t, int prop, kn_value *v)
 {
-    static double one_one[2] = { 1, 1 };
     memset(v, 0, sizeof *v);
     v->type = KN_VT_NUM;
     switch (prop) {
     case KN_P_OPACITY: v->num = 1; break;
     case KN_P_VISIBLE: v->type = KN_VT_BOOL; v->num = 1; break;
-    case KN_P_SCALE: v->type = KN_VT_ARRAY; v->arr = one_one; v->n = 2; break;
+    case KN_P_SCALE:
+        if (!(v->arr = palloc(p, 2, sizeof *v->arr))) return p->err->code;
+        v->type = KN_VT_ARRAY;
+        v->arr[0] = v->arr[1] = 1;
+        v->n = 2;
+        break;
     case KN_P_ORIGIN: v->type = KN_VT_NONE; break;
     case KN_P_FILL:
         v->type = KN_VT_COLOR;
@@ -1073,6 +1078,7 @@ static void set_default(kn_etype t, int prop, kn_value *v)
     case KN_P_BASELINE: v->type = KN_VT_STR; v->str = BASELINES[2]; break;
     default: break;
     }
+    return KN_OK;
 }
 
 static void allowed_elem_fields(kn_etype t, char *buf, size_t n)
@@ -1158,7 +1164,7 @@ static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
         int s = new_slot(p, (unsigned char)k, name);
         if (s < 0) return fail(p, KN_EINTERNAL, "slot count mismatch");
         el->slot[k] = s;
-        set_default(el->type, k, &p->doc->init[s]);
+        if ((rc = set_default(p, el->type, k, &p->doc->init[s]))) return rc;
     }
 
     const char *key;
@@ -1887,8 +1893,9 @@ static int parse_root(parser *p, const json_t *root)
     nd = floor(nd + 0.5);
     old = push_key(p, from);
     if (nd < 1)
-        rc = fail(p, KN_EINVAL, "the %s gives %s, less than one frame at %g fps",
-                  from, jd ? "a duration" : "a length", doc->fps);
+        rc = fail(p, KN_EINVAL, "%s %g s is less than one frame at %g fps%s",
+                  jd ? "duration" : "the timeline lasts", jd ? duration : doc->timeline->length,
+                  doc->fps, jd ? "" : "; give a duration");
     else if (nd > (double)p->lim.max_frames)
         rc = fail(p, KN_EINVAL, "the video would have %.0f frames, more than the limit of %ld",
                   nd, p->lim.max_frames);

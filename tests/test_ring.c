@@ -209,7 +209,7 @@ enum {
     DIE_CLAIMED,         /* raise SIGKILL right after claiming a frame >= die_frame */
     DIE_WRITING,         /* acquire a frame >= die_frame, write half of Y, SIGKILL */
     DIE_IN_LOCK,         /* claim, then die inside kn_ring_fail (holding the lock) */
-    HOLD_AFTER_ACQUIRE   /* acquire the first frame, wait for go_fd to close, publish */
+    HOLD_AFTER_ACQUIRE   /* acquire, write, wait for a byte on go_fd, publish */
 };
 
 typedef struct prod {
@@ -281,7 +281,7 @@ static int producer(void *arg)
         write_frame(&p, f);
         if (a->mode == HOLD_AFTER_ACQUIRE) {
             char c;
-            while (read(a->go_fd, &c, 1) > 0) {}
+            if (read(a->go_fd, &c, 1) != 1) return CH_SETUP;
         }
         kn_ring_publish(r, a->worker, f);
     }
@@ -703,7 +703,7 @@ static void test_cancel_wakes_everyone(void **state)
     make_pipe(gop, 0);
     make_pipe(readyp, 0);
 
-    /* Holder: writes frame 0 and keeps the only slot until gop closes. */
+    /* Holder: writes frame 0 and keeps the only slot until told to go. */
     prod h = prod_args(NULL, fd, 0, logp[1]);
     h.mode = HOLD_AFTER_ACQUIRE;
     h.go_fd = gop[0];
@@ -725,7 +725,7 @@ static void test_cancel_wakes_everyone(void **state)
     kn_ring_cancel(r);
     expect_exit(blocked, CH_STOPPED);
     expect_exit(cons, CH_STOPPED);
-    close(gop[1]);                                        /* holder publishes, then sees the stop */
+    assert_int_equal(write(gop[1], "g", 1), 1);           /* holder publishes, then sees the stop */
     expect_exit(holder, CH_STOPPED);
 
     assert_int_equal(kn_ring_canceled(r), 1);
@@ -736,6 +736,7 @@ static void test_cancel_wakes_everyone(void **state)
     assert_int_equal(kn_ring_wait(r, 0, &pl, 100), KN_RING_STOPPED);
     long f;
     assert_int_equal(kn_ring_claim(r, 3, &f), KN_RING_STOPPED);
+    close(gop[1]);
     close(logp[0]);
     close(logp[1]);
     close(readyp[0]);

@@ -375,6 +375,8 @@ US = [
     1 - 2**-53,
 ]
 
+CSS_US = [0.5 - 1e-12, 0.5 + 1e-12, 0.5 + 1e-15, 0.5 + 2**-30]
+
 
 def c_str(s):
     return '"' + s.replace('\\', '\\\\').replace('"', '\\"') + '"'
@@ -405,7 +407,9 @@ def main():
         for u in US:
             out.append(row(name, params, u, g[name](u, **params)))
     for name, f in CSS:
-        for u in US:
+        # Extra points next to cubic-bezier(1,0,0,1)'s vertical tangent at
+        # 0.5, where solving x(t) = u in plain doubles is off by 1e-6.
+        for u in US + CSS_US:
             out.append(row(name, {}, u, f(u)))
 
     w = sys.stdout.write
