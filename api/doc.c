@@ -127,8 +127,12 @@ static void arena_free(arena *a)
 
 static chunk *arena_chunk_new(arena *a, size_t size)
 {
+    if (size > a->cap) {
+        a->fail = KN_ETOOBIG;
+        return NULL;
+    }
     size_t need = sizeof(chunk) + size;
-    if (size > a->cap || need > a->cap - a->total) {
+    if (need > a->cap - a->total) {
         a->fail = KN_ETOOBIG;
         return NULL;
     }
@@ -163,7 +167,10 @@ static void *arena_alloc(arena *a, size_t n)
         return c->data;
     }
     if (!a->head || a->head->cap - a->head->used < n) {
-        chunk *c = arena_chunk_new(a, ARENA_CHUNK);
+        /* Near the cap, a smaller last chunk still fits. */
+        size_t room = a->cap - a->total > sizeof(chunk) ? a->cap - a->total - sizeof(chunk) : 0;
+        size_t size = ARENA_CHUNK < room ? ARENA_CHUNK : room;
+        chunk *c = arena_chunk_new(a, size > n ? size : n);
         if (!c) return NULL;
         c->next = a->head;
         a->head = c;

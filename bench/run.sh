@@ -1,0 +1,88 @@
+#!/bin/bash
+# Kinora's benchmark: one run reports the ratios the issues ask for.
+#  1. POST -> succeeded for a 1280x720, 300-frame plot-like job (libx264
+#     medium, CRF 23) against the ffmpeg CLI encoding the same frames from raw
+#     BGRA (../shared/bench/encoder_limit.sh) and against matplotlib making
+#     the same animation (../shared/bench/mpl_wave.py); RUNS alternating
+#     rounds, medians.
+#  2. Peak memory (PSS summed over the server, pool and workers) and bytes
+#     written by the workers during a 1920x1080, 3000-frame job at preset
+#     ultrafast.
+# usage: bench/run.sh   (RUNS=3, MEM=1 to include the memory run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+shared=${SHARED:-$root/../shared}
+RUNS=${RUNS:-3}
+scripts/install-deps.sh --bench >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" >/dev/null
+out=$root/bench/out
+rm -rf "$out"; mkdir -p "$out"
+/usr/bin/python3 bench/make_wave_job.py --frames 300 --size 1280x720 --preset medium --crf 23 > "$out/wave.json"
+
+build/kinora serve --port 0 --bind 127.0.0.1 --data "$out/data" --port-file "$out/port" 2>"$out/server.log" &
+srv=$!
+trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null || true' EXIT
+while [ ! -s "$out/port" ]; do sleep 0.05; done
+port=$(cat "$out/port")
+base="http://127.0.0.1:$port"
+
+# POSTs a job and waits for it; prints seconds from POST to succeeded.
+run_job() {
+  local t0 id st t1
+  t0=$(date +%s.%N)
+  id=$(curl -sf --data-binary @"$1" "$base/v1/jobs" | sed -E 's/.*"id":"([^"]+)".*/\1/')
+  while :; do
+    st=$(curl -sf "$base/v1/jobs/$id" | sed -E 's/.*"status":"([a-z]+)".*/\1/')
+    case $st in succeeded) break ;; failed|canceled) echo "job $id $st" >&2; exit 1 ;; esac
+    sleep 0.02
+  done
+  t1=$(date +%s.%N)
+  echo "$id $(echo "$t1 - $t0" | bc -l)"
+}
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+: > "$out/kinora.txt"; : > "$out/ffmpeg.txt"; : > "$out/mpl.txt"
+for r in $(seq "$RUNS"); do
+  read -r id secs < <(run_job "$out/wave.json")
+  echo "$secs" >> "$out/kinora.txt"
+  curl -sf -o "$out/wave.mp4" "$base/v1/jobs/$id/video"
+  curl -sf -X DELETE "$base/v1/jobs/$id" >/dev/null
+  bash "$shared/bench/encoder_limit.sh" "$out/wave.mp4" medium 23 | sed -E 's/.* in ([0-9.]+) s.*/\1/' >> "$out/ffmpeg.txt"
+  (cd "$out" && /usr/bin/python3 "$shared/bench/mpl_wave.py" --frames 300 --size 1280x720 --preset medium --crf 23 \
+     --out "$out/mpl.mp4") | sed -E 's/.* in ([0-9.]+) s.*/\1/' >> "$out/mpl.txt"
+  echo "round $r: kinora $(tail -1 "$out/kinora.txt") s, ffmpeg $(tail -1 "$out/ffmpeg.txt") s, matplotlib $(tail -1 "$out/mpl.txt") s"
+done
+k=$(median < "$out/kinora.txt"); f=$(median < "$out/ffmpeg.txt"); m=$(median < "$out/mpl.txt")
+echo "== 1280x720, 300 frames, libx264 medium CRF 23 (medians of $RUNS alternating rounds)"
+printf 'kinora POST->succeeded / ffmpeg CLI encode-only: %.2fx  (goal <= 1.0)\n' "$(echo "$k / $f" | bc -l)"
+printf 'matplotlib / kinora:                            %.1fx  (goal >= 5)\n' "$(echo "$m / $k" | bc -l)"
+
+if [ "${MEM:-1}" = 1 ]; then
+  /usr/bin/python3 bench/make_wave_job.py --tween --frames 3000 --size 1920x1080 --preset ultrafast > "$out/mem.json"
+  pss() {  # PSS in kB of the server and all its descendants
+    local pids total=0 p v
+    pids=$(ps -o pid= --ppid "$srv" 2>/dev/null; for c in $(ps -o pid= --ppid "$srv"); do ps -o pid= --ppid "$c"; done)
+    for p in $srv $pids; do
+      v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
+      total=$((total + ${v:-0}))
+    done
+    echo $total
+  }
+  id=$(curl -sf --data-binary @"$out/mem.json" "$base/v1/jobs" | sed -E 's/.*"id":"([^"]+)".*/\1/')
+  peak=0; samples=0
+  while :; do
+    v=$(pss); [ "$v" -gt "$peak" ] && peak=$v; samples=$((samples + 1))
+    st=$(curl -sf "$base/v1/jobs/$id" | sed -E 's/.*"status":"([a-z]+)".*/\1/')
+    case $st in succeeded|failed|canceled) break ;; esac
+    sleep 0.5
+  done
+  wbytes=0
+  for p in $(ps -o pid= --ppid "$(ps -o pid= --ppid "$srv" | head -1)"); do
+    v=$(awk '/^write_bytes:/ {print $2}' "/proc/$p/io" 2>/dev/null || echo 0); wbytes=$((wbytes + v))
+  done
+  echo "== 1920x1080, 3000 frames, ultrafast: job $st"
+  echo "peak PSS over all Kinora processes: $((peak / 1024)) MB over $samples samples (goal < 300 MB)"
+  echo "bytes written to disk by render workers: $wbytes"
+fi
