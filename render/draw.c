@@ -22,6 +22,7 @@
  */
 #include "render/draw.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,6 +326,8 @@ static int shape_path(const ectx *x, const kn_elem *el, cairo_t *cr)
         const kn_value *pts = arr(x, el, KN_P_POINTS, 2);
         if (!pts) return 0;
         size_t np = pts->n / 2;
+        for (size_t i = 0; i < 2 * np; i++)
+            if (!isfinite(pts->arr[i])) return 0;
         cairo_move_to(cr, pts->arr[0], pts->arr[1]);
         for (size_t i = 1; i < np; i++)
             cairo_line_to(cr, pts->arr[2 * i], pts->arr[2 * i + 1]);
@@ -410,7 +413,7 @@ static int stroke_setup(const ectx *x, const kn_elem *el, cairo_t *cr, kn_color 
             if (!(d->arr[i] >= 0) || !isfinite(d->arr[i])) { ok = 0; break; }
             if (d->arr[i] > 0) ok = 1;
         }
-        if (ok && d->n <= 1024) cairo_set_dash(cr, d->arr, (int)d->n, 0);
+        if (ok && d->n <= INT_MAX) cairo_set_dash(cr, d->arr, (int)d->n, 0);
     }
     return 1;
 }
@@ -483,6 +486,7 @@ static void draw_elem(const ectx *x, const kn_elem *el)
         const kn_value *o = arr(x, el, KN_P_ORIGIN, 2);
         if (o) { ox = o->arr[0]; oy = o->arr[1]; }
         else shape_center(x, el, tbox, &ox, &oy);
+        if (!isfinite(ox) || !isfinite(oy)) goto done;   /* Cairo would fail */
         cairo_translate(cr, ox, oy);
         cairo_rotate(cr, rot * (M_PI / 180));
         cairo_scale(cr, sx, sy);

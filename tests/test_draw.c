@@ -524,7 +524,14 @@ static void test_invisible_and_degenerate(void **state)
     set(&tiny, KN_P_SIZE, N(0));
     kn_elem hg = group(0, 0, 1, (kn_elem[]){ rect(0, 0, 10, 10, WHITE) });
     set(&hg, KN_P_VISIBLE, B(0));
-    kn_doc *d = DOC(64, 64, hid, clear, flat, el, notext, tiny, hg);
+    /* values a document cannot hold but an overflowing tween could reach */
+    kn_elem inf = rect(0, 0, 50, 50, WHITE);
+    set(&inf, KN_P_ROTATION, N(10));
+    set(&inf, KN_P_ORIGIN, ARR(INFINITY, 0));
+    kn_elem nan = E(KN_E_POLYLINE);
+    set(&nan, KN_P_POINTS, ARR(0, 0, NAN, 10, 30, 30));
+    set(&nan, KN_P_STROKE, WHITE);
+    kn_doc *d = DOC(64, 64, hid, clear, flat, el, notext, tiny, hg, inf, nan);
     draw(d);
     box b = ink(64, 64);
     assert_int_equal(b.n, 0);

@@ -344,7 +344,9 @@ static void consume_all(kn_ring *r, long from, long n, pid_t *watch, int worker,
     for (long f = from; f < n; f++) {
         kn_ring_planes p;
         int rc;
+        double give_up = kn_mono() + 10;
         while ((rc = kn_ring_wait(r, f, &p, 50)) == -1) {
+            if (kn_mono() > give_up) fail_msg("frame %ld never arrived", f);
             int st;
             if (watch && *watch > 0 && waitpid(*watch, &st, WNOHANG) == *watch) {
                 kid_forget(*watch);
