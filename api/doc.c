@@ -1955,6 +1955,29 @@ out:
     return rc;
 }
 
+/* Drops the bytes of incomplete UTF-8 sequences in place. Messages quote
+ * keys and values cut to a byte count ("%.64s") and kn_err truncates long
+ * pointers, which can split a character; the server puts both into a JSON
+ * error body, which must be valid UTF-8. */
+static void utf8_clean(char *s)
+{
+    unsigned char *r = (unsigned char *)s, *w = r;
+    while (*r) {
+        size_t n = *r < 0x80 ? 1 : (*r & 0xE0) == 0xC0 ? 2 : (*r & 0xF0) == 0xE0 ? 3
+                 : (*r & 0xF8) == 0xF0 ? 4 : 0;
+        size_t k = 1;
+        while (n && k < n && (r[k] & 0xC0) == 0x80) k++;
+        if (n && k == n) {
+            memmove(w, r, n);
+            w += n;
+            r += n;
+        } else {
+            r += k;   /* a stray or cut sequence: drop it */
+        }
+    }
+    *w = '\0';
+}
+
 int kn_doc_parse(const char *json, size_t len, const kn_doc_limits *lim, kn_doc **out,
                  kn_err *err)
 {
@@ -2009,6 +2032,8 @@ out:
     free(p.checks);
     if (rc) {
         arena_free(A);
+        utf8_clean(err->path);
+        utf8_clean(err->msg);
         return rc;
     }
     kn_err_clear(err);

@@ -412,10 +412,7 @@ int kn_ring_create(int width, int height, int slots, long n_frames,
     fd = -1;
     rc = KN_OK;
 out:
-    if (r) {
-        pthread_mutex_destroy(&r->h->mu);
-        free(r);
-    }
+    free(r);
     if (map != MAP_FAILED) munmap(map, L.total);
     if (fd >= 0) close(fd);
     return rc;
@@ -595,6 +592,7 @@ out:
 
 /* ---- consumer ----------------------------------------------------------- */
 
+/* timeout_ms < 0 waits without a limit; 0 only looks. */
 int kn_ring_wait(kn_ring *r, long frame, kn_ring_planes *p, int timeout_ms)
 {
     if (!r || !p || ring_lock(r) != 0) return KN_RING_STOPPED;

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "api/doc.h"
 #include "tests/testutil.h"
 
@@ -920,6 +922,27 @@ static void test_long_path_truncated(void **state)
     assert_true(err.path[0] == '/' && err.path[1] == 'k');
 }
 
+/* Quoted keys are cut to a byte count and long pointers truncated: what
+ * comes back is still valid UTF-8 (jansson refuses anything else). */
+static void test_utf8_truncation(void **state)
+{
+    (void)state;
+    char key[3 * 200 + 1];
+    for (int i = 0; i < 200; i++) memcpy(key + 3 * i, "\xe2\x82\xac", 3);   /* U+20AC */
+    key[600] = '\0';
+    char doc[2048];
+    snprintf(doc, sizeof doc, HEAD "'duration': 1, '%s': 1}", key);
+    kn_err err = parse_fail_lim(doc, NULL, KN_EINVAL);
+    assert_non_null(strstr(err.msg, "unknown field"));
+    json_t *m = json_string(err.msg), *p = json_string(err.path);
+    assert_non_null(m);
+    assert_non_null(p);
+    assert_true(strlen(err.path) > 200);
+    assert_int_equal((strlen(err.path) - 1) % 3, 0);
+    json_decref(m);
+    json_decref(p);
+}
+
 /* Every seed of the fuzz corpus is a valid document. */
 static void test_corpus_valid(void **state)
 {
@@ -934,7 +957,7 @@ static void test_corpus_valid(void **state)
     while ((de = readdir(dp))) {
         size_t l = strlen(de->d_name);
         if (l < 5 || strcmp(de->d_name + l - 5, ".json")) continue;
-        char path[4200];
+        char path[4096 + 512];
         snprintf(path, sizeof path, "%s/%s", dirbuf, de->d_name);
         size_t len = 0;
         char *text = tu_read_file(path, &len);
@@ -968,6 +991,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_element_caps),
         cmocka_unit_test(test_long_path_truncated),
+        cmocka_unit_test(test_utf8_truncation),
         cmocka_unit_test(test_corpus_valid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
