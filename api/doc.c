@@ -244,11 +244,21 @@ static size_t push_key(parser *p, const char *key)
     return old;
 }
 
+/* Called for every array element of a document (millions for per-frame
+ * data), so it formats the index by hand instead of through snprintf. */
 static size_t push_idx(parser *p, size_t i)
 {
     size_t old = p->plen;
-    int w = snprintf(p->path + p->plen, PATH_CAP - p->plen, "/%zu", i);
-    if (w > 0) p->plen += (size_t)w < PATH_CAP - p->plen ? (size_t)w : PATH_CAP - 1 - p->plen;
+    char digits[24];
+    size_t k = 0;
+    do {
+        digits[k++] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i && k < sizeof digits);
+    if (p->plen + k + 2 > PATH_CAP) return old;   /* path already truncated */
+    p->path[p->plen++] = '/';
+    while (k) p->path[p->plen++] = digits[--k];
+    p->path[p->plen] = '\0';
     return old;
 }
 
