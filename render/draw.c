@@ -46,6 +46,12 @@ struct kn_canvas {
     PangoLayout *layout;
     font_entry fonts[FONT_CACHE];
     unsigned font_next;             /* round-robin victim when full */
+
+    /* The static prefix: background plus the leading elements that nothing
+     * animates, drawn once and copied under every frame (see base_build). */
+    const kn_doc *base_doc;         /* doc the base was built for, or NULL */
+    size_t base_count;              /* leading elements inside the base */
+    uint8_t *base;                  /* height * stride bytes, or NULL */
 };
 
 /* ---- canvas ------------------------------------------------------------ */
@@ -133,6 +139,7 @@ void kn_canvas_destroy(kn_canvas *c)
         if (c->fonts[i].desc) pango_font_description_free(c->fonts[i].desc);
     }
     if (c->surf) cairo_surface_destroy(c->surf);
+    free(c->base);
     free(c);
 }
 
@@ -555,6 +562,68 @@ done:
 
 /* ---- frames ------------------------------------------------------------ */
 
+/* ---- the static prefix ------------------------------------------------ */
+
+static void mark_scene(const kn_scene *sc, unsigned char *anim)
+{
+    for (size_t i = 0; i < sc->ntargets; i++) anim[sc->targets[i].slot] = 1;
+    for (size_t i = 0; i < sc->nchildren; i++) mark_scene(&sc->children[i], anim);
+}
+
+static int elem_static(const kn_elem *el, const unsigned char *anim)
+{
+    for (int p = 0; p < KN_P_COUNT; p++)
+        if (el->slot[p] >= 0 && anim[el->slot[p]]) return 0;
+    for (size_t i = 0; i < el->nchildren; i++)
+        if (!elem_static(&el->children[i], anim)) return 0;
+    return 1;
+}
+
+static void paint_background(cairo_t *cr, const kn_doc *doc)
+{
+    cairo_save(cr);
+    cairo_set_operator(cr, CAIRO_OPERATOR_SOURCE);
+    cairo_set_source_rgba(cr, clamp01(doc->background.r), clamp01(doc->background.g),
+                          clamp01(doc->background.b), clamp01(doc->background.a));
+    cairo_paint(cr);
+    cairo_restore(cr);
+}
+
+/* Plot-like documents put axes, ticks and labels (never animated) before
+ * the data (animated every frame). A slot that no scene and no per-frame
+ * entry targets keeps its initial value in every frame, so the leading run
+ * of elements made only of such slots looks the same in every frame: draw it
+ * once, keep the pixels, and start each frame from a copy of them. */
+static void base_build(kn_canvas *c, const kn_doc *doc, const ectx *x)
+{
+    c->base_doc = doc;
+    c->base_count = 0;
+    free(c->base);
+    c->base = NULL;
+    unsigned char *anim = calloc(doc->nslots ? doc->nslots : 1, 1);
+    if (!anim) return;   /* no cache: every frame draws everything */
+    if (doc->timeline) mark_scene(doc->timeline, anim);
+    for (size_t f = 0; f < doc->nframes_entries; f++)
+        for (size_t i = 0; i < doc->frames[f].nsets; i++) anim[doc->frames[f].sets[i].slot] = 1;
+    size_t n = 0;
+    while (n < doc->nelements && elem_static(&doc->elements[n], anim)) n++;
+    free(anim);
+    if (n == 0) return;
+    size_t bytes = (size_t)cairo_image_surface_get_stride(c->surf) * (size_t)c->height;
+    c->base = malloc(bytes);
+    if (!c->base) return;
+    paint_background(c->cr, doc);
+    for (size_t i = 0; i < n; i++) draw_elem(x, &doc->elements[i]);
+    cairo_surface_flush(c->surf);
+    if (cairo_status(c->cr) != CAIRO_STATUS_SUCCESS) {
+        free(c->base);
+        c->base = NULL;
+        return;
+    }
+    memcpy(c->base, cairo_image_surface_get_data(c->surf), bytes);
+    c->base_count = n;
+}
+
 int kn_draw_frame(kn_canvas *c, const kn_doc *doc, const kn_state *st, kn_err *err)
 {
     if (doc->width != c->width || doc->height != c->height)
@@ -563,14 +632,19 @@ int kn_draw_frame(kn_canvas *c, const kn_doc *doc, const kn_state *st, kn_err *e
     cairo_t *cr = c->cr;
     ectx x = { c, st };
 
-    cairo_save(cr);
-    cairo_set_operator(cr, CAIRO_OPERATOR_SOURCE);
-    cairo_set_source_rgba(cr, clamp01(doc->background.r), clamp01(doc->background.g),
-                          clamp01(doc->background.b), clamp01(doc->background.a));
-    cairo_paint(cr);
-    cairo_restore(cr);
+    if (c->base_doc != doc) base_build(c, doc, &x);
+    size_t first = 0;
+    if (c->base) {
+        cairo_surface_flush(c->surf);
+        memcpy(cairo_image_surface_get_data(c->surf), c->base,
+               (size_t)cairo_image_surface_get_stride(c->surf) * (size_t)c->height);
+        cairo_surface_mark_dirty(c->surf);
+        first = c->base_count;
+    } else {
+        paint_background(cr, doc);
+    }
 
-    for (size_t i = 0; i < doc->nelements; i++) draw_elem(&x, &doc->elements[i]);
+    for (size_t i = first; i < doc->nelements; i++) draw_elem(&x, &doc->elements[i]);
 
     cairo_surface_flush(c->surf);
     cairo_status_t s = cairo_status(cr);

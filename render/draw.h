@@ -23,7 +23,11 @@ int kn_canvas_create(int width, int height, kn_canvas **out, kn_err *err);
 void kn_canvas_destroy(kn_canvas *c);   /* accepts NULL */
 
 /* Draws the state st of doc (st evaluated for the frame wanted). The canvas
- * must have the doc's size. KN_ERENDER when Cairo reports an error. */
+ * must have the doc's size. KN_ERENDER when Cairo reports an error.
+ * The first call for a doc draws the doc's static prefix (background and the
+ * leading elements no scene or per-frame entry targets) once and keeps its
+ * pixels for later frames, so a canvas must be used with one doc only, and
+ * that doc must not change while the canvas lives (kn_renderer pairs them). */
 int kn_draw_frame(kn_canvas *c, const kn_doc *doc, const kn_state *st, kn_err *err);
 
 /* The pixels: premultiplied BGRA, stride bytes per row. */

@@ -327,6 +327,7 @@ static int init_mutex(pthread_mutex_t *mu, kn_err *err)
     int rc = pthread_mutexattr_init(&a);
     if (rc == 0) rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
     if (rc == 0) rc = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    if (rc == 0) rc = pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT);
     if (rc == 0) rc = pthread_mutex_init(mu, &a);
     pthread_mutexattr_destroy(&a);
     if (rc != 0)
