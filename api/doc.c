@@ -1844,6 +1844,15 @@ static int parse_root(parser *p, const json_t *root)
         pop(p, old);
         return rc;
     }
+    if (jm) {
+        /* Kept as text so the server stores it without parsing the whole
+         * document a second time. */
+        char *md = json_dumps(jm, JSON_COMPACT);
+        if (!md) return fail(p, KN_ENOMEM, "out of memory copying metadata");
+        doc->metadata_json = pstrdup(p, md);
+        free(md);
+        if (!doc->metadata_json) return p->err->code;
+    }
 
     /* Slots: vars first, then each element's properties in document order.
      * The pre-pass sizes init/slot_name exactly, so they never move. */

@@ -170,6 +170,8 @@ typedef struct kn_doc {
 
     kn_output output;
 
+    const char *metadata_json; /* "metadata" as compact JSON text, or NULL */
+
     void *arena_;              /* private: owns all of the above */
 } kn_doc;
 

@@ -113,13 +113,3 @@ char *kn_resource_output(const char *id, const char *format, const char *codec,
     json_object_set_new(o, "duration", json_real(round(duration * 1e6) / 1e6));
     return dump(o);
 }
-
-char *kn_resource_metadata(const char *doc_json, size_t len)
-{
-    json_t *root = json_loadb(doc_json, len, 0, NULL);
-    if (!root) return NULL;
-    json_t *md = json_object_get(root, "metadata");
-    char *s = json_is_object(md) ? json_dumps(md, JSON_COMPACT) : NULL;
-    json_decref(root);
-    return s;
-}

@@ -26,8 +26,4 @@ char *kn_resource_output(const char *id, const char *format, const char *codec,
                          const char *encoder, long long bytes, int width, int height,
                          long frames, double duration);
 
-/* The "metadata" member of a job document as compact JSON text, or NULL when
- * absent (or the text is not a JSON object). */
-char *kn_resource_metadata(const char *doc_json, size_t len);
-
 #endif

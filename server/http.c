@@ -173,7 +173,7 @@ static enum MHD_Result post_job(kn_http *h, struct MHD_Connection *c, req *q)
         goto out;
     }
     rec.doc = strndup(body, q->len);
-    rec.metadata = kn_resource_metadata(body, q->len);
+    rec.metadata = doc->metadata_json ? strdup(doc->metadata_json) : NULL;
     rec.frames_total = doc->n_frames;
     rec.created_at = kn_now();
     rec.eta_seconds = -1;
@@ -199,6 +199,8 @@ static enum MHD_Result post_job(kn_http *h, struct MHD_Connection *c, req *q)
     snprintf(loc, sizeof loc, "/v1/jobs/%s", rec.id);
     if (!existing) {
         kn_info("job %s: queued (%ld frames)", rec.id, rec.frames_total);
+        kn_sched_offer(h->sched, rec.id, doc);   /* spares the scheduler a parse */
+        doc = NULL;
         kn_sched_wake(h->sched);
     }
     ret = reply_json(h, c, existing ? 200 : 201, kn_resource_job(&rec), loc);

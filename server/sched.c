@@ -33,8 +33,38 @@ struct kn_sched {
     kn_run *current;
     char current_id[KN_JOB_ID_MAX];
     kn_sched_stats stats;
-    double last_store;
+    struct {                        /* documents parsed by POST, by job id */
+        char id[KN_JOB_ID_MAX];
+        kn_doc *doc;
+    } offered[4];
+    unsigned offered_next;
 };
+
+void kn_sched_offer(kn_sched *s, const char *id, kn_doc *doc)
+{
+    pthread_mutex_lock(&s->lock);
+    unsigned k = s->offered_next++ % 4;
+    kn_doc *old = s->offered[k].doc;
+    snprintf(s->offered[k].id, sizeof s->offered[k].id, "%s", id);
+    s->offered[k].doc = doc;
+    pthread_mutex_unlock(&s->lock);
+    kn_doc_destroy(old);
+}
+
+/* The offered doc of job id, now owned by the caller, or NULL. */
+static kn_doc *take_offered(kn_sched *s, const char *id)
+{
+    kn_doc *d = NULL;
+    pthread_mutex_lock(&s->lock);
+    for (int k = 0; k < 4 && !d; k++) {
+        if (s->offered[k].doc && strcmp(s->offered[k].id, id) == 0) {
+            d = s->offered[k].doc;
+            s->offered[k].doc = NULL;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return d;
+}
 
 typedef struct prog_ctx {
     kn_sched *s;
@@ -88,7 +118,8 @@ static void run_one(kn_sched *s, const char *id)
         goto out;
     }
     size_t len = strlen(rec.doc);
-    if (kn_doc_parse(rec.doc, len, NULL, &doc, &err) != KN_OK) {
+    doc = take_offered(s, id);
+    if (!doc && kn_doc_parse(rec.doc, len, NULL, &doc, &err) != KN_OK) {
         fail_job(s, id, KN_ERENDER, err.msg);
         goto out;
     }
@@ -260,6 +291,7 @@ void kn_sched_stop(kn_sched *s)
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->thread, NULL);
+    for (int k = 0; k < 4; k++) kn_doc_destroy(s->offered[k].doc);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     free(s);

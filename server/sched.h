@@ -9,6 +9,7 @@
 #ifndef KN_SERVER_SCHED_H
 #define KN_SERVER_SCHED_H
 
+#include "api/doc.h"
 #include "render/pool.h"
 #include "store/store.h"
 
@@ -23,6 +24,12 @@ typedef struct kn_sched_stats {
  * "<id>.mp4"; stale partial files left there by a crash are removed. */
 int kn_sched_start(kn_store *store, kn_pool *pool, const char *video_dir,
                    int ring_slots, kn_sched **out, kn_err *err);
+
+/* Hands over the parsed document of a job just queued (the scheduler takes
+ * ownership and destroys it), so running it soon does not parse it again.
+ * A few are kept; older ones are dropped and parsed again when their turn
+ * comes. */
+void kn_sched_offer(kn_sched *s, const char *id, kn_doc *doc);
 
 /* A job was queued: look at the queue again. */
 void kn_sched_wake(kn_sched *s);
