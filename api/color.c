@@ -182,38 +182,11 @@ static const named_color NAMED[] = {
 
 _Static_assert(sizeof NAMED / sizeof NAMED[0] == 148, "CSS Color 4 has 148 named colours");
 
-/* A printable excerpt of user input for messages: at most 48 bytes, never
- * a split UTF-8 sequence (the API layer emits messages as JSON), quotes,
- * backslashes and control characters shown as '?'. */
-static const char *show(const char *s, char *buf, size_t cap)
-{
-    size_t n = 0, i = 0, lim = cap > 52 ? 48 : cap - 4;
-    while (s[i] && n < lim) {
-        unsigned char c = (unsigned char)s[i];
-        size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-        if (n + len > lim) break;
-        size_t k = 1;
-        while (k < len && ((unsigned char)s[i + k] & 0xC0) == 0x80) k++;
-        if (len == 1 || k < len) {
-            buf[n++] = (c < 0x20 || c == 0x7F || c >= 0x80 || c == '"' || c == '\\')
-                       ? '?' : (char)c;
-            i++;
-            continue;
-        }
-        memcpy(buf + n, s + i, len);
-        n += len;
-        i += len;
-    }
-    if (s[i]) { memcpy(buf + n, "...", 3); n += 3; }
-    buf[n] = '\0';
-    return buf;
-}
-
 static int fail(kn_err *err, const char *path, const char *s, const char *why)
 {
     char b[64];
     return kn_err_set(err, KN_EINVAL, path, "not a colour: \"%s\"%s%s",
-                      show(s, b, sizeof b), why ? ": " : " (" HINT ")", why ? why : "");
+                      kn_err_excerpt(s, b, sizeof b), why ? ": " : " (" HINT ")", why ? why : "");
 }
 
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }

@@ -33,6 +33,30 @@ int kn_err_set(kn_err *e, int code, const char *path, const char *fmt, ...)
     return code;
 }
 
+const char *kn_err_excerpt(const char *s, char *buf, size_t cap)
+{
+    size_t n = 0, i = 0, lim = cap > 52 ? 48 : cap - 4;
+    while (s[i] && n < lim) {
+        unsigned char c = (unsigned char)s[i];
+        size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        if (n + len > lim) break;
+        size_t k = 1;
+        while (k < len && ((unsigned char)s[i + k] & 0xC0) == 0x80) k++;
+        if (len == 1 || k < len) {
+            buf[n++] = (c < 0x20 || c == 0x7F || c >= 0x80 || c == '"' || c == '\\')
+                       ? '?' : (char)c;
+            i++;
+            continue;
+        }
+        memcpy(buf + n, s + i, len);
+        n += len;
+        i += len;
+    }
+    if (s[i]) { memcpy(buf + n, "...", 3); n += 3; }
+    buf[n] = '\0';
+    return buf;
+}
+
 const char *kn_err_name(int code)
 {
     switch (code) {

@@ -14,6 +14,7 @@
 #define KN_COMMON_ERR_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum {
     KN_OK = 0,
@@ -46,6 +47,12 @@ void kn_err_clear(kn_err *e);
 int kn_err_set(kn_err *e, int code, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int kn_err_setv(kn_err *e, int code, const char *path, const char *fmt, va_list ap);
+
+/* A printable excerpt of user input for error messages, written into buf
+ * (cap bytes, >= 8) and returned: at most 48 bytes plus "...", never a split
+ * UTF-8 sequence (messages end up in JSON), quotes, backslashes and control
+ * characters shown as '?'. */
+const char *kn_err_excerpt(const char *s, char *buf, size_t cap);
 
 /* The stable snake_case name of a code ("invalid_job", "encode_failed"...),
  * as used in API error bodies and a failed job's error.code. */

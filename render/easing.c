@@ -385,33 +385,6 @@ static int scan_number(const char **s, double *v)
     return 0;
 }
 
-/* A printable excerpt of a user's easing string for messages: at most 48
- * bytes, never a split UTF-8 sequence (messages end up in JSON), quotes,
- * backslashes and control characters shown as '?'. */
-static const char *show(const char *s, char *buf, size_t cap)
-{
-    size_t n = 0, i = 0, lim = cap > 52 ? 48 : cap - 4;
-    while (s[i] && n < lim) {
-        unsigned char c = (unsigned char)s[i];
-        size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-        if (n + len > lim) break;
-        size_t k = 1;
-        while (k < len && ((unsigned char)s[i + k] & 0xC0) == 0x80) k++;
-        if (len == 1 || k < len) {
-            buf[n++] = (c < 0x20 || c == 0x7F || c >= 0x80 || c == '"' || c == '\\')
-                       ? '?' : (char)c;
-            i++;
-            continue;
-        }
-        memcpy(buf + n, s + i, len);
-        n += len;
-        i += len;
-    }
-    if (s[i]) { memcpy(buf + n, "...", 3); n += 3; }
-    buf[n] = '\0';
-    return buf;
-}
-
 static int parse_bezier(const char *name, kn_easing *out, const char *path, kn_err *err)
 {
     static const char *const what[4] = { "x1", "y1", "x2", "y2" };
@@ -435,7 +408,7 @@ static int parse_bezier(const char *name, kn_easing *out, const char *path, kn_e
             return kn_err_set(err, KN_EINVAL, path,
                               "easing \"%s\": %s is %g but must be within 0..1 "
                               "(x values are time and must not go backwards)",
-                              show(name, b, sizeof b), what[i], v[i]);
+                              kn_err_excerpt(name, b, sizeof b), what[i], v[i]);
     }
     out->kind = KN_EASE_CUBIC_BEZIER;
     for (int i = 0; i < 4; i++) out->p[i] = v[i];
@@ -444,7 +417,7 @@ bad:
     return kn_err_set(err, KN_EINVAL, path,
                       "malformed easing \"%s\": expected \"cubic-bezier(x1,y1,x2,y2)\" "
                       "with four numbers, e.g. \"cubic-bezier(0.25,0.1,0.25,1)\"",
-                      show(name, b, sizeof b));
+                      kn_err_excerpt(name, b, sizeof b));
 }
 
 static int parse_steps(const char *name, kn_easing *out, const char *path, kn_err *err)
@@ -466,7 +439,7 @@ static int parse_steps(const char *name, kn_easing *out, const char *path, kn_er
     if (errno == ERANGE || n < 1 || n > INT_MAX)
         return kn_err_set(err, KN_EINVAL, path,
                           "easing \"%s\": the number of steps must be an integer "
-                          "from 1 to %d", show(name, b, sizeof b), INT_MAX);
+                          "from 1 to %d", kn_err_excerpt(name, b, sizeof b), INT_MAX);
     out->kind = KN_EASE_STEPS;
     out->p[0] = (double)n;
     out->p[1] = out->p[2] = out->p[3] = 0;
@@ -474,7 +447,7 @@ static int parse_steps(const char *name, kn_easing *out, const char *path, kn_er
 bad:
     return kn_err_set(err, KN_EINVAL, path,
                       "malformed easing \"%s\": expected \"steps(n)\" with a whole "
-                      "number n >= 1, e.g. \"steps(4)\"", show(name, b, sizeof b));
+                      "number n >= 1, e.g. \"steps(4)\"", kn_err_excerpt(name, b, sizeof b));
 }
 
 int kn_easing_lookup(const char *name, kn_easing *out, const char *path, kn_err *err)
@@ -497,11 +470,11 @@ int kn_easing_lookup(const char *name, kn_easing *out, const char *path, kn_err 
         if (INFO[k].name && strcasecmp(INFO[k].name, name) == 0)
             return kn_err_set(err, KN_EINVAL, path,
                               "unknown easing \"%s\": did you mean \"%s\"? "
-                              "(names are case-sensitive)", show(name, b, sizeof b),
+                              "(names are case-sensitive)", kn_err_excerpt(name, b, sizeof b),
                               INFO[k].name);
     }
     return kn_err_set(err, KN_EINVAL, path,
-                      "unknown easing \"%s\" (use " ACCEPTED ")", show(name, b, sizeof b));
+                      "unknown easing \"%s\" (use " ACCEPTED ")", kn_err_excerpt(name, b, sizeof b));
 }
 
 /* ---- parameters ------------------------------------------------------- */
@@ -532,7 +505,7 @@ int kn_easing_set_param(kn_easing *e, const char *param, double value,
     const ease_info *in = &INFO[e->kind];
     const char *ename = kind_name(e->kind);
     char b[64];
-    const char *pname = param ? show(param, b, sizeof b) : "(null)";
+    const char *pname = param ? kn_err_excerpt(param, b, sizeof b) : "(null)";
 
     for (int i = 0; i < in->np; i++) {
         if (param && strcmp(in->pn[i], param) == 0) {

@@ -13,11 +13,23 @@
  *    the requeue, held by one worker (held[w], claimed or writing), or
  *    published (its slot is READY(f) or has moved past f).
  *  - A process may die (SIGKILL) inside a critical section. Every field is
- *    assigned whole, and the stores of each transition are ordered so that
- *    any prefix of them is a state kn_ring_worker_lost recognises and repairs
- *    for the dead worker (see the comments at each transition).
- *  - The failure message is written before the failure code, so a writer
- *    that dies half way leaves "not failed" rather than a torn message.
+ *    assigned whole and the stores of a transition are kept in program
+ *    order (ORDER()), so a dead owner leaves a prefix of one transition.
+ *    The next process to lock sees EOWNERDEAD and repair_locked() finishes
+ *    or undoes that transition before anyone acts on it: a half claim is
+ *    undone (the frame is still queued or >= next), a half publish is
+ *    finished (the slot is already READY). The failure message is written
+ *    before the failure code, so a half kn_ring_fail leaves "not failed".
+ *  - "Frames rendered" is released + slots READY, not a counter of its own,
+ *    so it cannot drift when a publisher dies.
+ *
+ * The mutex is robust and priority-inheriting. PI is not about priorities:
+ * with a PI futex the kernel hands the lock from the unlocker to a waiter
+ * itself. A plain robust futex loses a wake-up when a waiter is SIGKILLed
+ * after being woken but before taking the lock while a third thread grabbed
+ * it meanwhile; the remaining waiters then sleep forever on a free lock
+ * (seen in a kill-heavy stress run). Kernels without PI futexes fall back to
+ * the plain robust mutex.
  *
  * Waiting uses two futex event counters in the header (one for producers,
  * one for the consumer): a waiter reads the counter under the mutex, unlocks
@@ -72,6 +84,10 @@
 #define RING_CRASH_CAP 128
 #define RING_MSG_CAP 512
 
+/* Keeps the stores around it in program order, which is all a process
+ * killed at an arbitrary instruction can observe of itself. */
+#define ORDER() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
 /* Slot word: bits 0-1 state, bits 2-9 worker, bits 10.. frame. */
 enum { SLOT_FREE = 0, SLOT_WRITING = 1, SLOT_READY = 2 };
 
@@ -112,7 +128,7 @@ struct ring_shm {
     int32_t fail_code;
     char fail_msg[RING_MSG_CAP];
 
-    int64_t rendered, released;
+    int64_t released;
     uint64_t slot[RING_MAX_SLOTS];
 };
 
@@ -203,15 +219,17 @@ static void wake_all(kn_ring *r)
     ev_wake(&r->h->ev_cons);
 }
 
+static void repair_locked(kn_ring *r);
+
 /* 0 with the mutex held, -1 when it cannot be taken (only if the mutex was
  * made unrecoverable, i.e. the shared memory was scribbled on). */
 static int ring_lock(kn_ring *r)
 {
     int rc = pthread_mutex_lock(&r->h->mu);
     if (rc == EOWNERDEAD) {
-        /* The dead owner left whole fields (see the file comment); anything
-         * it had not finished is repaired by kn_ring_worker_lost. It may
-         * have changed state without waking anyone, so wake everyone. */
+        /* The dead owner may have left half a transition (see the file
+         * comment) and changed state without waking anyone. */
+        repair_locked(r);
         pthread_mutex_consistent(&r->h->mu);
         kn_warn("frame ring: a process died holding the ring lock; recovered");
         wake_all(r);
@@ -258,6 +276,7 @@ static void fail_locked(kn_ring *r, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(h->fail_msg, sizeof h->fail_msg, fmt, ap);
     va_end(ap);
+    ORDER();
     h->fail_code = code != KN_OK ? code : KN_EINTERNAL;
     wake_all(r);
 }
@@ -321,15 +340,27 @@ static int open_shm(int *fd_out, kn_err *err)
     return kn_err_set(err, KN_EIO, NULL, "cannot create shared memory for the frame ring: name collisions");
 }
 
-static int init_mutex(pthread_mutex_t *mu, kn_err *err)
+static int init_mutex_with(pthread_mutex_t *mu, int protocol)
 {
     pthread_mutexattr_t a;
     int rc = pthread_mutexattr_init(&a);
-    if (rc == 0) rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    if (rc != 0) return rc;
+    rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
     if (rc == 0) rc = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-    if (rc == 0) rc = pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT);
+    if (rc == 0) rc = pthread_mutexattr_setprotocol(&a, protocol);
     if (rc == 0) rc = pthread_mutex_init(mu, &a);
     pthread_mutexattr_destroy(&a);
+    return rc;
+}
+
+static int init_mutex(pthread_mutex_t *mu, kn_err *err)
+{
+    int rc = init_mutex_with(mu, PTHREAD_PRIO_INHERIT);   /* see the file comment */
+    if (rc == ENOTSUP || rc == ENOSYS) {
+        kn_warn("frame ring: no priority-inheritance futexes (%s); a render worker killed while "
+                "waiting for the ring lock can stall the job", strerror(rc));
+        rc = init_mutex_with(mu, PTHREAD_PRIO_NONE);
+    }
     if (rc != 0)
         return kn_err_set(err, KN_EINTERNAL, NULL, "cannot create the frame ring lock: %s", strerror(rc));
     return KN_OK;
@@ -516,17 +547,18 @@ int kn_ring_claim(kn_ring *r, int worker, long *frame)
                     worker, (long long)h->held[worker]);
         goto out;
     }
-    /* held[] is stored before the frame leaves the queue / next moves: a
-     * worker killed between the two stores holds a frame that is still
-     * queued or >= next, which worker_lost recognises as never handed out. */
+    /* held[] first: a worker killed before the second store holds a frame
+     * that is still queued or >= next, which repair_locked undoes. */
     long f;
     if (len > 0) {
         f = (long)h->rq_frames[head];
         h->held[worker] = f;
+        ORDER();
         h->rq = rq_pack((head + 1) % KN_RING_MAX_WORKERS, len - 1);
     } else if (h->next < r->n_frames) {
         f = (long)h->next;
         h->held[worker] = f;
+        ORDER();
         h->next = f + 1;
     } else {
         res = KN_RING_DONE;
@@ -580,12 +612,11 @@ void kn_ring_publish(kn_ring *r, int worker, long frame)
         fail_locked(r, KN_EINTERNAL, "frame ring: worker %d published frame %ld it was not writing", worker, frame);
         goto out;
     }
-    /* Slot first: a worker killed after it has published (slot READY) but
-     * still holds the frame is recognised by worker_lost as done. The
-     * counter then lags by one, which only shows in progress. */
+    /* Slot first: a worker killed after it published (slot READY) but while
+     * it still holds the frame is finished by repair_locked. */
     h->slot[s] = slot_word(SLOT_READY, 0, frame);
+    ORDER();
     h->held[worker] = -1;
-    h->rendered++;
     ev_wake(&h->ev_cons);
 out:
     ring_unlock(r);
@@ -716,8 +747,34 @@ static long count_crash(kn_ring *r, long frame)
     if (n == RING_CRASH_CAP) return -1;
     h->crash_frame[n] = frame;
     h->crash_count[n] = 1;
+    ORDER();
     h->n_crash = n + 1;   /* last: the entry is complete */
     return 1;
+}
+
+/* With the mutex held: 1 if held frame f is not really held - a claim that
+ * never completed (f still queued or >= next) or a publish that did (its
+ * slot is READY(f) or has moved past f). Only a holder that died inside a
+ * critical section leaves such a hold. */
+static int stale_hold(kn_ring *r, uint32_t head, uint32_t len, long f)
+{
+    if (f >= r->h->next || in_requeue(r, head, len, f)) return 1;
+    uint64_t w = r->h->slot[f % r->slots];
+    return slot_frame(w) > f || (slot_frame(w) == f && slot_state(w) == SLOT_READY);
+}
+
+/* With the mutex held, after its owner died: undoes or finishes the
+ * transition the owner was in (the file comment lists them). */
+static void repair_locked(kn_ring *r)
+{
+    struct ring_shm *h = r->h;
+    uint32_t head, len;
+    if (rq_get(r, &head, &len) != 0) return;
+    for (int w = 0; w < KN_RING_MAX_WORKERS; w++) {
+        long f = (long)h->held[w];
+        if (f < 0) continue;
+        if (f >= r->n_frames || stale_hold(r, head, len, f)) h->held[w] = -1;
+    }
 }
 
 long kn_ring_worker_lost(kn_ring *r, int worker)
@@ -739,18 +796,12 @@ long kn_ring_worker_lost(kn_ring *r, int worker)
         goto out;
     }
     if (rq_get(r, &head, &len) != 0) goto out;
-    /* Killed half way through a claim: the frame was never handed out. */
-    if (f >= h->next || in_requeue(r, head, len, f)) {
+    if (stale_hold(r, head, len, f)) {   /* repair_locked handles these; kept as a guard */
         h->held[worker] = -1;
         goto out;
     }
-    /* Killed half way through a publish: the frame is out. */
     int s = (int)(f % r->slots);
     uint64_t w = h->slot[s];
-    if (slot_frame(w) > f || (slot_frame(w) == f && slot_state(w) == SLOT_READY)) {
-        h->held[worker] = -1;
-        goto out;
-    }
     ret = f;
     long crashes = count_crash(r, f);
     if (crashes < 0) {
@@ -772,7 +823,9 @@ long kn_ring_worker_lost(kn_ring *r, int worker)
     if (slot_state(w) == SLOT_WRITING && slot_frame(w) == f && slot_worker(w) == worker)
         h->slot[s] = slot_word(SLOT_FREE, 0, f);
     h->rq_frames[(head + len) % KN_RING_MAX_WORKERS] = f;
+    ORDER();
     h->rq = rq_pack(head, len + 1);
+    ORDER();
     h->held[worker] = -1;
     wake_all(r);
 out:
@@ -784,8 +837,9 @@ void kn_ring_progress(kn_ring *r, long *rendered, long *released)
 {
     long a = 0, b = 0;
     if (r && ring_lock(r) == 0) {
-        a = (long)r->h->rendered;
         b = (long)r->h->released;
+        a = b;
+        for (int i = 0; i < r->slots; i++) a += slot_state(r->h->slot[i]) == SLOT_READY;
         ring_unlock(r);
     }
     if (rendered) *rendered = a;

@@ -2,8 +2,8 @@
  * tests/test_ring.c - render/ring: frames cross process boundaries in order
  * with their pixels intact, several producers under backpressure, workers
  * killed while holding a frame / writing a slot / holding the ring lock,
- * the crash-twice failure, cancel waking blocked processes, wait timeouts,
- * and create/attach validation.
+ * workers killed at random moments, the crash-twice failure, cancel waking
+ * blocked processes, wait timeouts, and create/attach validation.
  *
  * Every test forks its own producer (and sometimes consumer) processes and
  * reaps them; children never call cmocka (its longjmp would resume the test
@@ -776,6 +776,81 @@ static void test_wait_timeout(void **state)
     close(fd);
 }
 
+/* Workers SIGKILLed at random moments, so some deaths land inside the
+ * ring's critical sections (the lock is then recovered as EOWNERDEAD and
+ * the half transition repaired). Each round must either deliver every frame
+ * intact with exact counters, or stop with the crash-twice failure when a
+ * requeued frame's second holder happened to be killed too; it must never
+ * hang, duplicate a frame or report an internal error. */
+static void test_random_kills(void **state)
+{
+    (void)state;
+    enum { NP = 4, ROUNDS = 30 };
+    const long n = 200;
+    unsigned seed = 99;
+    int completed = 0, crashed = 0, kills = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        int fd;
+        kn_ring *r = make_ring(3, n, &fd);
+        prod a[NP];
+        pid_t pid[NP];
+        for (int i = 0; i < NP; i++) {
+            a[i] = prod_args(NULL, fd, i, -1);
+            pid[i] = spawn(producer, &a[i]);
+        }
+        int stopped = 0;
+        for (long f = 0; f < n && !stopped; f++) {
+            kn_ring_planes p;
+            int rc;
+            double give_up = kn_mono() + 10;
+            while ((rc = kn_ring_wait(r, f, &p, 50)) == -1)
+                if (kn_mono() > give_up) fail_msg("round %d: frame %ld never arrived", round, f);
+            if (rc == KN_RING_STOPPED) {
+                stopped = 1;
+                break;
+            }
+            expect_frame(&p, f);
+            kn_ring_release(r, f);
+            if (rand_r(&seed) % 6 == 0) {
+                for (volatile unsigned spin = rand_r(&seed) % 20000; spin > 0; spin--) {}
+                int v = (int)(rand_r(&seed) % NP);
+                kill(pid[v], SIGKILL);
+                reap(pid[v]);   /* killed, or already finished */
+                kn_ring_worker_lost(r, v);
+                pid[v] = spawn(producer, &a[v]);
+                kills++;
+            }
+        }
+        kn_ring_cancel(r);
+        for (int i = 0; i < NP; i++) {
+            int st = reap(pid[i]);
+            if (!WIFEXITED(st) || (WEXITSTATUS(st) != CH_OK && WEXITSTATUS(st) != CH_STOPPED))
+                fail_msg("round %d: worker %d ended with status 0x%x", round, i, st);
+        }
+        kn_err err;
+        kn_err_clear(&err);
+        int code = kn_ring_error(r, &err);
+        long rendered, released;
+        kn_ring_progress(r, &rendered, &released);
+        if (stopped) {
+            if (code != KN_ECRASH || !strstr(err.msg, "crashed a render worker twice"))
+                fail_msg("round %d stopped with code %d: %s", round, code, err.msg);
+            crashed++;
+        } else {
+            if (code != KN_OK) fail_msg("round %d: unexpected failure %s", round, err.msg);
+            assert_int_equal(rendered, n);
+            assert_int_equal(released, n);
+            completed++;
+        }
+        kn_ring_destroy(r);
+        close(fd);
+    }
+    assert_true(kills > ROUNDS);
+    assert_true(completed > 0);
+    print_message("random kills: %d rounds delivered every frame, %d stopped on a twice-crashed frame, %d kills\n",
+                  completed, crashed, kills);
+}
+
 static void expect_create_fail(int w, int h, int slots, long n, int code, const char *needle)
 {
     kn_ring *r = (kn_ring *)&r;
@@ -870,6 +945,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_die_holding_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_frame_crashes_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_wakes_everyone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_random_kills, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_validation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attach_validation, setup, teardown),
