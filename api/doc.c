@@ -62,7 +62,7 @@
  *    "set" is required. Errors about an entry's frame point at its "index",
  *    or at the entry when the index came from its position.
  *  - output: only mp4/h264 (webm, gif, hevc: "not supported yet"); bitrate
- *    is an integer 1..10000000 kbit/s and excludes quality; keyframe_interval
+ *    is an integer 1..1000000 kbit/s (the encoder's cap) and excludes quality; keyframe_interval
  *    is > 0 and <= 3600 s; an empty preset means the encoder's default.
  *  - caps: 100000 elements, 4000000 numbers in one array value, 1000000
  *    scenes, groups and scenes nested at most 32 deep.
@@ -88,7 +88,7 @@
 #define MAX_ARRAY     4000000
 #define MAX_SCENES    1000000
 #define MAX_SECONDS   1e9
-#define MAX_BITRATE   10000000L
+#define MAX_BITRATE   1000000L
 #define MAX_KEYINT    3600.0
 #define PATH_CAP      1024
 

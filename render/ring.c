@@ -35,8 +35,8 @@
  * one for the consumer): a waiter reads the counter under the mutex, unlocks
  * and sleeps in FUTEX_WAIT on that value; a waker bumps it under the mutex
  * and FUTEX_WAKEs everyone. This is the condition-variable pattern without
- * pthread_cond_t on purpose: glibc's process-shared condvars (up to 2.40 at
- * least) keep per-waiter references in the shared object, so a worker
+ * pthread_cond_t on purpose: glibc's process-shared condvars (2.36 here)
+ * keep per-waiter references in the shared object, so a worker
  * SIGKILLed while blocked in pthread_cond_wait makes a later
  * pthread_cond_broadcast block forever, holding the mutex - exactly the
  * wedge the robust mutex exists to prevent. A futex word has no per-waiter
@@ -220,6 +220,7 @@ static void wake_all(kn_ring *r)
 }
 
 static void repair_locked(kn_ring *r);
+static void fail_locked(kn_ring *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* 0 with the mutex held, -1 when it cannot be taken (only if the mutex was
  * made unrecoverable, i.e. the shared memory was scribbled on). */
@@ -258,6 +259,11 @@ static int ev_wait(kn_ring *r, uint32_t *ev, const struct timespec *deadline)
     long rc = syscall(SYS_futex, ev, FUTEX_WAIT_BITSET, seen, deadline, NULL, FUTEX_BITSET_MATCH_ANY);
     int e = rc == -1 ? errno : 0;
     if (ring_lock(r) != 0) return -1;
+    if (e != 0 && e != EAGAIN && e != EINTR && e != ETIMEDOUT) {
+        /* Retrying would spin; stop the job with the reason instead. */
+        fail_locked(r, KN_EINTERNAL, "frame ring: futex wait failed: %s", strerror(e));
+        return 0;
+    }
     return e == ETIMEDOUT ? ETIMEDOUT : 0;
 }
 
@@ -267,7 +273,6 @@ static int stopped(const kn_ring *r)
 }
 
 /* With the mutex held. First failure wins. */
-static void fail_locked(kn_ring *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void fail_locked(kn_ring *r, int code, const char *fmt, ...)
 {
     struct ring_shm *h = r->h;
@@ -496,7 +501,7 @@ int kn_ring_attach(int fd, kn_ring **out, kn_err *err)
         rc = kn_err_set(err, KN_EINVAL, NULL, "frame ring header is corrupt: frame count %ld", n_frames);
         goto out;
     }
-    if (compute_layout(width, height, slots, &L) != 0 || L.total != size) {
+    if (compute_layout(width, height, slots, &L) != 0 || L.total != size || h->total_bytes != size) {
         rc = kn_err_set(err, KN_EINVAL, NULL,
                         "frame ring size %zu bytes does not match its geometry (%d slots of %dx%d need %zu): "
                         "the ring is corrupt or was resized", size, slots, width, height, L.total);

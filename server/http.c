@@ -42,7 +42,7 @@ struct kn_http {
     char token[256];
     char self_exe[4096];
     int port;
-    long http_by_class[6];     /* 1xx..5xx answers, for /metrics */
+    long http_by_code[600];    /* answers by status code, for /metrics */
 };
 
 typedef struct req {
@@ -53,22 +53,28 @@ typedef struct req {
 
 /* ---- answers --------------------------------------------------------- */
 
+static void count_status(kn_http *h, unsigned status)
+{
+    if (status < 600) __atomic_add_fetch(&h->http_by_code[status], 1, __ATOMIC_RELAXED);
+}
+
 static enum MHD_Result send_buf(kn_http *h, struct MHD_Connection *c, unsigned status,
                                 char *body, size_t len, const char *ctype, const char *location)
 {
+    /* For a 405, `location` carries the Allow header's value instead. */
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(body);
         return MHD_NO;
     }
     if (ctype) MHD_add_response_header(r, "Content-Type", ctype);
-    if (location) MHD_add_response_header(r, "Location", location);
+    if (location) MHD_add_response_header(r, status == 405 ? "Allow" : "Location", location);
     if (status == 429) MHD_add_response_header(r, "Retry-After", "5");
     if (status == 401) MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
     MHD_add_response_header(r, "Cache-Control", "no-store");
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
-    if (status / 100 < 6) __atomic_add_fetch(&h->http_by_class[status / 100], 1, __ATOMIC_RELAXED);
+    count_status(h, status);
     return ret;
 }
 
@@ -95,6 +101,13 @@ static enum MHD_Result reply_error(kn_http *h, struct MHD_Connection *c, unsigne
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     return reply_json(h, c, status, kn_resource_error(code, msg, path), NULL);
+}
+
+static enum MHD_Result reply_405(kn_http *h, struct MHD_Connection *c, const char *allow)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "method not allowed here; use %s", allow);
+    return reply_json(h, c, 405, kn_resource_error("not_found", msg, NULL), allow);
 }
 
 /* Maps a store or runtime error to an HTTP answer. */
@@ -370,7 +383,7 @@ static enum MHD_Result get_video(kn_http *h, struct MHD_Connection *c, const cha
         MHD_add_response_header(r, "ETag", etag);
         enum MHD_Result ret = MHD_queue_response(c, 304, r);
         MHD_destroy_response(r);
-        __atomic_add_fetch(&h->http_by_class[3], 1, __ATOMIC_RELAXED);
+        count_status(h, 304);
         return ret;
     }
     long long size = (long long)st.st_size, a = 0, b = size - 1;
@@ -387,7 +400,7 @@ static enum MHD_Result get_video(kn_http *h, struct MHD_Connection *c, const cha
         MHD_add_response_header(r, "Content-Type", "application/json");
         enum MHD_Result ret = MHD_queue_response(c, 416, r);
         MHD_destroy_response(r);
-        __atomic_add_fetch(&h->http_by_class[4], 1, __ATOMIC_RELAXED);
+        count_status(h, 416);
         return ret;
     }
     struct MHD_Response *r = MHD_create_response_from_fd_at_offset64((uint64_t)(b - a + 1), fd, (uint64_t)a);
@@ -407,7 +420,7 @@ static enum MHD_Result get_video(kn_http *h, struct MHD_Connection *c, const cha
     }
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
-    __atomic_add_fetch(&h->http_by_class[2], 1, __ATOMIC_RELAXED);
+    count_status(h, status);
     return ret;
 }
 
@@ -553,8 +566,10 @@ static enum MHD_Result metrics(kn_http *h, struct MHD_Connection *c)
     OUT("# TYPE kinora_queue_length gauge\nkinora_queue_length %ld\n", queued);
     OUT("# TYPE kinora_worker_restarts_total counter\nkinora_worker_restarts_total %ld\n", kn_pool_restarts(h->pool));
     OUT("# TYPE kinora_http_requests_total counter\n");
-    for (int k = 1; k < 6; k++)
-        OUT("kinora_http_requests_total{code=\"%dxx\"} %ld\n", k, __atomic_load_n(&h->http_by_class[k], __ATOMIC_RELAXED));
+    for (int k = 100; k < 600; k++) {
+        long v = __atomic_load_n(&h->http_by_code[k], __ATOMIC_RELAXED);
+        if (v) OUT("kinora_http_requests_total{code=\"%d\"} %ld\n", k, v);
+    }
 #undef OUT
     return send_buf(h, c, 200, b, len, "text/plain; version=0.0.4", NULL);
 }
@@ -566,7 +581,7 @@ static enum MHD_Result route(kn_http *h, struct MHD_Connection *c, const char *u
 {
     int is_get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     if (!strcmp(url, "/healthz")) {
-        if (!is_get) return reply_error(h, c, 405, "not_found", NULL, "use GET");
+        if (!is_get) return reply_405(h, c, "GET, HEAD");
         if (!kn_pool_alive(h->pool))
             return reply_json(h, c, 503, strdup("{\"status\":\"render pool down\"}"), NULL);
         return reply_json(h, c, 200, strdup("{\"status\":\"ok\"}"), NULL);
@@ -582,11 +597,11 @@ static enum MHD_Result route(kn_http *h, struct MHD_Connection *c, const char *u
     if (!strcmp(url, "/v1/jobs")) {
         if (!strcmp(method, "POST")) return post_job(h, c, q);
         if (is_get) return list_jobs(h, c);
-        return reply_error(h, c, 405, "not_found", NULL, "use GET or POST on /v1/jobs");
+        return reply_405(h, c, "GET, HEAD, POST");
     }
     if (!strcmp(url, "/v1/preview")) {
         if (!strcmp(method, "POST")) return preview(h, c, q);
-        return reply_error(h, c, 405, "not_found", NULL, "use POST on /v1/preview");
+        return reply_405(h, c, "POST");
     }
     if (!strncmp(url, "/v1/jobs/", 9)) {
         char id[64];
@@ -599,7 +614,7 @@ static enum MHD_Result route(kn_http *h, struct MHD_Connection *c, const char *u
         if (!slash) {
             if (is_get) return get_job(h, c, id);
             if (!strcmp(method, "DELETE")) return delete_job(h, c, id);
-            return reply_error(h, c, 405, "not_found", NULL, "use GET or DELETE on a job");
+            return reply_405(h, c, "GET, HEAD, DELETE");
         }
         if (!strcmp(slash, "/video") && is_get) return get_video(h, c, id);
     }

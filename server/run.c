@@ -154,14 +154,21 @@ int kn_run_exec(kn_run *r, kn_run_result *res, kn_err *err)
         rel_ctx *c = &r->rel[f % r->slots];
         c->ring = ring;
         c->frame = f;
+        if (f == 0) kn_debug("run: first frame ready %.3f s after start", kn_mono() - t0);
+        double e0 = kn_mono();
         if ((rc = kn_encoder_push(enc, f, p.data, p.stride, release_slot, c, err)) != KN_OK) goto out;
         double now = kn_mono();
+        res->encode_seconds += now - e0;
         if (now - last >= 0.25) {
             report(r, f + 1, t0);
             last = now;
         }
     }
+    kn_debug("run: last frame pushed %.3f s after start", kn_mono() - t0);
+    double e0 = kn_mono();
     if ((rc = kn_encoder_finish(enc, err)) != KN_OK) goto out;
+    res->encode_seconds += kn_mono() - e0;
+    kn_debug("run: encoder flushed %.3f s after start", kn_mono() - t0);
     kn_encoder_destroy(enc);
     enc = NULL;
     if (rename(r->part_path, r->out_path) != 0) {

@@ -36,6 +36,7 @@ typedef struct kn_run_result {
     char encoder[32];    /* libavcodec name of the encoder that ran */
     long frames;
     long long bytes;
+    double encode_seconds;   /* time spent inside the encoder (push, finish) */
 } kn_run_result;
 
 int kn_run_create(kn_pool *pool, const kn_doc *doc, const char *doc_text, size_t len,

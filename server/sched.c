@@ -152,8 +152,8 @@ static void run_one(kn_sched *s, const char *id)
     pthread_mutex_lock(&s->lock);
     s->current = NULL;
     s->current_id[0] = '\0';
-    s->stats.render_seconds += dt;
-    s->stats.encode_seconds += dt;
+    s->stats.render_seconds += dt;   /* wall time of the job's pipeline */
+    s->stats.encode_seconds += rc == KN_OK || rc == KN_ECANCELED ? res.encode_seconds : 0;
     stopping = s->stop;
     pthread_mutex_unlock(&s->lock);
 

@@ -17,7 +17,8 @@ typedef struct kn_sched kn_sched;
 
 typedef struct kn_sched_stats {
     long frames_rendered, frames_encoded;   /* totals since start */
-    double render_seconds, encode_seconds;  /* wall time spent running jobs */
+    double render_seconds;   /* wall time jobs spent in the pipeline */
+    double encode_seconds;   /* of which inside the encoder */
 } kn_sched_stats;
 
 /* Starts the scheduler thread. video_dir holds finished videos as
