@@ -68,6 +68,7 @@
  *    scenes, groups and scenes nested at most 32 deep.
  */
 #include "api/doc.h"
+#include "api/jsonmem.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -380,11 +381,13 @@ static void range_text(const nrange *r, char *buf, size_t n)
 
 /* Reads a JSON number within r. A string starting with "=" is an
  * expression, which comes in a later version. */
+/* Runs once per number of a document (millions with per-frame data): the
+ * range description is only formatted on the way to an error. */
 static int get_num(parser *p, const json_t *j, const nrange *r, double *out)
 {
     char want[96];
-    range_text(r, want, sizeof want);
     if (!json_is_number(j)) {
+        range_text(r, want, sizeof want);
         if (json_is_string(j) && json_string_value(j)[0] == '=')
             return fail(p, KN_EINVAL, "expressions (strings starting with \"=\") are not "
                         "supported yet: give %s", want);
@@ -395,7 +398,10 @@ static int get_num(parser *p, const json_t *j, const nrange *r, double *out)
     if ((r->flags & R_INT) && v != floor(v)) bad = 1;
     if (r->flags & R_LO) bad |= (r->flags & R_LO_OPEN) ? !(v > r->lo) : !(v >= r->lo);
     if (r->flags & R_HI) bad |= !(v <= r->hi);
-    if (bad) return fail(p, KN_EINVAL, "expected %s, got %g", want, v);
+    if (bad) {
+        range_text(r, want, sizeof want);
+        return fail(p, KN_EINVAL, "expected %s, got %g", want, v);
+    }
     *out = v;
     return KN_OK;
 }
@@ -2016,7 +2022,9 @@ int kn_doc_parse(const char *json, size_t len, const kn_doc_limits *lim, kn_doc 
         return kn_err_set(err, KN_EINVAL, NULL, "kn_doc_parse: no input or output");
 
     json_error_t je;
+    kn_jsonmem_begin();
     root = json_loadb(json ? json : "", len, JSON_REJECT_DUPLICATES, &je);
+    kn_jsonmem_end();
     if (!root) {
         rc = kn_err_set(err, KN_EINVAL, "", "invalid JSON: %s (line %d, column %d)", je.text,
                         je.line, je.column);
@@ -2041,7 +2049,8 @@ int kn_doc_parse(const char *json, size_t len, const kn_doc_limits *lim, kn_doc 
 
     rc = parse_root(&p, root);
 out:
-    json_decref(root);
+    kn_jsonmem_release();   /* frees root and everything under it */
+    root = NULL;
     json_decref(p.ids);
     json_decref(p.vars);
     free(p.skind);

@@ -267,7 +267,8 @@ static void sup_reap(sup_state *s)
         s->sh->pid[i] = 0;
         if (s->ring) {
             long f = kn_ring_worker_lost(s->ring, i);
-            if (f >= 0) kn_warn("pool: frame %ld goes back to the queue", f);
+            if (f >= 0 && kn_ring_error(s->ring, NULL) == KN_OK && !kn_ring_canceled(s->ring))
+                kn_warn("pool: frame %ld goes back to the queue", f);
         }
         if (sup_spawn(s, i) == 0) {
             __atomic_add_fetch(&s->sh->restarts, 1, __ATOMIC_RELAXED);

@@ -16,10 +16,12 @@
  *   supervisor: kn_ring_worker_lost when a worker process dies, which puts
  *             the frame it held back in the queue (or fails the ring when the
  *             same frame killed two workers).
- * A full ring blocks producers (backpressure). All waits are on
- * process-shared condition variables; the mutex is robust, so a process that
- * dies holding it cannot wedge the others (critical sections only assign
- * whole fields, so the state a dead owner leaves is always consistent).
+ * A full ring blocks producers (backpressure). All waits are on futex
+ * counters in the shared header, not pthread condition variables: glibc's
+ * process-shared condvars hang a later broadcast when a waiter is SIGKILLed.
+ * The mutex is robust and priority-inheriting, so a process that dies holding
+ * it cannot wedge the others; the next locker repairs a half-done transition
+ * (see ring.c).
  *
  * Ownership: kn_ring_create returns a mapping and a file descriptor for it;
  * the shm name is unlinked before create returns, so the memory lives exactly
