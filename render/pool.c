@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -34,6 +35,8 @@
 #include "render/ring.h"
 
 enum { MSG_JOB = 1, MSG_END, MSG_QUIT };
+
+#define KN_WORKER_NICE 10
 
 typedef struct pool_msg {
     uint32_t type;
@@ -175,6 +178,13 @@ static void worker_main(int idx, int sock, pid_t parent)
 {
     if (bind_to_parent("kinora-render", parent) != 0) _exit(0);
     kn_log_set_tag("render");
+    /* The encoder is the bottleneck whenever drawing is cheaper than
+     * encoding, and the ring's backpressure keeps workers ahead of it with
+     * whatever CPU it leaves: so under contention the encoder's threads
+     * should win. When drawing is the bottleneck the encoder idles and the
+     * workers get the CPU anyway. */
+    if (setpriority(PRIO_PROCESS, 0, KN_WORKER_NICE) != 0)
+        kn_warn("render worker: cannot lower its priority: %s", strerror(errno));
     for (;;) {
         pool_msg m;
         int fds[2];
