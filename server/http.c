@@ -42,6 +42,7 @@ struct kn_http {
     char token[256];
     char self_exe[4096];
     int port;
+    int stopping;              /* set before MHD stops: ends event streams */
     long http_by_code[600];    /* answers by status code, for /metrics */
 };
 
@@ -295,6 +296,7 @@ static enum MHD_Result delete_job(kn_http *h, struct MHD_Connection *c, const ch
     if (!strcmp(rec.status, "queued") || !strcmp(rec.status, "rendering")) {
         if (kn_store_finish(h->store, id, "canceled", NULL, NULL, NULL, &err) == KN_OK) {
             kn_sched_cancel(h->sched, id);
+            kn_sched_notify(h->sched);
             kn_info("job %s: canceled by request", id);
             kn_job_rec_clear(&rec);
             if (kn_store_get(h->store, id, &rec, &err) != KN_OK) return reply_kn_err(h, c, &err);
@@ -421,6 +423,102 @@ static enum MHD_Result get_video(kn_http *h, struct MHD_Connection *c, const cha
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     count_status(h, status);
+    return ret;
+}
+
+/* ---- /v1/jobs/{id}/events ---------------------------------------------- */
+
+/* One Server-Sent Events stream. MHD calls events_read on the connection's
+ * own thread (thread-per-connection), so it may block: it waits on the
+ * scheduler's event generation, re-reads the job when it moves, and writes
+ * a `progress` event when the counters changed and a `status` event (the
+ * whole job resource) when the status changed. The stream ends after the
+ * status event of a final status. A comment line every 15 s keeps proxies
+ * from closing an idle stream. */
+typedef struct sse {
+    kn_http *h;
+    char id[KN_JOB_ID_MAX];
+    unsigned long gen;
+    char status[16];
+    long rendered, encoded;
+    int ended;
+} sse;
+
+static int final_status(const char *st)
+{
+    return !strcmp(st, "succeeded") || !strcmp(st, "failed") || !strcmp(st, "canceled");
+}
+
+static ssize_t events_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    sse *e = cls;
+    if (e->ended || __atomic_load_n(&e->h->stopping, __ATOMIC_ACQUIRE)) return MHD_CONTENT_READER_END_OF_STREAM;
+    double since = kn_mono();
+    for (;;) {
+        kn_job_rec rec = {0};
+        if (kn_store_get(e->h->store, e->id, &rec, NULL) != KN_OK) {
+            e->ended = 1;   /* deleted meanwhile */
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
+        size_t n = 0;
+        if (rec.frames_rendered != e->rendered || rec.frames_encoded != e->encoded) {
+            e->rendered = rec.frames_rendered;
+            e->encoded = rec.frames_encoded;
+            long total = rec.frames_total;
+            int k = snprintf(buf, max,
+                             "event: progress\ndata: {\"frames_total\":%ld,\"frames_rendered\":%ld,"
+                             "\"frames_encoded\":%ld,\"fraction\":%.4f,\"fps\":%.1f,\"eta_seconds\":",
+                             total, rec.frames_rendered, rec.frames_encoded,
+                             total > 0 ? (double)rec.frames_encoded / (double)total : 0.0, rec.render_fps);
+            if (k > 0 && (size_t)k < max) n = (size_t)k;
+            k = rec.eta_seconds >= 0 ? snprintf(buf + n, max - n, "%.1f}\n\n", rec.eta_seconds)
+                                     : snprintf(buf + n, max - n, "null}\n\n");
+            n = (k > 0 && (size_t)k < max - n) ? n + (size_t)k : 0;
+        }
+        if (strcmp(rec.status, e->status) != 0) {
+            char *job = kn_resource_job(&rec);
+            int k = job ? snprintf(buf + n, max - n, "event: status\ndata: %s\n\n", job) : -1;
+            free(job);
+            if (k > 0 && (size_t)k < max - n) {
+                n += (size_t)k;
+                snprintf(e->status, sizeof e->status, "%s", rec.status);
+                if (final_status(rec.status)) e->ended = 1;
+            }
+        }
+        kn_job_rec_clear(&rec);
+        if (n > 0) return (ssize_t)n;
+        if (kn_mono() - since >= 15.0) return snprintf(buf, max, ": keep-alive\n\n");
+        e->gen = kn_sched_wait(e->h->sched, e->gen, 15000);
+        if (__atomic_load_n(&e->h->stopping, __ATOMIC_ACQUIRE)) return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+}
+
+static enum MHD_Result job_events(kn_http *h, struct MHD_Connection *c, const char *id)
+{
+    kn_job_rec rec = {0};
+    kn_err err;
+    if (!valid_id(id)) return reply_error(h, c, 404, "not_found", NULL, "no job \"%.64s\"", id);
+    if (kn_store_get(h->store, id, &rec, &err) != KN_OK) return reply_kn_err(h, c, &err);
+    kn_job_rec_clear(&rec);
+    sse *e = calloc(1, sizeof *e);
+    if (!e) return reply_error(h, c, 500, "internal", NULL, "out of memory");
+    e->h = h;
+    e->rendered = e->encoded = -1;
+    e->gen = kn_sched_generation(h->sched);
+    snprintf(e->id, sizeof e->id, "%s", id);
+    /* The block size bounds one read: a job resource fits with room. */
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, events_read, e, free);
+    if (!r) {
+        free(e);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "text/event-stream");
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    MHD_add_response_header(r, "X-Accel-Buffering", "no");
+    enum MHD_Result ret = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    count_status(h, 200);
     return ret;
 }
 
@@ -617,6 +715,7 @@ static enum MHD_Result route(kn_http *h, struct MHD_Connection *c, const char *u
             return reply_405(h, c, "GET, HEAD, DELETE");
         }
         if (!strcmp(slash, "/video") && is_get) return get_video(h, c, id);
+        if (!strcmp(slash, "/events") && is_get) return job_events(h, c, id);
     }
     return reply_error(h, c, 404, "not_found", NULL, "no such endpoint: %s %.200s", method, url);
 }
@@ -731,6 +830,8 @@ int kn_http_port(const kn_http *h) { return h->port; }
 void kn_http_stop(kn_http *h)
 {
     if (!h) return;
+    __atomic_store_n(&h->stopping, 1, __ATOMIC_RELEASE);
+    kn_sched_notify(h->sched);   /* wakes event streams so they end */
     MHD_stop_daemon(h->d);
     free(h);
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/doc.h"
@@ -38,7 +39,45 @@ struct kn_sched {
         kn_doc *doc;
     } offered[4];
     unsigned offered_next;
+    pthread_mutex_t ev_lock;        /* job events (kn_sched_wait) */
+    pthread_cond_t ev_cond;         /* CLOCK_MONOTONIC */
+    unsigned long ev_gen;
 };
+
+void kn_sched_notify(kn_sched *s)
+{
+    pthread_mutex_lock(&s->ev_lock);
+    s->ev_gen++;
+    pthread_cond_broadcast(&s->ev_cond);
+    pthread_mutex_unlock(&s->ev_lock);
+}
+
+unsigned long kn_sched_generation(kn_sched *s)
+{
+    pthread_mutex_lock(&s->ev_lock);
+    unsigned long g = s->ev_gen;
+    pthread_mutex_unlock(&s->ev_lock);
+    return g;
+}
+
+unsigned long kn_sched_wait(kn_sched *s, unsigned long seen, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->ev_lock);
+    while (s->ev_gen == seen) {
+        if (pthread_cond_timedwait(&s->ev_cond, &s->ev_lock, &until) == ETIMEDOUT) break;
+    }
+    unsigned long g = s->ev_gen;
+    pthread_mutex_unlock(&s->ev_lock);
+    return g;
+}
 
 void kn_sched_offer(kn_sched *s, const char *id, kn_doc *doc)
 {
@@ -78,6 +117,7 @@ static void on_progress(void *ctx, const kn_run_progress *p)
     kn_err err;
     if (kn_store_progress(c->s->store, c->id, p->total, p->rendered, p->encoded, p->fps, p->eta, &err) != KN_OK)
         kn_warn("job %s: could not record progress: %s", c->id, err.msg);
+    kn_sched_notify(c->s);
     pthread_mutex_lock(&c->s->lock);
     c->s->stats.frames_rendered += p->rendered - c->rendered_before;
     c->s->stats.frames_encoded += p->encoded - c->encoded_before;
@@ -144,6 +184,7 @@ static void run_one(kn_sched *s, const char *id)
     kn_job_rec_clear(&now);
 
     kn_info("job %s: rendering %ld frames %dx%d", id, doc->n_frames, doc->width, doc->height);
+    kn_sched_notify(s);
     double t0 = kn_mono();
     kn_run_result res;
     int rc = kn_run_exec(run, &res, &err);
@@ -181,6 +222,7 @@ static void run_one(kn_sched *s, const char *id)
         fail_job(s, id, rc, err.msg);
     }
 out:
+    kn_sched_notify(s);   /* the job ended one way or another */
     kn_run_destroy(run);
     kn_doc_destroy(doc);
     kn_job_rec_clear(&rec);
@@ -243,11 +285,19 @@ int kn_sched_start(kn_store *store, kn_pool *pool, const char *video_dir,
     remove_partials(video_dir);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
+    pthread_mutex_init(&s->ev_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->ev_cond, &ca);
+    pthread_condattr_destroy(&ca);
     s->wake = 1;   /* look at jobs a previous run left queued */
     int e = pthread_create(&s->thread, NULL, sched_main, s);
     if (e != 0) {
         pthread_mutex_destroy(&s->lock);
         pthread_cond_destroy(&s->cond);
+        pthread_mutex_destroy(&s->ev_lock);
+        pthread_cond_destroy(&s->ev_cond);
         free(s);
         return kn_err_set(err, KN_EINTERNAL, NULL, "cannot start the scheduler thread: %s", strerror(e));
     }
@@ -292,6 +342,8 @@ void kn_sched_stop(kn_sched *s)
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->thread, NULL);
     for (int k = 0; k < 4; k++) kn_doc_destroy(s->offered[k].doc);
+    pthread_mutex_destroy(&s->ev_lock);
+    pthread_cond_destroy(&s->ev_cond);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     free(s);

@@ -44,6 +44,15 @@ void kn_sched_video_path(const kn_sched *s, const char *id, char *buf, size_t n)
 
 void kn_sched_get_stats(kn_sched *s, kn_sched_stats *out);
 
+/* Job events. A generation number goes up whenever a job's status or
+ * progress is written (by the scheduler, or by others through
+ * kn_sched_notify). kn_sched_wait blocks until the generation differs from
+ * `seen` or timeout_ms passes, and returns the current generation; it is
+ * how /events streams changes without polling the store. */
+unsigned long kn_sched_generation(kn_sched *s);
+unsigned long kn_sched_wait(kn_sched *s, unsigned long seen, int timeout_ms);
+void kn_sched_notify(kn_sched *s);
+
 /* Stops the thread, canceling the running job (its record goes back to
  * queued at the next start, like after a crash). Accepts NULL. */
 void kn_sched_stop(kn_sched *s);

@@ -578,6 +578,47 @@ static void test_preview_png(void **state)
     tu_resp_free(&r);
 }
 
+static void test_events_stream(void **state)
+{
+    (void)state;
+    char *body = small_job(48, NULL);
+    char *id = post_job(g.port, body, NULL, 201);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/jobs/%s/events", id);
+    tu_resp r;
+    /* The stream ends by itself after the final status event. */
+    assert_int_equal(tu_http(g.port, "GET", path, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(tu_header(&r, "Content-Type"), "text/event-stream");
+    double last = -1;
+    int statuses = 0, progresses = 0;
+    char final[32] = "";
+    for (char *line = strtok(r.body, "\n"); line; line = strtok(NULL, "\n")) {
+        if (!strncmp(line, "event: progress", 15)) progresses++;
+        if (!strncmp(line, "event: status", 13)) statuses++;
+        if (strncmp(line, "data: ", 6) != 0) continue;
+        json_t *j = json_loads(line + 6, 0, NULL);
+        assert_non_null(j);
+        json_t *fr = json_object_get(j, "fraction");
+        if (fr) {
+            assert_true(json_number_value(fr) >= last);   /* monotonic */
+            last = json_number_value(fr);
+        }
+        if (json_object_get(j, "status")) snprintf(final, sizeof final, "%s", jstr(j, "status", NULL));
+        json_decref(j);
+    }
+    assert_true(progresses >= 1);
+    assert_true(statuses >= 1);
+    assert_string_equal(final, "succeeded");
+    assert_true(fabs(last - 1.0) < 1e-9);
+    tu_resp_free(&r);
+    assert_int_equal(tu_http(g.port, "GET", "/v1/jobs/j_nope/events", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 404);
+    tu_resp_free(&r);
+    free(id);
+    free(body);
+}
+
 /* ---- separate servers ---------------------------------------------------- */
 
 static void test_token(void **state)
@@ -769,6 +810,7 @@ int main(void)
         cmocka_unit_test(test_encoder_choice),
         cmocka_unit_test(test_list_paging),
         cmocka_unit_test(test_preview_png),
+        cmocka_unit_test(test_events_stream),
     };
     const struct CMUnitTest own[] = {
         cmocka_unit_test(test_token),
