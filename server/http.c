@@ -177,6 +177,7 @@ static enum MHD_Result post_job(kn_http *h, struct MHD_Connection *c, req *q)
     kn_job_rec rec = {0};
     enum MHD_Result ret;
     const char *body = q->body ? q->body : "";
+    double t0 = kn_mono();
 
     if (kn_doc_parse(body, q->len, NULL, &doc, &err) != KN_OK) {
         ret = reply_doc_error(h, c, &err);
@@ -209,6 +210,7 @@ static enum MHD_Result post_job(kn_http *h, struct MHD_Connection *c, req *q)
         ret = reply_kn_err(h, c, &err);
         goto out;
     }
+    kn_debug("POST %zu bytes: validated and stored in %.3f s", q->len, kn_mono() - t0);
     char loc[96];
     snprintf(loc, sizeof loc, "/v1/jobs/%s", rec.id);
     if (!existing) {

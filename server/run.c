@@ -111,6 +111,7 @@ int kn_run_exec(kn_run *r, kn_run_result *res, kn_err *err)
     kn_ring *ring = NULL;
 
     memset(res, 0, sizeof *res);
+    double t0 = kn_mono();
     if ((rc = kn_ring_create(d->width, d->height, r->slots, d->n_frames, &ring, &r->ring_fd, err)) != KN_OK)
         goto out;
     pthread_mutex_lock(&r->lock);
@@ -124,15 +125,16 @@ int kn_run_exec(kn_run *r, kn_run_result *res, kn_err *err)
         .preset = d->output.preset, .bitrate_kbps = d->output.bitrate_kbps,
         .keyframe_interval = d->output.keyframe_interval,
     };
-    /* Open the encoder before rendering starts: a missing GPU fails the job
-     * at once, without rendering a frame. */
+    /* Workers start compiling the document while the encoder opens (NVENC
+     * probing and x264's setup take tens of milliseconds); if the encoder
+     * cannot open, the ring is canceled on the way out and the job fails
+     * before a frame is encoded. */
+    if ((rc = kn_pool_submit(r->pool, r->doc_text, r->len, r->ring_fd, err)) != KN_OK) goto out;
+    submitted = 1;
     if ((rc = kn_encoder_create(r->part_path, &eo, &enc, err)) != KN_OK) goto out;
     snprintf(res->encoder, sizeof res->encoder, "%s", kn_encoder_name(enc));
 
-    if ((rc = kn_pool_submit(r->pool, r->doc_text, r->len, r->ring_fd, err)) != KN_OK) goto out;
-    submitted = 1;
-
-    double t0 = kn_mono(), last = 0;
+    double last = 0;
     for (long f = 0; f < d->n_frames; f++) {
         kn_ring_planes p;
         int w;
