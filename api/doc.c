@@ -61,7 +61,8 @@
  *  - frames: each entry is {"set": {...}} with an optional integer "index";
  *    "set" is required. Errors about an entry's frame point at its "index",
  *    or at the entry when the index came from its position.
- *  - output: only mp4/h264 (webm, gif, hevc: "not supported yet"); bitrate
+ *  - output: mp4 (h264, hevc) and webm (vp9), checked by the encoder module
+ *    (gif: "not supported yet"; vp9 with encoder gpu is a 400); bitrate
  *    is an integer 1..1000000 kbit/s (the encoder's cap) and excludes quality; keyframe_interval
  *    is > 0 and <= 3600 s; an empty preset means the encoder's default.
  *  - caps: 100000 elements, 4000000 numbers in one array value, 1000000
@@ -883,26 +884,13 @@ static int parse_output(parser *p, const json_t *j)
         goto out;
 
     size_t o2 = push_key(p, "format");
-    if (!strcmp(format, "webm") || !strcmp(format, "gif"))
-        rc = fail(p, KN_EINVAL, "format \"%s\" is not supported yet: use \"mp4\"", format);
-    else if (strcmp(format, "mp4"))
-        rc = fail(p, KN_EINVAL, "unknown format \"%.32s\" (allowed: mp4)", format);
+    if (!strcmp(format, "gif"))
+        rc = fail(p, KN_EINVAL, "format \"gif\" is not supported yet: use \"mp4\" or \"webm\"");
+    else if (!kn_encoder_extension(format))
+        rc = fail(p, KN_EINVAL, "unknown format \"%.32s\" (allowed: mp4, webm)", format);
     pop(p, o2);
     if (rc) goto out;
-
-    if (codec) {
-        o2 = push_key(p, "codec");
-        if (!strcmp(codec, "hevc"))
-            rc = fail(p, KN_EINVAL, "codec \"hevc\" is not supported yet: use \"h264\"");
-        else if (!strcmp(codec, "vp9"))
-            rc = fail(p, KN_EINVAL, "codec \"vp9\" goes with format \"webm\"; mp4 takes "
-                      "\"h264\"");
-        else if (strcmp(codec, "h264"))
-            rc = fail(p, KN_EINVAL, "unknown codec \"%.32s\" (allowed: h264)", codec);
-        pop(p, o2);
-        if (rc) goto out;
-    }
-
+    if (!codec) codec = kn_encoder_default_codec(format);
     o2 = push_key(p, "encoder");
     if (strcmp(encoder, "auto") && strcmp(encoder, "gpu") && strcmp(encoder, "cpu"))
         rc = fail(p, KN_EINVAL, "unknown encoder \"%.32s\" (allowed: auto, gpu, cpu)", encoder);
@@ -935,19 +923,25 @@ static int parse_output(parser *p, const json_t *j)
         if (rc) goto out;
     }
 
-    if (*preset) {
-        o2 = push_key(p, "preset");
-        rc = kn_encoder_check_preset(encoder, preset, p->err);
-        if (rc) {
-            snprintf(p->err->path, sizeof p->err->path, "%.*s", (int)sizeof p->err->path - 1,
-                     p->path);
-        } else if (strlen(preset) >= sizeof o->preset) {
-            rc = fail(p, KN_EINVAL, "unknown preset \"%.32s\"", preset);
-        }
+    /* The encoder module owns which format, codec, encoder and preset go
+     * together; its errors already point at the /output field at fault. */
+    if ((rc = kn_encoder_check_output(format, codec, encoder, preset, p->err))) goto out;
+    if (!strcmp(codec, "vp9") && !strcmp(encoder, "gpu")) {
+        o2 = push_key(p, "encoder");
+        rc = fail(p, KN_EINVAL, "encoder \"gpu\" means NVENC, which has no VP9 encoder: use "
+                  "\"auto\" or \"cpu\" with webm");
         pop(p, o2);
-        if (rc) goto out;
-        snprintf(o->preset, sizeof o->preset, "%s", preset);
+        goto out;
     }
+    if (strlen(preset) >= sizeof o->preset) {
+        o2 = push_key(p, "preset");
+        rc = fail(p, KN_EINVAL, "unknown preset \"%.32s\"", preset);
+        pop(p, o2);
+        goto out;
+    }
+    snprintf(o->format, sizeof o->format, "%s", format);
+    snprintf(o->codec, sizeof o->codec, "%s", codec);
+    snprintf(o->preset, sizeof o->preset, "%s", preset);
 out_ok:
     rc = KN_OK;
 out:

@@ -113,3 +113,11 @@ char *kn_resource_output(const char *id, const char *format, const char *codec,
     json_object_set_new(o, "duration", json_real(round(duration * 1e6) / 1e6));
     return dump(o);
 }
+
+void kn_resource_output_format(const char *output_json, char *buf, size_t n)
+{
+    json_t *o = output_json ? json_loads(output_json, 0, NULL) : NULL;
+    const char *f = json_string_value(json_object_get(o, "format"));
+    snprintf(buf, n, "%s", f && *f ? f : "mp4");
+    json_decref(o);
+}

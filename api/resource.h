@@ -26,4 +26,8 @@ char *kn_resource_output(const char *id, const char *format, const char *codec,
                          const char *encoder, long long bytes, int width, int height,
                          long frames, double duration);
 
+/* The "format" of a stored output object ("mp4", "webm") into buf; "mp4"
+ * when output_json is NULL or has none. */
+void kn_resource_output_format(const char *output_json, char *buf, size_t n);
+
 #endif

@@ -1,5 +1,6 @@
 /*
- * encode/encoder.c - YUV 4:2:0 frames in, an MP4 file out. See encoder.h.
+ * encode/encoder.c - YUV 4:2:0 frames in, an MP4 (H.264/HEVC) or WebM (VP9)
+ * file out. See encoder.h.
  *
  * Follows FFmpeg's doc/examples/encode_video.c (send_frame / receive_packet
  * loop) and mux.c (output context, stream, header, interleaved writes,
@@ -19,6 +20,9 @@
  *    refuse to run; only destroy is valid.
  *  - A kn_encoder owns its AVCodecContext, AVFormatContext (and its AVIO
  *    file handle) and a reusable AVPacket.
+ *  - Format and codec are checked together before anything is opened: mp4
+ *    holds h264/hevc, webm holds vp9 (the webm muxer would refuse the
+ *    others anyway, and VP9-in-MP4 plays in too few places to offer).
  */
 #include "encode/encoder.h"
 
@@ -33,6 +37,7 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/avutil.h>
+#include <libavutil/cpu.h>
 #include <libavutil/dict.h>
 #include <libavutil/error.h>
 #include <libavutil/log.h>
@@ -45,6 +50,7 @@
 #define MAX_GOP 100000
 
 enum family { FAM_CPU, FAM_GPU };
+enum vcodec { VC_H264, VC_HEVC, VC_VP9 };
 
 struct kn_encoder {
     AVCodecContext *cctx;
@@ -52,6 +58,7 @@ struct kn_encoder {
     AVStream *st;
     AVPacket *pkt;
     const char *name;          /* static string owned by libavcodec */
+    const char *format;        /* "mp4" or "webm" (static), for messages */
     long next_index;           /* the index the next push must carry */
     bool header_written;
     bool finished;
@@ -158,6 +165,8 @@ static bool empty(const char *s) { return !s || !*s; }
 #define CPU_LIST "ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow, placebo"
 #define GPU_LIST "p1..p7"
 
+/* The x265 preset names are x264's (x265_preset_names), so one list serves
+ * both libx264 and libx265. */
 int kn_encoder_check_preset(const char *encoder, const char *preset, kn_err *err)
 {
     if (empty(encoder)) encoder = "auto";
@@ -181,8 +190,101 @@ int kn_encoder_check_preset(const char *encoder, const char *preset, kn_err *err
     return KN_OK;
 }
 
-static int validate(const char *path, const kn_encoder_opts *o, kn_err *err)
+/* ---- formats -------------------------------------------------------- */
+
+static const struct format_info {
+    const char *name;          /* also the libavformat muxer name */
+    const char *mime;
+    const char *default_codec;
+} formats[] = {
+    {"mp4", "video/mp4", "h264"},
+    {"webm", "video/webm", "vp9"},
+};
+
+static const struct format_info *find_format(const char *format)
 {
+    if (empty(format)) format = "mp4";
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+        if (!strcmp(formats[i].name, format)) return &formats[i];
+    return NULL;
+}
+
+const char *kn_encoder_mime(const char *format)
+{
+    const struct format_info *f = find_format(format);
+    return f ? f->mime : NULL;
+}
+
+const char *kn_encoder_extension(const char *format)
+{
+    const struct format_info *f = find_format(format);
+    return f ? f->name : NULL;
+}
+
+const char *kn_encoder_default_codec(const char *format)
+{
+    const struct format_info *f = find_format(format);
+    return f ? f->default_codec : NULL;
+}
+
+/* Resolves format and codec (defaults applied) or fails with KN_EINVAL. */
+static int resolve(const char *format, const char *codec, const struct format_info **fi,
+                   enum vcodec *vc, kn_err *err)
+{
+    const struct format_info *f = find_format(format);
+    if (!f) {
+        if (!strcmp(format, "gif"))
+            return kn_err_set(err, KN_EINVAL, "/output/format",
+                              "format \"gif\" is not supported by the encoder: use \"mp4\" or \"webm\"");
+        return kn_err_set(err, KN_EINVAL, "/output/format",
+                          "unknown format \"%.32s\": use \"mp4\" or \"webm\"", format);
+    }
+    if (empty(codec)) codec = f->default_codec;
+    bool webm = !strcmp(f->name, "webm");
+    if (!strcmp(codec, "h264") || !strcmp(codec, "hevc")) {
+        if (webm)
+            return kn_err_set(err, KN_EINVAL, "/output/codec",
+                              "codec \"%s\" does not go in webm: webm takes \"vp9\" (or use format "
+                              "\"mp4\" for %s)", codec, codec);
+        *vc = !strcmp(codec, "h264") ? VC_H264 : VC_HEVC;
+    } else if (!strcmp(codec, "vp9")) {
+        if (!webm)
+            return kn_err_set(err, KN_EINVAL, "/output/codec",
+                              "codec \"vp9\" goes with format \"webm\": mp4 takes \"h264\" or \"hevc\"");
+        *vc = VC_VP9;
+    } else {
+        return kn_err_set(err, KN_EINVAL, "/output/codec",
+                          "codec \"%.32s\" is not supported in %s: use %s", codec, f->name,
+                          webm ? "\"vp9\"" : "\"h264\" or \"hevc\"");
+    }
+    *fi = f;
+    return KN_OK;
+}
+
+int kn_encoder_check_output(const char *format, const char *codec, const char *encoder,
+                            const char *preset, kn_err *err)
+{
+    const struct format_info *fi;
+    enum vcodec vc;
+    int rc = resolve(format, codec, &fi, &vc, err);
+    if (rc) return rc;
+    if (vc != VC_VP9) return kn_encoder_check_preset(encoder, preset, err);
+    /* The encoder name is checked here; "gpu" itself is refused when the
+     * encoder opens (KN_EENCODER, like a missing NVENC). */
+    if ((rc = kn_encoder_check_preset(encoder, NULL, err))) return rc;
+    if (empty(preset) || in_list(cpu_presets, preset)) return KN_OK;
+    if (in_list(gpu_presets, preset))
+        return kn_err_set(err, KN_EINVAL, "/output/preset",
+                          "preset \"%s\" is an NVENC preset and VP9 has no NVENC encoder: use one of "
+                          CPU_LIST " (libvpx-vp9)", preset);
+    return kn_err_set(err, KN_EINVAL, "/output/preset",
+                      "unknown preset \"%.32s\" for vp9: use one of " CPU_LIST, preset);
+}
+
+static int validate(const char *path, const kn_encoder_opts *o, const struct format_info **fi,
+                    enum vcodec *vc, kn_err *err)
+{
+    int rc;
     if (!path || !*path) return kn_err_set(err, KN_EINVAL, NULL, "no output path given");
     if (o->width <= 0 || o->height <= 0 || o->width > MAX_DIM || o->height > MAX_DIM)
         return kn_err_set(err, KN_EINVAL, "/width", "frame size %dx%d is out of range (1..%d)",
@@ -194,9 +296,7 @@ static int validate(const char *path, const kn_encoder_opts *o, kn_err *err)
     if (o->fps_num <= 0 || o->fps_den <= 0)
         return kn_err_set(err, KN_EINVAL, "/fps", "frame rate %d/%d must be positive",
                           o->fps_num, o->fps_den);
-    if (!empty(o->codec) && strcmp(o->codec, "h264") && strcmp(o->codec, "hevc"))
-        return kn_err_set(err, KN_EINVAL, "/output/codec",
-                          "codec \"%.32s\" is not supported in mp4: use \"h264\" or \"hevc\"", o->codec);
+    if ((rc = resolve(o->format, o->codec, fi, vc, err))) return rc;
     if (o->bitrate_kbps < 0 || o->bitrate_kbps > MAX_BITRATE_KBPS)
         return kn_err_set(err, KN_EINVAL, "/output/bitrate",
                           "bitrate %ld kbit/s is out of range (1..%ld)", o->bitrate_kbps,
@@ -204,7 +304,7 @@ static int validate(const char *path, const kn_encoder_opts *o, kn_err *err)
     if (o->quality < 0 || o->quality > 51)
         return kn_err_set(err, KN_EINVAL, "/output/quality",
                           "quality %d is out of range: use 0..51 (lower is better)", o->quality);
-    return kn_encoder_check_preset(o->encoder, o->preset, err);
+    return kn_encoder_check_output(o->format, o->codec, o->encoder, o->preset, err);
 }
 
 /* ---- create --------------------------------------------------------- */
@@ -218,10 +318,72 @@ static int set_opt(AVCodecContext *c, const char *key, const char *val, kn_err *
     return KN_OK;
 }
 
+/* libvpx-vp9 has no named presets; its speed is a deadline mode and
+ * cpu-used (0 slowest .. 8 fastest here; FFmpeg 5.1 accepts up to 8). The
+ * x264 names map onto that scale so one "preset" field means "how much time
+ * to spend" for every CPU encoder:
+ *   ultrafast, superfast, veryfast  realtime, cpu-used 8, 7, 6
+ *   faster, fast, medium            good, cpu-used 4, 3, 2
+ *   slow, slower, veryslow, placebo good, cpu-used 1, 0, 0, 0
+ * ("best" is not used: since libvpx 1.6 VP9 treats it as "good"). No preset
+ * means medium, as it does for x264/x265, rather than libvpx's own default
+ * (good, cpu-used 1), which is about twice as slow for little gain. */
+static const struct vp9_speed {
+    const char *preset, *deadline, *cpu_used;
+} vp9_speeds[] = {
+    {"ultrafast", "realtime", "8"}, {"superfast", "realtime", "7"},
+    {"veryfast", "realtime", "6"},  {"faster", "good", "4"},
+    {"fast", "good", "3"},          {"medium", "good", "2"},
+    {"slow", "good", "1"},          {"slower", "good", "0"},
+    {"veryslow", "good", "0"},      {"placebo", "good", "0"},
+};
+
+static const struct vp9_speed *vp9_speed(const char *preset)
+{
+    if (empty(preset)) preset = "medium";
+    for (size_t i = 0; i < sizeof vp9_speeds / sizeof vp9_speeds[0]; i++)
+        if (!strcmp(vp9_speeds[i].preset, preset)) return &vp9_speeds[i];
+    return NULL;
+}
+
+/* quality 0..51 (the x264 CRF scale the job uses) onto libvpx's 0..63 crf,
+ * linearly and rounded: 0 -> 0, 20 (the default) -> 25, 51 -> 63. crf 0 is
+ * the best quantiser, not lossless (that would be libvpx's "lossless"). */
+static int vp9_crf(int quality) { return (quality * 63 + 25) / 51; }
+
+static int configure_vp9(AVCodecContext *c, const kn_encoder_opts *o, kn_err *err)
+{
+    int rc;
+    char buf[32];
+    if (o->bitrate_kbps > 0) {
+        /* Without crf libvpx runs VBR on the target. */
+        c->bit_rate = (int64_t)o->bitrate_kbps * 1000;
+    } else {
+        /* crf with b=0 is constant quality (VPX_Q); crf with a bitrate
+         * would be constrained quality. */
+        c->bit_rate = 0;
+        snprintf(buf, sizeof buf, "%d", vp9_crf(o->quality));
+        if ((rc = set_opt(c, "crf", buf, err))) return rc;
+    }
+    const struct vp9_speed *sp = vp9_speed(o->preset);
+    if (!sp)   /* validate() already refused it */
+        return kn_err_set(err, KN_EINTERNAL, "/output/preset", "no vp9 speed for preset \"%.32s\"",
+                          o->preset);
+    if ((rc = set_opt(c, "deadline", sp->deadline, err))) return rc;
+    if ((rc = set_opt(c, "cpu-used", sp->cpu_used, err))) return rc;
+    /* Row multithreading lets libvpx use more threads than tile columns
+     * (a 1080p frame has at most 4), so all cores help at every size. */
+    if ((rc = set_opt(c, "row-mt", "1", err))) return rc;
+    int cpus = av_cpu_count();
+    c->thread_count = cpus < 1 ? 1 : cpus > 16 ? 16 : cpus;   /* libvpx's own cap is 64 */
+    return KN_OK;
+}
+
 /* Allocates and configures a context for codec; opening is left to the
  * caller so it can tell "could not open" apart from setup bugs. */
-static int configure(const AVCodec *codec, enum family fam, const kn_encoder_opts *o,
-                     bool global_header, AVCodecContext **out, kn_err *err)
+static int configure(const AVCodec *codec, enum family fam, enum vcodec vc,
+                     const kn_encoder_opts *o, bool global_header, AVCodecContext **out,
+                     kn_err *err)
 {
     int rc = KN_OK;
     char buf[32];
@@ -254,6 +416,11 @@ static int configure(const AVCodec *codec, enum family fam, const kn_encoder_opt
 
     if (global_header) c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
 
+    if (vc == VC_VP9) {
+        rc = configure_vp9(c, o, err);
+        goto out;
+    }
+
     if (o->bitrate_kbps > 0) {
         c->bit_rate = (int64_t)o->bitrate_kbps * 1000;
         if (fam == FAM_GPU && (rc = set_opt(c, "rc", "vbr", err))) goto out;
@@ -285,15 +452,24 @@ out:
     return rc;
 }
 
-static int open_codec(const kn_encoder_opts *o, bool global_header, kn_encoder *e, kn_err *err)
+static int open_codec(const kn_encoder_opts *o, enum vcodec vc, bool global_header, kn_encoder *e,
+                      kn_err *err)
 {
     const char *enc = empty(o->encoder) ? "auto" : o->encoder;
-    bool hevc = !empty(o->codec) && !strcmp(o->codec, "hevc");
-    const char *gpu_name = hevc ? "hevc_nvenc" : "h264_nvenc";
-    const char *cpu_name = hevc ? "libx265" : "libx264";
+    static const char *const gpu_names[] = {[VC_H264] = "h264_nvenc", [VC_HEVC] = "hevc_nvenc",
+                                            [VC_VP9] = NULL};
+    static const char *const cpu_names[] = {[VC_H264] = "libx264", [VC_HEVC] = "libx265",
+                                            [VC_VP9] = "libvpx-vp9"};
+    const char *gpu_name = gpu_names[vc], *cpu_name = cpu_names[vc];
+    /* NVENC encodes H.264/HEVC/AV1 but not VP9: refuse "gpu" up front
+     * rather than probing for an encoder that cannot exist. */
+    if (!gpu_name && !strcmp(enc, "gpu"))
+        return kn_err_set(err, KN_EENCODER, "/output/encoder",
+                          "encoder \"gpu\" requested but there is no NVENC VP9 encoder: use encoder "
+                          "\"cpu\" or \"auto\" (libvpx-vp9) for webm, or h264/hevc in mp4 for NVENC");
     struct candidate { const char *name; enum family fam; } cand[2];
     int n = 0;
-    if (strcmp(enc, "cpu")) cand[n++] = (struct candidate){gpu_name, FAM_GPU};
+    if (strcmp(enc, "cpu") && gpu_name) cand[n++] = (struct candidate){gpu_name, FAM_GPU};
     if (strcmp(enc, "gpu")) cand[n++] = (struct candidate){cpu_name, FAM_CPU};
     bool fallback_ok = !strcmp(enc, "auto");
 
@@ -310,7 +486,7 @@ static int open_codec(const kn_encoder_opts *o, bool global_header, kn_encoder *
                               enc, cand[i].name);
         }
         AVCodecContext *c = NULL;
-        int rc = configure(codec, cand[i].fam, o, global_header, &c, err);
+        int rc = configure(codec, cand[i].fam, vc, o, global_header, &c, err);
         if (rc) return rc;
         bool probe = cand[i].fam == FAM_GPU;
         if (probe) {
@@ -354,19 +530,25 @@ int kn_encoder_create(const char *path, const kn_encoder_opts *opts, kn_encoder 
     int rc, r;
     kn_encoder *e = NULL;
     AVDictionary *mux_opts = NULL;
+    const struct format_info *fi = NULL;
+    enum vcodec vc = VC_H264;
+    bool mp4;
     if (out) *out = NULL;
     if (!opts || !out) return kn_err_set(err, KN_EINVAL, NULL, "kn_encoder_create: missing argument");
-    if ((rc = validate(path, opts, err))) goto out;
+    if ((rc = validate(path, opts, &fi, &vc, err))) goto out;
+    mp4 = !strcmp(fi->name, "mp4");
 
     e = calloc(1, sizeof *e);
     if (!e) { rc = kn_err_set(err, KN_ENOMEM, NULL, "out of memory"); goto out; }
+    e->format = fi->name;
 
-    r = avformat_alloc_output_context2(&e->fmt, NULL, "mp4", path);
+    r = avformat_alloc_output_context2(&e->fmt, NULL, fi->name, path);
     if (r < 0 || !e->fmt) {
-        rc = kn_err_set(err, KN_EINTERNAL, NULL, "cannot create an mp4 muxer: %s", av_err2str(r));
+        rc = kn_err_set(err, KN_EINTERNAL, NULL, "cannot create a %s muxer: %s", fi->name,
+                        av_err2str(r));
         goto out;
     }
-    if ((rc = open_codec(opts, e->fmt->oformat->flags & AVFMT_GLOBALHEADER, e, err))) goto out;
+    if ((rc = open_codec(opts, vc, e->fmt->oformat->flags & AVFMT_GLOBALHEADER, e, err))) goto out;
 
     e->st = avformat_new_stream(e->fmt, NULL);
     if (!e->st) { rc = kn_err_set(err, KN_ENOMEM, NULL, "out of memory adding a stream"); goto out; }
@@ -391,13 +573,16 @@ int kn_encoder_create(const char *path, const kn_encoder_opts *opts, kn_encoder 
         rc = kn_err_set(err, KN_EIO, NULL, "cannot open output file %s: %s", path, av_err2str(r));
         goto out;
     }
-    if ((r = av_dict_set(&mux_opts, "movflags", "+faststart", 0)) < 0) {
+    /* webm: Cues and Duration go at the end, reached through the SeekHead
+     * at the start, which players handle with a range request. */
+    if (mp4 && (r = av_dict_set(&mux_opts, "movflags", "+faststart", 0)) < 0) {
         rc = kn_err_set(err, KN_ENOMEM, NULL, "out of memory");
         goto out;
     }
     r = avformat_write_header(e->fmt, &mux_opts);
     if (r < 0) {
-        rc = kn_err_set(err, KN_EIO, NULL, "cannot write the mp4 header to %s: %s", path, av_err2str(r));
+        rc = kn_err_set(err, KN_EIO, NULL, "cannot write the %s header to %s: %s", fi->name, path,
+                        av_err2str(r));
         goto out;
     }
     e->header_written = true;
@@ -405,8 +590,8 @@ int kn_encoder_create(const char *path, const kn_encoder_opts *opts, kn_encoder 
         rc = kn_err_set(err, KN_EINTERNAL, NULL, "the mp4 muxer did not accept movflags=+faststart");
         goto out;
     }
-    kn_debug("encoder: %s %dx%d @ %d/%d -> %s", e->name, opts->width, opts->height,
-             opts->fps_num, opts->fps_den, path);
+    kn_debug("encoder: %s %dx%d @ %d/%d -> %s (%s)", e->name, opts->width, opts->height,
+             opts->fps_num, opts->fps_den, path, fi->name);
 
 out:
     av_dict_free(&mux_opts);
@@ -439,7 +624,11 @@ static int drain(kn_encoder *e, kn_err *err)
         av_packet_rescale_ts(e->pkt, e->cctx->time_base, e->st->time_base);
         e->pkt->stream_index = e->st->index;
         r = av_interleaved_write_frame(e->fmt, e->pkt);   /* takes the packet's reference */
-        if (r < 0) return fail(e, KN_EENCODE, err, "writing the mp4 failed", r);
+        if (r < 0) {
+            char what[64];
+            snprintf(what, sizeof what, "writing the %s failed", e->format);
+            return fail(e, KN_EENCODE, err, what, r);
+        }
     }
 }
 
@@ -575,14 +764,19 @@ int kn_encoder_finish(kn_encoder *e, kn_err *err)
     if (e->failed) return kn_err_set(err, KN_EENCODE, NULL, "the encoder already failed");
     if (e->finished) return kn_err_set(err, KN_EINVAL, NULL, "finish called twice");
     if (e->next_index == 0)
-        return kn_err_set(err, KN_EINVAL, NULL, "no frames were pushed: an mp4 needs at least one");
+        return kn_err_set(err, KN_EINVAL, NULL, "no frames were pushed: a %s needs at least one",
+                          e->format);
     e->finished = true;
 
     r = avcodec_send_frame(e->cctx, NULL);
     if (r < 0) return fail(e, KN_EENCODE, err, "flushing the encoder failed", r);
     if ((rc = drain(e, err))) return rc;
-    r = av_write_trailer(e->fmt);   /* also does the faststart moov move */
-    if (r < 0) return fail(e, KN_EENCODE, err, "writing the mp4 trailer failed", r);
+    r = av_write_trailer(e->fmt);   /* mp4: also the faststart moov move */
+    if (r < 0) {
+        char what[64];
+        snprintf(what, sizeof what, "writing the %s trailer failed", e->format);
+        return fail(e, KN_EENCODE, err, what, r);
+    }
     r = avio_closep(&e->fmt->pb);
     if (r < 0) {
         e->failed = true;

@@ -1,14 +1,22 @@
 /*
- * encode/encoder.h - YUV 4:2:0 frames in, an MP4 file out (libavcodec +
- * libavformat, following FFmpeg's doc/examples/encode_video.c and mux.c).
+ * encode/encoder.h - YUV 4:2:0 frames in, an MP4 or WebM file out
+ * (libavcodec + libavformat, following FFmpeg's doc/examples/encode_video.c
+ * and mux.c).
+ *
+ * Formats and codecs: "mp4" carries "h264" (default) or "hevc"; "webm"
+ * carries "vp9" (its default). Any other pairing is KN_EINVAL.
  *
  * Encoder choice: "gpu" opens h264_nvenc/hevc_nvenc or fails with
  * KN_EENCODER and a message saying why; "cpu" opens libx264/libx265; "auto"
  * tries NVENC and falls back to the CPU encoder when it does not open (no
- * GPU, no driver). The file has exactly the frames pushed, each lasting
- * 1/fps (packet durations are set: FFmpeg 5.1 has no AVFrame.duration),
- * +faststart (moov before mdat), yuv420p and colour tags for BT.601
- * limited range (what libyuv's ARGBToI420 produces).
+ * GPU, no driver). VP9 has no NVENC encoder: "auto" and "cpu" open
+ * libvpx-vp9, "gpu" is KN_EENCODER.
+ *
+ * The file has exactly the frames pushed, each lasting 1/fps (packet
+ * durations are set: FFmpeg 5.1 has no AVFrame.duration), yuv420p and colour
+ * tags for BT.601 limited range (what libyuv's ARGBToI420 produces). MP4s
+ * are +faststart (moov before mdat); WebM has no such step (its Cues and
+ * Duration are written at the end and found through the SeekHead).
  *
  * Frames are pushed zero-copy: the encoder wraps the caller's planes in a
  * reference-counted AVFrame and calls release(opaque) once libavcodec no
@@ -18,7 +26,8 @@
  * av_log output is routed into common/log (kn_encoder_init_logging).
  *
  * Ownership: the encoder owns its file until finish; the caller removes the
- * file after a failure or cancel.
+ * file after a failure or cancel. Every const char * returned here is a
+ * static string.
  */
 #ifndef KN_ENCODE_ENCODER_H
 #define KN_ENCODE_ENCODER_H
@@ -32,12 +41,16 @@ typedef struct kn_encoder kn_encoder;
 typedef struct kn_encoder_opts {
     int width, height;
     int fps_num, fps_den;
-    const char *codec;          /* "h264" (default) or "hevc" */
+    const char *codec;          /* mp4: "h264" (default), "hevc"; webm: "vp9"
+                                 * (default). NULL/"" = the format's default */
     const char *encoder;        /* "auto" (default), "gpu", "cpu" */
-    int quality;                /* 0..51: CRF on CPU, constant QP on NVENC */
-    const char *preset;         /* NULL/"" = encoder default */
+    int quality;                /* 0..51: CRF on x264/x265, constant QP on
+                                 * NVENC, crf round(q*63/51) on libvpx-vp9 */
+    const char *preset;         /* NULL/"" = encoder default (medium for
+                                 * libvpx-vp9, see encoder.c for the mapping) */
     long bitrate_kbps;          /* > 0: target bitrate instead of quality */
     double keyframe_interval;   /* seconds; <= 0 means 2 */
+    const char *format;         /* "mp4" (NULL/"" means mp4) or "webm" */
 } kn_encoder_opts;
 
 typedef void (*kn_encoder_release_fn)(void *opaque);
@@ -50,11 +63,28 @@ void kn_encoder_init_logging(void);
  * encoder is then ignored). KN_EINVAL with a message otherwise. */
 int kn_encoder_check_preset(const char *encoder, const char *preset, kn_err *err);
 
-/* Opens the encoder and the output file at path (written as MP4). */
+/* Checks an output block the way kn_encoder_create will: format, codec for
+ * that format (NULL/"" = the format's default), encoder name, and the preset
+ * for that codec and encoder (VP9 takes the x264 names only: p1..p7 are
+ * KN_EINVAL). KN_EINVAL with a JSON pointer under /output otherwise. It does
+ * not refuse "gpu" with VP9: that is KN_EENCODER from kn_encoder_create. */
+int kn_encoder_check_output(const char *format, const char *codec, const char *encoder,
+                            const char *preset, kn_err *err);
+
+/* For a format name (NULL/"" = "mp4"): its MIME type ("video/mp4",
+ * "video/webm"), file extension without the dot ("mp4", "webm") and default
+ * codec ("h264", "vp9"). NULL for a format this encoder does not write. */
+const char *kn_encoder_mime(const char *format);
+const char *kn_encoder_extension(const char *format);
+const char *kn_encoder_default_codec(const char *format);
+
+/* Opens the encoder and the output file at path, written in opts->format
+ * whatever path's extension is. */
 int kn_encoder_create(const char *path, const kn_encoder_opts *opts,
                       kn_encoder **out, kn_err *err);
 
-/* The libavcodec name of the encoder that opened ("libx264", "h264_nvenc"). */
+/* The libavcodec name of the encoder that opened ("libx264", "h264_nvenc",
+ * "libvpx-vp9"). */
 const char *kn_encoder_name(const kn_encoder *e);
 
 /* Encodes frame `index` (0, 1, 2... in order) from planes Y, U, V. release
@@ -63,7 +93,7 @@ int kn_encoder_push(kn_encoder *e, long index, uint8_t *const data[3],
                     const int stride[3], kn_encoder_release_fn release,
                     void *opaque, kn_err *err);
 
-/* Flushes the encoder and writes the trailer (and the faststart move). */
+/* Flushes the encoder and writes the trailer (for mp4, the faststart move). */
 int kn_encoder_finish(kn_encoder *e, kn_err *err);
 
 /* Frees everything; if finish was not called the file is left incomplete.

@@ -29,6 +29,7 @@
 #include "api/doc.h"
 #include "api/resource.h"
 #include "common/log.h"
+#include "encode/encoder.h"
 
 extern char **environ;
 
@@ -311,8 +312,9 @@ static enum MHD_Result delete_job(kn_http *h, struct MHD_Connection *c, const ch
         }
         /* It ended meanwhile: fall through to deleting it. */
     }
-    char path[4200];
-    kn_sched_video_path(h->sched, id, path, sizeof path);
+    char path[4200], format[16];
+    kn_resource_output_format(rec.output, format, sizeof format);
+    kn_sched_video_path(h->sched, id, format, path, sizeof path);
     if (unlink(path) != 0 && errno != ENOENT) kn_warn("job %s: cannot remove %s: %s", id, path, strerror(errno));
     if (kn_store_delete(h->store, id, &err) != KN_OK) {
         ret = reply_kn_err(h, c, &err);
@@ -368,9 +370,10 @@ static enum MHD_Result get_video(kn_http *h, struct MHD_Connection *c, const cha
         kn_job_rec_clear(&rec);
         return r;
     }
+    char path[4200], format[16];
+    kn_resource_output_format(rec.output, format, sizeof format);
     kn_job_rec_clear(&rec);
-    char path[4200];
-    kn_sched_video_path(h->sched, id, path, sizeof path);
+    kn_sched_video_path(h->sched, id, format, path, sizeof path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
@@ -412,7 +415,8 @@ static enum MHD_Result get_video(kn_http *h, struct MHD_Connection *c, const cha
         close(fd);
         return MHD_NO;
     }
-    MHD_add_response_header(r, "Content-Type", "video/mp4");
+    const char *mime = kn_encoder_mime(format);
+    MHD_add_response_header(r, "Content-Type", mime ? mime : "application/octet-stream");
     MHD_add_response_header(r, "ETag", etag);
     MHD_add_response_header(r, "Accept-Ranges", "bytes");
     unsigned status = 200;

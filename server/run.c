@@ -121,7 +121,8 @@ int kn_run_exec(kn_run *r, kn_run_result *res, kn_err *err)
 
     kn_encoder_opts eo = {
         .width = d->width, .height = d->height, .fps_num = d->fps_num, .fps_den = d->fps_den,
-        .codec = d->output.codec, .encoder = d->output.encoder, .quality = d->output.quality,
+        .format = d->output.format, .codec = d->output.codec, .encoder = d->output.encoder,
+        .quality = d->output.quality,
         .preset = d->output.preset, .bitrate_kbps = d->output.bitrate_kbps,
         .keyframe_interval = d->output.keyframe_interval,
     };

@@ -20,6 +20,7 @@
 #include "api/doc.h"
 #include "api/resource.h"
 #include "common/log.h"
+#include "encode/encoder.h"
 #include "server/run.h"
 
 struct kn_sched {
@@ -126,9 +127,10 @@ static void on_progress(void *ctx, const kn_run_progress *p)
     c->encoded_before = p->encoded;
 }
 
-void kn_sched_video_path(const kn_sched *s, const char *id, char *buf, size_t n)
+void kn_sched_video_path(const kn_sched *s, const char *id, const char *format, char *buf, size_t n)
 {
-    snprintf(buf, n, "%s/%s.mp4", s->video_dir, id);
+    const char *ext = kn_encoder_extension(format);
+    snprintf(buf, n, "%s/%s.%s", s->video_dir, id, ext ? ext : "mp4");
 }
 
 static void fail_job(kn_sched *s, const char *id, int code, const char *msg)
@@ -150,8 +152,7 @@ static void run_one(kn_sched *s, const char *id)
     kn_run *run = NULL;
     kn_err err;
     kn_err_clear(&err);
-    char path[4200];
-    kn_sched_video_path(s, id, path, sizeof path);
+    char path[4200] = "";
 
     if (kn_store_get(s->store, id, &rec, &err) != KN_OK) {
         kn_error("job %s: cannot read it back: %s", id, err.msg);
@@ -163,6 +164,7 @@ static void run_one(kn_sched *s, const char *id)
         fail_job(s, id, KN_ERENDER, err.msg);
         goto out;
     }
+    kn_sched_video_path(s, id, doc->output.format, path, sizeof path);
     if (kn_run_create(s->pool, doc, rec.doc, len, path, s->ring_slots, &run, &err) != KN_OK) {
         fail_job(s, id, err.code, err.msg);
         goto out;

@@ -22,7 +22,8 @@ typedef struct kn_sched_stats {
 } kn_sched_stats;
 
 /* Starts the scheduler thread. video_dir holds finished videos as
- * "<id>.mp4"; stale partial files left there by a crash are removed. */
+ * "<id>.<extension of the format>"; stale partial files left there by a
+ * crash are removed. */
 int kn_sched_start(kn_store *store, kn_pool *pool, const char *video_dir,
                    int ring_slots, kn_sched **out, kn_err *err);
 
@@ -39,8 +40,8 @@ void kn_sched_wake(kn_sched *s);
  * canceled). Returns 1 if it was running. */
 int kn_sched_cancel(kn_sched *s, const char *id);
 
-/* Path of a job's video into buf. */
-void kn_sched_video_path(const kn_sched *s, const char *id, char *buf, size_t n);
+/* Path of a job's video in format ("mp4", "webm") into buf. */
+void kn_sched_video_path(const kn_sched *s, const char *id, const char *format, char *buf, size_t n);
 
 void kn_sched_get_stats(kn_sched *s, kn_sched_stats *out);
 

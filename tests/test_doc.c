@@ -396,6 +396,16 @@ static void test_defaults(void **state)
     assert_int_equal(d->output.bitrate_kbps, 5000);
     assert_string_equal(d->output.preset, "p5");
     kn_doc_destroy(d);
+
+    /* Each format's default codec; hevc in mp4. */
+    d = parse_ok(HEAD "'duration': 1, 'output': {'format': 'webm', 'preset': 'fast'}}");
+    assert_string_equal(d->output.format, "webm");
+    assert_string_equal(d->output.codec, "vp9");
+    kn_doc_destroy(d);
+    d = parse_ok(HEAD "'duration': 1, 'output': {'codec': 'hevc', 'encoder': 'cpu', 'preset': 'slow'}}");
+    assert_string_equal(d->output.format, "mp4");
+    assert_string_equal(d->output.codec, "hevc");
+    kn_doc_destroy(d);
     kn_doc_destroy(NULL);
 }
 
@@ -754,11 +764,12 @@ static const bad_case BAD[] = {
     { OUT("{'encoder': 'cpu', 'preset': 'p3'}"), KN_EINVAL, "/output/preset", "p3" },
     { OUT("{'encoder': 'gpu', 'preset': 'slow'}"), KN_EINVAL, "/output/preset", "slow" },
     { OUT("{'preset': 'warp'}"), KN_EINVAL, "/output/preset", "warp" },
-    { OUT("{'format': 'webm'}"), KN_EINVAL, "/output/format",
-      "format \"webm\" is not supported yet" },
+    { OUT("{'format': 'webm', 'codec': 'h264'}"), KN_EINVAL, "/output/codec", "webm" },
+    { OUT("{'format': 'webm', 'encoder': 'gpu'}"), KN_EINVAL, "/output/encoder", "VP9" },
+    { OUT("{'format': 'webm', 'preset': 'p4'}"), KN_EINVAL, "/output/preset", "p4" },
     { OUT("{'format': 'gif'}"), KN_EINVAL, "/output/format", "not supported yet" },
     { OUT("{'format': 'avi'}"), KN_EINVAL, "/output/format", "unknown format" },
-    { OUT("{'codec': 'hevc'}"), KN_EINVAL, "/output/codec", "\"hevc\" is not supported yet" },
+    { OUT("{'codec': 'hevc', 'format': 'webm'}"), KN_EINVAL, "/output/codec", "hevc" },
     { OUT("{'codec': 'vp9'}"), KN_EINVAL, "/output/codec", "webm" },
     { OUT("{'encoder': 'nvenc'}"), KN_EINVAL, "/output/encoder", "auto, gpu, cpu" },
     { OUT("{'quality': 52}"), KN_EINVAL, "/output/quality", "from 0 to 51" },

@@ -121,7 +121,9 @@ static void probe_file(const char *path, probe *p)
     snprintf(p->codec, sizeof p->codec, "%s", avcodec_get_name(st->codecpar->codec_id));
     p->width = st->codecpar->width;
     p->height = st->codecpar->height;
-    p->duration = st->duration * av_q2d(st->time_base);
+    /* WebM keeps the duration in the container, not per stream. */
+    p->duration = st->duration != AV_NOPTS_VALUE ? st->duration * av_q2d(st->time_base)
+                                                 : (double)fc->duration / AV_TIME_BASE;
     AVPacket *pkt = av_packet_alloc();
     while (av_read_frame(fc, pkt) >= 0) {
         p->packets++;
@@ -369,6 +371,47 @@ static int count_files(const char *dir, const char *suffix)
     }
     if (d) closedir(d);
     return n;
+}
+
+/* Other outputs through the whole service: webm/VP9 and mp4/HEVC. */
+static void test_webm_and_hevc(void **state)
+{
+    (void)state;
+    struct { const char *output, *mime, *codec, *ext; } cases[] = {
+        {",\"format\":\"webm\"", "video/webm", "vp9", "webm"},
+        {",\"codec\":\"hevc\"", "video/mp4", "hevc", "mp4"},
+    };
+    for (size_t k = 0; k < 2; k++) {
+        char *body = small_job(12, cases[k].output);
+        char *id = post_job(g.port, body, NULL, 201);
+        json_t *j = wait_status(g.port, id, "succeeded", 60);
+        assert_string_equal(jstr(j, "status", NULL), "succeeded");
+        assert_string_equal(jstr(j, "output", "codec"), cases[k].codec);
+        json_decref(j);
+        char path[128], file[600];
+        snprintf(path, sizeof path, "/v1/jobs/%s/video", id);
+        tu_resp r;
+        assert_int_equal(tu_http(g.port, "GET", path, NULL, NULL, 0, &r), 0);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(tu_header(&r, "Content-Type"), cases[k].mime);
+        snprintf(file, sizeof file, "%s/%s.%s", g.dir, id, cases[k].ext);
+        assert_int_equal(tu_write_file(file, r.body, r.len), 0);
+        tu_resp_free(&r);
+        probe p;
+        probe_file(file, &p);
+        assert_string_equal(p.codec, cases[k].codec);
+        assert_int_equal(p.packets, 12);
+        assert_true(fabs(p.duration - 0.5) < 1e-3);
+        snprintf(path, sizeof path, "/v1/jobs/%s", id);
+        assert_int_equal(tu_http(g.port, "DELETE", path, NULL, NULL, 0, &r), 0);
+        assert_int_equal(r.status, 204);
+        tu_resp_free(&r);
+        char vd[600];
+        snprintf(vd, sizeof vd, "%s/videos/%s.%s", g.dir, id, cases[k].ext);
+        assert_int_not_equal(access(vd, F_OK), 0);   /* the file went with it */
+        free(id);
+        free(body);
+    }
 }
 
 static void test_cancel(void **state)
@@ -804,6 +847,7 @@ int main(void)
     const struct CMUnitTest shared[] = {
         cmocka_unit_test(test_redsquare_end_to_end),
         cmocka_unit_test(test_video_range_head_etag),
+        cmocka_unit_test(test_webm_and_hevc),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_idempotency),
         cmocka_unit_test(test_errors),

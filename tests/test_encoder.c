@@ -1,8 +1,9 @@
 /*
  * tests/test_encoder.c - encode/encoder: files are read back with
  * libavformat/libavcodec (and ffprobe as an independent reader) and checked
- * for codec, size, pixel format, colour tags, frame count, durations,
- * faststart layout, decoded pixels, and the release-callback contract.
+ * for container, codec, size, pixel format, colour tags, frame count,
+ * durations, faststart layout (mp4), decoded pixels, and the
+ * release-callback contract. MP4 (h264, hevc) and WebM (vp9).
  *
  * Sizes are tiny (64x48) and presets fast so the whole program runs in a few
  * seconds on a shared 2-core machine.
@@ -19,6 +20,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +159,8 @@ static void encode_file(const char *path, kn_encoder_opts o, long n)
 /* ---- reading back ------------------------------------------------------ */
 
 typedef struct probe {
+    char container[64];        /* demuxer name: "mov,mp4,..." or "matroska,webm" */
+    double format_duration;    /* container duration, seconds */
     enum AVCodecID codec_id;
     uint32_t codec_tag;
     int width, height, format;
@@ -189,7 +193,11 @@ static void probe_file(const char *path, AVRational fps, probe *p)
     p->range = par->color_range;
     p->prim = par->color_primaries;
     p->trc = par->color_trc;
-    p->duration = st->duration * av_q2d(st->time_base);
+    /* Matroska has no per-stream duration (AV_NOPTS_VALUE): the segment's
+     * Duration is the container's. */
+    p->duration = st->duration == AV_NOPTS_VALUE ? -1 : st->duration * av_q2d(st->time_base);
+    snprintf(p->container, sizeof p->container, "%s", ic->iformat->name);
+    p->format_duration = ic->duration == AV_NOPTS_VALUE ? -1 : (double)ic->duration / AV_TIME_BASE;
 
     const AVCodec *dec = avcodec_find_decoder(par->codec_id);
     assert_non_null(dec);
@@ -292,7 +300,8 @@ static char *ffprobe(const char *path)
     snprintf(cmd, sizeof cmd,
              "ffprobe -v error -select_streams v:0 -count_packets -show_entries "
              "stream=codec_name,pix_fmt,width,height,nb_read_packets,color_space,color_range,"
-             "color_primaries,color_transfer,chroma_location,duration -of default=nw=1 '%s' 2>/dev/null", path);
+             "color_primaries,color_transfer,chroma_location,duration:format=format_name,duration "
+             "-of default=nw=1 '%s' 2>/dev/null", path);
     FILE *f = popen(cmd, "r");
     assert_non_null(f);
     char *out = calloc(1, 4096);
@@ -312,11 +321,35 @@ static void assert_has_line(const char *text, const char *line)
 
 /* ---- tests ------------------------------------------------------------- */
 
-static void check_h264_file(const char *path, AVRational fps, long n)
+static void assert_near(const char *what, double got, double want)
 {
+    if (got < want - 1e-3 || got > want + 1e-3) fail_msg("%s %.6f s, want %.6f s", what, got, want);
+}
+
+/* The EBML header's DocType must say "webm" (not "matroska"): browsers
+ * check it. It sits in the first few dozen bytes. */
+static void assert_webm_doctype(const char *path)
+{
+    size_t len = 0;
+    unsigned char *b = (unsigned char *)tu_read_file(path, &len);
+    assert_non_null(b);
+    assert_true(len > 64);
+    assert_memory_equal(b, "\x1a\x45\xdf\xa3", 4);   /* EBML magic */
+    /* DocType element: ID 0x4282, size 0x84 (1-byte vint, 4), "webm". */
+    assert_non_null(memmem(b, 64, "\x42\x82\x84webm", 7));
+    assert_null(memmem(b, 64, "matroska", 8));
+    free(b);
+}
+
+/* Container, codec, size, frames, pixels, timing and colour tags of a file
+ * made by encode_file from W x H test frames. */
+static void check_file(const char *path, const char *format, AVRational fps, long n)
+{
+    bool webm = !strcmp(format, "webm");
     probe p;
     probe_file(path, fps, &p);
-    assert_int_equal(p.codec_id, AV_CODEC_ID_H264);
+    assert_string_equal(p.container, webm ? "matroska,webm" : "mov,mp4,m4a,3gp,3g2,mj2");
+    assert_int_equal(p.codec_id, webm ? AV_CODEC_ID_VP9 : AV_CODEC_ID_H264);
     assert_int_equal(p.width, W);
     assert_int_equal(p.height, H);
     assert_int_equal(p.format, AV_PIX_FMT_YUV420P);
@@ -325,17 +358,22 @@ static void check_h264_file(const char *path, AVRational fps, long n)
     assert_int_equal(p.pts_in_order, n);
     assert_int_equal(p.pixels_ok, n);
     double want = (double)n * fps.den / fps.num;
-    if (p.duration < want - 1e-3 || p.duration > want + 1e-3)
-        fail_msg("stream duration %.6f s, want %.6f s", p.duration, want);
+    if (webm) {
+        assert_near("webm duration", p.format_duration, want);   /* ms ticks: within 0.5 ms */
+        assert_webm_doctype(path);
+    } else {
+        assert_near("stream duration", p.duration, want);
+        assert_true(moov_before_mdat(path));
+    }
     assert_int_equal(p.space, AVCOL_SPC_SMPTE170M);
     assert_int_equal(p.range, AVCOL_RANGE_MPEG);
     assert_int_equal(p.prim, AVCOL_PRI_BT709);
     assert_int_equal(p.trc, AVCOL_TRC_IEC61966_2_1);
-    assert_true(moov_before_mdat(path));
 
     char *fp = ffprobe(path);
     char line[64];
-    assert_has_line(fp, "codec_name=h264");
+    assert_has_line(fp, webm ? "codec_name=vp9" : "codec_name=h264");
+    assert_has_line(fp, webm ? "format_name=matroska,webm" : "format_name=mov,mp4,m4a,3gp,3g2,mj2");
     assert_has_line(fp, "pix_fmt=yuv420p");
     snprintf(line, sizeof line, "width=%d", W);
     assert_has_line(fp, line);
@@ -348,11 +386,22 @@ static void check_h264_file(const char *path, AVRational fps, long n)
     assert_has_line(fp, "color_primaries=bt709");
     assert_has_line(fp, "color_transfer=iec61966-2-1");
     assert_has_line(fp, "chroma_location=center");
-    const char *d = strstr(fp, "duration=");
+    /* The stream's duration for mp4; webm streams have none ("N/A"), so
+     * the format section's, which follows format_name. */
+    const char *d = webm ? strstr(fp, "format_name=") : fp;
     assert_non_null(d);
-    double dur = strtod(d + 9, NULL);
-    if (dur < want - 1e-3 || dur > want + 1e-3) fail_msg("ffprobe duration %.6f, want %.6f", dur, want);
+    d = strstr(d, "duration=");
+    assert_non_null(d);
+    char *end = NULL;
+    double dur = strtod(d + 9, &end);
+    assert_true(end != d + 9);
+    assert_near("ffprobe duration", dur, want);
     free(fp);
+}
+
+static void check_h264_file(const char *path, AVRational fps, long n)
+{
+    check_file(path, "mp4", fps, n);
 }
 
 static void test_cpu_h264_24fps(void **state)
@@ -565,11 +614,13 @@ static void test_cpu_hevc(void **state)
 }
 
 /* Noise frames so that rate control has something to trade. */
-static int64_t encode_noise(const char *name, int quality, long kbps)
+static int64_t encode_noise_as(const char *format, const char *codec, const char *name,
+                               int quality, long kbps)
 {
     char path[600];
     out_path(path, sizeof path, name);
-    kn_encoder_opts o = base_opts("cpu", "h264");
+    kn_encoder_opts o = base_opts("cpu", codec);
+    o.format = format;
     o.quality = quality;
     o.bitrate_kbps = kbps;
     kn_encoder *e = NULL;
@@ -592,6 +643,11 @@ static int64_t encode_noise(const char *name, int quality, long kbps)
     return sb.st_size;
 }
 
+static int64_t encode_noise(const char *name, int quality, long kbps)
+{
+    return encode_noise_as(NULL, "h264", name, quality, kbps);
+}
+
 static void test_quality_and_bitrate(void **state)
 {
     (void)state;
@@ -605,6 +661,30 @@ static void test_quality_and_bitrate(void **state)
     assert_true(b50 * 2 < b2000);
     /* 50 kbit/s for 1 s of video: the file is near 6 kB, not the CRF size. */
     assert_true(b50 < 20000);
+}
+
+/* Keyframe packet indexes of a 24-frame file at 24 fps, 0.25 s interval. */
+static void keyframes_every_6(const char *format, const char *codec, const char *name)
+{
+    char path[600];
+    out_path(path, sizeof path, name);
+    kn_encoder_opts o = base_opts("cpu", codec);
+    o.format = format;
+    o.keyframe_interval = 0.25;   /* 6 frames at 24 fps */
+    encode_file(path, o, 24);
+    probe p;
+    probe_file(path, (AVRational){24, 1}, &p);
+    assert_int_equal(p.packets, 24);
+    /* Keyframes at 0 and never more than 6 apart (an encoder may add
+     * scene cuts, which restart the count). */
+    assert_true(p.nkey >= 4);
+    assert_int_equal(p.keyframes_at[0], 0);
+    for (long k = 1; k <= p.nkey; k++) {
+        long next = k < p.nkey ? p.keyframes_at[k] : 24;
+        if (next - p.keyframes_at[k - 1] > 6)
+            fail_msg("%s: keyframes at packets %ld and %ld are more than 6 apart", name,
+                     p.keyframes_at[k - 1], next);
+    }
 }
 
 static void test_keyframe_interval(void **state)
@@ -733,6 +813,256 @@ static void test_logging(void **state)
     free(text);
 }
 
+/* ---- webm / vp9 ------------------------------------------------------- */
+
+static kn_encoder_opts webm_opts(const char *encoder)
+{
+    kn_encoder_opts o = base_opts(encoder, "vp9");
+    o.format = "webm";
+    return o;
+}
+
+/* realtime speed (ultrafast), explicit codec, 24 fps. */
+static void test_webm_vp9_24fps(void **state)
+{
+    (void)state;
+    char path[600];
+    out_path(path, sizeof path, "vp9_24.webm");
+    kn_encoder_opts o = webm_opts("cpu");
+    kn_encoder *e = NULL;
+    kn_err err;
+    assert_int_equal(kn_encoder_create(path, &o, &e, &err), KN_OK);
+    assert_string_equal(kn_encoder_name(e), "libvpx-vp9");
+    kn_encoder_destroy(e);
+    encode_file(path, o, 30);
+    check_file(path, "webm", (AVRational){24, 1}, 30);
+}
+
+/* NTSC rate, the default codec for webm (vp9), "auto" (no NVENC for VP9:
+ * libvpx-vp9 without trying NVENC), the default preset (good deadline:
+ * lag-in-frames and hidden alt-ref frames, so frames are held and packets
+ * come late), and the copy path. */
+static void test_webm_vp9_ntsc_default(void **state)
+{
+    (void)state;
+    char path[600];
+    out_path(path, sizeof path, "vp9_ntsc.webm");
+    kn_encoder_opts o = webm_opts("auto");
+    o.codec = NULL;
+    o.preset = NULL;
+    o.fps_num = 30000;
+    o.fps_den = 1001;
+    kn_encoder *e = NULL;
+    kn_err err;
+    kn_err_clear(&err);
+    assert_int_equal(kn_encoder_create(path, &o, &e, &err), KN_OK);
+    assert_string_equal(kn_encoder_name(e), "libvpx-vp9");
+    const long n = 31;
+    for (long i = 0; i < n; i++) {
+        test_frame *f = frame_new(i, W, H, NULL);
+        int rc = kn_encoder_push(e, i, f->data, f->stride, NULL, NULL, &err);
+        if (rc) fail_msg("push: %s", err.msg);
+        memset(f->mem, 0, (size_t)f->stride[0] * H + (size_t)f->stride[1] * H);
+        frame_free(f);
+    }
+    assert_int_equal(kn_encoder_finish(e, &err), KN_OK);
+    kn_encoder_destroy(e);
+    check_file(path, "webm", (AVRational){30000, 1001}, n);
+}
+
+/* Zero-copy contract with libvpx: each release fires once, also when the
+ * encoder is destroyed unfinished with frames in its lookahead. */
+static void test_webm_release_once(void **state)
+{
+    (void)state;
+    char path[600];
+    out_path(path, sizeof path, "vp9_abandoned.webm");
+    kn_encoder_opts o = webm_opts("cpu");
+    o.preset = "medium";
+    enum { N = 12 };
+    int counts[N] = {0};
+    kn_encoder *e = NULL;
+    kn_err err;
+    assert_int_equal(kn_encoder_create(path, &o, &e, &err), KN_OK);
+    push_frames(e, N, W, H, counts);
+    for (int i = 0; i < N; i++) assert_true(counts[i] <= 1);
+    kn_encoder_destroy(e);
+    for (int i = 0; i < N; i++) assert_int_equal(counts[i], 1);
+
+    /* finish on a webm with nothing pushed names the format. */
+    assert_int_equal(kn_encoder_create(path, &o, &e, &err), KN_OK);
+    assert_int_equal(kn_encoder_finish(e, &err), KN_EINVAL);
+    assert_non_null(strstr(err.msg, "webm"));
+    kn_encoder_destroy(e);
+}
+
+/* Every x264/x265 preset name opens libvpx-vp9 (each maps to a deadline and
+ * cpu-used that libvpx accepts) and encodes; ultrafast (realtime, cpu-used 8)
+ * and placebo (good, cpu-used 0) must give different files, which a preset
+ * silently ignored would not. */
+static void test_webm_presets(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"ultrafast", "superfast", "veryfast", "faster", "fast",
+                                        "medium", "slow", "slower", "veryslow", "placebo"};
+    int64_t size_first = 0, size_last = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[600], name[64];
+        snprintf(name, sizeof name, "vp9_%s.webm", names[i]);
+        out_path(path, sizeof path, name);
+        kn_encoder_opts o = webm_opts(i % 2 ? "auto" : "cpu");
+        o.preset = names[i];
+        encode_file(path, o, 4);
+        probe p;
+        probe_file(path, (AVRational){24, 1}, &p);
+        assert_int_equal(p.codec_id, AV_CODEC_ID_VP9);
+        assert_int_equal(p.frames, 4);
+        assert_int_equal(p.pixels_ok, 4);
+        if (i == 0) size_first = p.bytes;
+        size_last = p.bytes;
+    }
+    print_message("vp9 4 flat frames: ultrafast %lld bytes, placebo %lld bytes\n",
+                  (long long)size_first, (long long)size_last);
+    assert_true(size_first != size_last);
+}
+
+/* quality maps onto crf (constant quality, b=0) and bitrate onto a VBR
+ * target: both must move the file size the right way. */
+static void test_webm_quality_and_bitrate(void **state)
+{
+    (void)state;
+    int64_t q10 = encode_noise_as("webm", "vp9", "vq10.webm", 10, 0);
+    int64_t q45 = encode_noise_as("webm", "vp9", "vq45.webm", 45, 0);
+    int64_t b50 = encode_noise_as("webm", NULL, "vb50.webm", 20, 50);
+    int64_t b2000 = encode_noise_as("webm", NULL, "vb2000.webm", 20, 2000);
+    print_message("vp9 noise sizes: q10 %lld q45 %lld 50k %lld 2000k %lld\n", (long long)q10,
+                  (long long)q45, (long long)b50, (long long)b2000);
+    assert_true(q45 * 2 < q10);
+    assert_true(b50 * 2 < b2000);
+    assert_true(b50 < 20000);
+}
+
+static void test_webm_keyframe_interval(void **state)
+{
+    (void)state;
+    keyframes_every_6("webm", "vp9", "vp9_gop.webm");
+}
+
+static void expect_code(kn_encoder_opts o, int code, const char *field, const char *msg_part)
+{
+    char path[600];
+    out_path(path, sizeof path, "bad.webm");
+    kn_encoder *e = (kn_encoder *)&o;   /* must be reset to NULL */
+    kn_err err;
+    kn_err_clear(&err);
+    assert_int_equal(kn_encoder_create(path, &o, &e, &err), code);
+    assert_null(e);
+    assert_int_equal(err.code, code);
+    if (field) assert_string_equal(err.path, field);
+    if (!strstr(err.msg, msg_part)) fail_msg("message \"%s\" lacks \"%s\"", err.msg, msg_part);
+    assert_int_not_equal(access(path, F_OK), 0);
+}
+
+static void test_webm_bad_options(void **state)
+{
+    (void)state;
+    kn_encoder_opts o;
+    /* Format / codec pairs. */
+    o = webm_opts("cpu"); o.codec = "h264";
+    expect_code(o, KN_EINVAL, "/output/codec", "\"vp9\"");
+    o = webm_opts("auto"); o.codec = "hevc";
+    expect_code(o, KN_EINVAL, "/output/codec", "webm");
+    o = base_opts("cpu", "vp9"); o.format = "mp4";
+    expect_code(o, KN_EINVAL, "/output/codec", "webm");
+    o = base_opts("cpu", "vp9"); o.format = "";   /* "" is mp4 */
+    expect_code(o, KN_EINVAL, "/output/codec", "webm");
+    o = webm_opts("cpu"); o.codec = "av1";
+    expect_code(o, KN_EINVAL, "/output/codec", "vp9");
+    o = webm_opts("cpu"); o.format = "gif";
+    expect_code(o, KN_EINVAL, "/output/format", "gif");
+    o = webm_opts("cpu"); o.format = "mkv";
+    expect_code(o, KN_EINVAL, "/output/format", "\"webm\"");
+    /* Presets: NVENC names never fit VP9, whatever the encoder. */
+    o = webm_opts("auto"); o.preset = "p4";
+    expect_code(o, KN_EINVAL, "/output/preset", "NVENC");
+    o = webm_opts("cpu"); o.preset = "p1";
+    expect_code(o, KN_EINVAL, "/output/preset", "ultrafast");
+    o = webm_opts("gpu"); o.preset = "p7";
+    expect_code(o, KN_EINVAL, "/output/preset", "NVENC");
+    o = webm_opts("auto"); o.preset = "Fast";
+    expect_code(o, KN_EINVAL, "/output/preset", "vp9");
+    o = webm_opts("fpga");
+    expect_code(o, KN_EINVAL, "/output/encoder", "\"cpu\"");
+    o = webm_opts("cpu"); o.quality = 52;
+    expect_code(o, KN_EINVAL, "/output/quality", "0..51");
+    o = webm_opts("cpu"); o.width = 62; o.height = 45;
+    expect_code(o, KN_EINVAL, "/height", "even");
+    /* "gpu": there is no NVENC VP9 encoder, on any machine. */
+    o = webm_opts("gpu");
+    expect_code(o, KN_EENCODER, "/output/encoder", "no NVENC VP9 encoder");
+    o = webm_opts("gpu"); o.codec = NULL; o.preset = "slow";
+    expect_code(o, KN_EENCODER, "/output/encoder", "no NVENC VP9 encoder");
+
+    /* kn_encoder_check_output: the same rules without opening anything. */
+    kn_err err;
+    assert_int_equal(kn_encoder_check_output(NULL, NULL, NULL, NULL, &err), KN_OK);
+    assert_int_equal(kn_encoder_check_output("mp4", "hevc", "cpu", "veryslow", &err), KN_OK);
+    assert_int_equal(kn_encoder_check_output("mp4", "hevc", "gpu", "p2", &err), KN_OK);
+    assert_int_equal(kn_encoder_check_output("mp4", "h264", "auto", "p2", &err), KN_OK);
+    assert_int_equal(kn_encoder_check_output("webm", NULL, "auto", "placebo", &err), KN_OK);
+    assert_int_equal(kn_encoder_check_output("webm", "vp9", "cpu", "", &err), KN_OK);
+    assert_int_equal(kn_encoder_check_output("webm", "vp9", "gpu", NULL, &err), KN_OK);
+    assert_int_equal(kn_encoder_check_output("webm", "vp9", "auto", "p3", &err), KN_EINVAL);
+    assert_string_equal(err.path, "/output/preset");
+    assert_int_equal(kn_encoder_check_output("webm", "vp9", "gpu", "fast", &err), KN_OK);
+    assert_int_equal(kn_encoder_check_output("webm", "h264", "cpu", NULL, &err), KN_EINVAL);
+    assert_string_equal(err.path, "/output/codec");
+    assert_int_equal(kn_encoder_check_output(NULL, "vp9", "cpu", NULL, &err), KN_EINVAL);
+    assert_string_equal(err.path, "/output/codec");
+    assert_int_equal(kn_encoder_check_output("mov", NULL, "cpu", NULL, &err), KN_EINVAL);
+    assert_string_equal(err.path, "/output/format");
+    assert_int_equal(kn_encoder_check_output("mp4", "hevc", "cpu", "p3", &err), KN_EINVAL);
+    assert_string_equal(err.path, "/output/preset");
+    assert_int_equal(kn_encoder_check_output("webm", "vp9", "tpu", NULL, &err), KN_EINVAL);
+    assert_string_equal(err.path, "/output/encoder");
+
+    /* Format facts for the HTTP layer and file names. */
+    assert_string_equal(kn_encoder_mime(NULL), "video/mp4");
+    assert_string_equal(kn_encoder_mime("mp4"), "video/mp4");
+    assert_string_equal(kn_encoder_mime("webm"), "video/webm");
+    assert_null(kn_encoder_mime("gif"));
+    assert_string_equal(kn_encoder_extension(""), "mp4");
+    assert_string_equal(kn_encoder_extension("webm"), "webm");
+    assert_null(kn_encoder_extension("WEBM"));
+    assert_string_equal(kn_encoder_default_codec(NULL), "h264");
+    assert_string_equal(kn_encoder_default_codec("webm"), "vp9");
+    assert_null(kn_encoder_default_codec("avi"));
+}
+
+/* libx265 takes the x265 preset names (the same ten as x264's) through the
+ * one "preset" field: each opens. */
+static void test_hevc_presets(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"ultrafast", "superfast", "veryfast", "faster", "fast",
+                                        "medium", "slow", "slower", "veryslow", "placebo"};
+    char path[600];
+    out_path(path, sizeof path, "hevc_preset.mp4");
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        kn_err err;
+        kn_err_clear(&err);
+        assert_int_equal(kn_encoder_check_preset("cpu", names[i], &err), KN_OK);
+        assert_int_equal(kn_encoder_check_output("mp4", "hevc", "cpu", names[i], &err), KN_OK);
+        kn_encoder_opts o = base_opts("cpu", "hevc");
+        o.preset = names[i];
+        kn_encoder *e = NULL;
+        int rc = kn_encoder_create(path, &o, &e, &err);
+        if (rc) fail_msg("hevc preset %s: %s", names[i], err.msg);
+        assert_string_equal(kn_encoder_name(e), "libx265");
+        kn_encoder_destroy(e);
+    }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -766,6 +1096,14 @@ int main(void)
         cmocka_unit_test(test_cpu_hevc),
         cmocka_unit_test(test_quality_and_bitrate),
         cmocka_unit_test(test_keyframe_interval),
+        cmocka_unit_test(test_hevc_presets),
+        cmocka_unit_test(test_webm_bad_options),
+        cmocka_unit_test(test_webm_vp9_24fps),
+        cmocka_unit_test(test_webm_vp9_ntsc_default),
+        cmocka_unit_test(test_webm_release_once),
+        cmocka_unit_test(test_webm_presets),
+        cmocka_unit_test(test_webm_quality_and_bitrate),
+        cmocka_unit_test(test_webm_keyframe_interval),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
