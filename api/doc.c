@@ -70,6 +70,8 @@
  */
 #include "api/doc.h"
 #include "api/jsonmem.h"
+#include "render/expr.h"
+#include "render/path.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -105,8 +107,17 @@ typedef struct chunk {
     max_align_t data[];
 } chunk;
 
+/* Objects of other modules a doc owns (parsed paths), freed with it. */
+typedef struct owned {
+    struct owned *next;
+    kn_path *path;
+    kn_expr *expr;
+    kn_template *tmpl;
+} owned;
+
 typedef struct arena {
     chunk *head;
+    owned *owned;     /* nodes live in the arena itself */
     size_t total;     /* bytes obtained from malloc, headers included */
     size_t cap;       /* limit on total */
     int fail;         /* KN_ETOOBIG or KN_ENOMEM after a failed alloc */
@@ -118,6 +129,11 @@ typedef struct arena {
 static void arena_free(arena *a)
 {
     if (!a) return;
+    for (owned *o = a->owned; o; o = o->next) {
+        kn_path_destroy(o->path);
+        kn_expr_destroy(o->expr);
+        kn_template_destroy(o->tmpl);
+    }
     chunk *c = a->head;
     while (c) {
         chunk *n = c->next;
@@ -212,6 +228,14 @@ typedef struct parser {
     size_t nscenes;
     set_check *checks;
     size_t nchecks, cap_checks;
+
+    kn_expr_var *names;         /* what expressions may use (KN_XV_*, vars) */
+    size_t nnames;
+    kn_calc *calcs;             /* malloc'ed while parsing; copied to the doc */
+    size_t ncalcs, cap_calcs;
+    unsigned char *ecalc;       /* per slot: an element calc writes it */
+    int calc_slot;              /* slot of the element property being parsed,
+                                   -1 where expressions are not allowed */
 } parser;
 
 static int fail(parser *p, int code, const char *fmt, ...)
@@ -390,8 +414,9 @@ static int get_num(parser *p, const json_t *j, const nrange *r, double *out)
     if (!json_is_number(j)) {
         range_text(r, want, sizeof want);
         if (json_is_string(j) && json_string_value(j)[0] == '=')
-            return fail(p, KN_EINVAL, "expressions (strings starting with \"=\") are not "
-                        "supported yet: give %s", want);
+            return fail(p, KN_EINVAL, "an expression is not allowed here: this field must be "
+                        "a constant (%s); expressions go in an element's own number fields and "
+                        "in vars", want);
         return fail(p, KN_EINVAL, "expected %s, got %s", want, jdesc(j));
     }
     double v = json_number_value(j);
@@ -478,7 +503,7 @@ static const pdesc g_desc[D_COUNT] = {
                 PB(KN_P_DASH) | PB(KN_P_LINE_CAP) | PB(KN_P_LINE_JOIN))
 
 static const char *const g_type_name[KN_E_COUNT] = {
-    "rect", "circle", "ellipse", "line", "polyline", "polygon", "text", "group"
+    "rect", "circle", "ellipse", "line", "polyline", "polygon", "text", "group", "path"
 };
 
 static const uint64_t g_type_props[KN_E_COUNT] = {
@@ -492,6 +517,7 @@ static const uint64_t g_type_props[KN_E_COUNT] = {
     [KN_E_TEXT]     = COMMON | PB(KN_P_X) | PB(KN_P_Y) | PB(KN_P_TEXT) | PB(KN_P_FONT) |
                       PB(KN_P_SIZE) | PB(KN_P_ALIGN) | PB(KN_P_BASELINE),
     [KN_E_GROUP]    = COMMON | PB(KN_P_X) | PB(KN_P_Y),
+    [KN_E_PATH]     = COMMON,   /* plus "d", parsed once into el->path */
 };
 
 static const uint64_t g_type_required[KN_E_COUNT] = {
@@ -500,7 +526,7 @@ static const uint64_t g_type_required[KN_E_COUNT] = {
     [KN_E_ELLIPSE] = PB(KN_P_RX) | PB(KN_P_RY),
 };
 
-#define TYPE_LIST "rect, circle, ellipse, line, polyline, polygon, text, group"
+#define TYPE_LIST "rect, circle, ellipse, line, polyline, polygon, text, group, path"
 
 static double g_empty[1];
 
@@ -525,15 +551,51 @@ static int is_linspace(const json_t *j)
 
 static int fail_linspace(parser *p)
 {
-    return fail(p, KN_EINVAL, "{\"linspace\": ...} arrays are not supported yet: list the "
-                "numbers");
+    return fail(p, KN_EINVAL, "{\"linspace\": ...} makes an array of numbers; this field "
+                "takes a pair [x, y]");
+}
+
+/* {"linspace": [start, stop, count]}: count numbers from start to stop,
+ * both included (numpy's default), checked against r at both ends (the
+ * values are monotonic, so the ends bound them). */
+static int parse_linspace(parser *p, const json_t *j, const nrange *r, kn_value *out)
+{
+    static const char *const KEYS[] = { "linspace", NULL };
+    static const nrange RCOUNT = { 1, MAX_ARRAY, R_LO | R_HI | R_INT };
+    int rc;
+    if ((rc = check_keys(p, j, KEYS))) return rc;
+    const json_t *a = json_object_get(j, "linspace");
+    size_t old = push_key(p, "linspace");
+    if (!json_is_array(a) || json_array_size(a) != 3) {
+        rc = fail(p, KN_EINVAL, "expected [start, stop, count], got %s", jdesc(a));
+        pop(p, old);
+        return rc;
+    }
+    double v[3];
+    for (size_t i = 0; i < 3 && !rc; i++) {
+        size_t o2 = push_idx(p, i);
+        rc = get_num(p, json_array_get(a, i), i == 2 ? &RCOUNT : r, &v[i]);
+        pop(p, o2);
+    }
+    pop(p, old);
+    if (rc) return rc;
+    size_t n = (size_t)v[2];
+    double *arr = palloc(p, n, sizeof *arr);
+    if (!arr) return p->err->code;
+    for (size_t i = 0; i < n; i++)
+        arr[i] = n == 1 ? v[0] : v[0] + (v[1] - v[0]) * (double)i / (double)(n - 1);
+    if (n > 1) arr[n - 1] = v[1];
+    out->type = KN_VT_ARRAY;
+    out->arr = arr;
+    out->n = n;
+    return KN_OK;
 }
 
 /* ---- values ----------------------------------------------------------- */
 
 static int parse_num_array(parser *p, const json_t *j, const nrange *r, kn_value *out)
 {
-    if (is_linspace(j)) return fail_linspace(p);
+    if (is_linspace(j)) return parse_linspace(p, j, r, out);
     if (!json_is_array(j)) return fail(p, KN_EINVAL, "expected an array of numbers, got %s", jdesc(j));
     size_t n = json_array_size(j);
     if (n > MAX_ARRAY)
@@ -568,6 +630,64 @@ static int parse_xy(parser *p, const json_t *j, const char *what, double *xy)
     return KN_OK;
 }
 
+/* ---- computed values --------------------------------------------------- */
+
+static const char *const XV_NAMES[KN_XV_VARS] = {
+    "t", "frame", "n_frames", "duration", "fps", "width", "height", "x", "i"
+};
+
+/* Compiles "=expr" (src without the '=') or a text template for slot and
+ * records it as a calc. The doc owns the compiled object. Errors point at
+ * the field being parsed and give the column within its string. */
+static int add_calc(parser *p, kn_calc_kind kind, int slot, int is_var, const char *src)
+{
+    kn_expr *e = NULL;
+    kn_template *t = NULL;
+    int col = 0, rc;
+    kn_err cerr;
+    kn_expr_names names = { p->names, p->nnames };
+    kn_err_clear(&cerr);
+    if (kind == KN_CALC_TEXT)
+        rc = kn_template_compile(src, &names, &t, &col, &cerr);
+    else
+        rc = kn_expr_compile(src, &names, &e, &col, &cerr);
+    if (rc != KN_OK) {
+        if (kind == KN_CALC_TEXT)
+            return fail(p, rc, "text template: %s", cerr.msg);
+        /* The expression's columns count from after '='; the field's
+         * string starts one earlier. */
+        return fail(p, rc, "expression \"=%.48s%s\": %s (column %d of the string)", src,
+                    strlen(src) > 48 ? "..." : "", cerr.msg, col + 1);
+    }
+    owned *o = palloc(p, 1, sizeof *o);
+    if (!o) {
+        kn_expr_destroy(e);
+        kn_template_destroy(t);
+        return p->err->code;
+    }
+    memset(o, 0, sizeof *o);
+    o->expr = e;
+    o->tmpl = t;
+    o->next = p->A->owned;
+    p->A->owned = o;
+    if (p->ncalcs == p->cap_calcs) {
+        size_t ncap = p->cap_calcs ? 2 * p->cap_calcs : 16;
+        kn_calc *nc = realloc(p->calcs, ncap * sizeof *nc);
+        if (!nc) return fail(p, KN_ENOMEM, "out of memory");
+        p->calcs = nc;
+        p->cap_calcs = ncap;
+    }
+    p->calcs[p->ncalcs++] = (kn_calc){ .kind = kind, .slot = slot, .expr = e, .tmpl = t,
+                                       .is_var = is_var };
+    if (!is_var) p->ecalc[slot] = 1;
+    return KN_OK;
+}
+
+static int is_expr_string(const json_t *j)
+{
+    return json_is_string(j) && json_string_value(j)[0] == '=';
+}
+
 static int parse_points(parser *p, const json_t *j, kn_value *out)
 {
     static const char *const XY[] = { "x", "y", NULL };
@@ -592,25 +712,38 @@ static int parse_points(parser *p, const json_t *j, kn_value *out)
     } else if (json_is_object(j)) {
         if ((rc = check_keys(p, j, XY))) return rc;
         const json_t *c[2] = { json_object_get(j, "x"), json_object_get(j, "y") };
+        kn_value col[2];
+        memset(col, 0, sizeof col);
+        int ex[2] = { 0, 0 };
         for (int k = 0; k < 2; k++) {
             size_t old = push_key(p, XY[k]);
             if (!c[k])
                 rc = fail(p, KN_EINVAL, "missing field \"%s\": points given as {\"x\": [...], "
                           "\"y\": [...]} need both", XY[k]);
-            else if (is_linspace(c[k]))
-                rc = fail_linspace(p);
-            else if (!json_is_array(c[k]))
-                rc = fail(p, KN_EINVAL, "expected an array of numbers, got %s", jdesc(c[k]));
+            else if (is_expr_string(c[k]) && p->calc_slot < 0)
+                rc = fail(p, KN_EINVAL, "expressions are computed per frame for an element's "
+                          "own fields; here give the numbers (animate a var the element's "
+                          "expression uses instead)");
+            else if (is_expr_string(c[k]))
+                ex[k] = 1;
             else
-                rc = KN_OK;
+                rc = parse_num_array(p, c[k], &R_ANY, &col[k]);
             pop(p, old);
             if (rc) return rc;
         }
-        n = json_array_size(c[0]);
-        if (json_array_size(c[1]) != n) {
+        if (ex[0] && ex[1]) {
+            size_t old = push_key(p, "x");
+            rc = fail(p, KN_EINVAL, "\"x\" and \"y\" cannot both be expressions: give \"x\" as "
+                      "an array or {\"linspace\": [start, stop, count]} so the number of points "
+                      "is known");
+            pop(p, old);
+            return rc;
+        }
+        n = ex[0] ? col[1].n : col[0].n;
+        if (!ex[0] && !ex[1] && col[1].n != n) {
             size_t old = push_key(p, "y");
             rc = fail(p, KN_EINVAL, "\"x\" has %zu numbers and \"y\" has %zu: they must have "
-                      "the same length", n, json_array_size(c[1]));
+                      "the same length", n, col[1].n);
             pop(p, old);
             return rc;
         }
@@ -619,14 +752,13 @@ static int parse_points(parser *p, const json_t *j, kn_value *out)
                         MAX_ARRAY / 2);
         a = n ? palloc(p, n, 2 * sizeof *a) : g_empty;
         if (!a) return p->err->code;
+        for (int k = 0; k < 2; k++)
+            for (size_t i = 0; i < n; i++) a[2 * i + (size_t)k] = ex[k] ? 0 : col[k].arr[i];
         for (int k = 0; k < 2; k++) {
+            if (!ex[k]) continue;
             size_t old = push_key(p, XY[k]);
-            for (size_t i = 0; i < n; i++) {
-                size_t o2 = push_idx(p, i);
-                rc = get_num(p, json_array_get(c[k], i), &R_ANY, &a[2 * i + (size_t)k]);
-                pop(p, o2);
-                if (rc) break;
-            }
+            rc = add_calc(p, k ? KN_CALC_POINTS_Y : KN_CALC_POINTS_X, p->calc_slot, 0,
+                          json_string_value(c[k]) + 1);
             pop(p, old);
             if (rc) return rc;
         }
@@ -649,7 +781,12 @@ static int parse_value(parser *p, const json_t *j, const pdesc *d, kn_value *out
 
     switch (d->kind) {
     case K_NUM:
-        if ((rc = get_num(p, j, &d->range, &v.num))) return rc;
+        if (is_expr_string(j) && p->calc_slot >= 0) {
+            if ((rc = add_calc(p, KN_CALC_NUM, p->calc_slot, 0, json_string_value(j) + 1))) return rc;
+            v.num = 0;   /* computed every frame */
+        } else if ((rc = get_num(p, j, &d->range, &v.num))) {
+            return rc;
+        }
         v.type = KN_VT_NUM;
         break;
     case K_BOOL:
@@ -693,9 +830,16 @@ static int parse_value(parser *p, const json_t *j, const pdesc *d, kn_value *out
     case K_VSTR: {
         if (!json_is_string(j)) return fail(p, KN_EINVAL, "expected a string, got %s", jdesc(j));
         const char *s = json_string_value(j);
-        if (d->kind == K_TEXT && strchr(s, '{'))
-            return fail(p, KN_EINVAL, "text templates (\"{expr}\" inside text) are not supported "
-                        "yet: the text may not contain '{'");
+        if (d->kind == K_TEXT && (strchr(s, '{') || strchr(s, '}'))) {
+            if (p->calc_slot < 0)
+                return fail(p, KN_EINVAL, "text templates are computed per frame for an "
+                            "element's own text; here give plain text (\"{{\" and \"}}\" "
+                            "are not needed outside templates)");
+            if ((rc = add_calc(p, KN_CALC_TEXT, p->calc_slot, 0, s))) return rc;
+            v.type = KN_VT_STR;
+            v.str = "";
+            break;
+        }
         if (d->kind == K_FONT && !*s)
             return fail(p, KN_EINVAL, "expected a font name such as \"DejaVu Sans Bold\", got "
                         "an empty string");
@@ -999,6 +1143,24 @@ static int parse_vars(parser *p, const json_t *j)
         unsigned char kind;
         kn_value val;
         memset(&val, 0, sizeof val);
+        if (is_expr_string(v)) {
+            /* A computed var: a number, evaluated each frame before the
+             * timeline; it may use the vars defined before it. */
+            const char *name = pstrdup(p, key);
+            int slot = name ? new_slot(p, D_VNUM, name) : -1;
+            if (!name) rc = p->err->code;
+            else if (slot < 0) rc = fail(p, KN_EINTERNAL, "slot count mismatch");
+            else rc = add_calc(p, KN_CALC_NUM, slot, 1, json_string_value(v) + 1);
+            if (!rc) {
+                p->doc->init[slot] = (kn_value){ .type = KN_VT_NUM };
+                p->names[p->nnames++] = (kn_expr_var){ name, KN_XV_VARS + slot };
+                if (json_object_set_new(p->vars, key, json_integer(slot)))
+                    rc = fail(p, KN_ENOMEM, "out of memory");
+            }
+            pop(p, o2);
+            if (rc) goto out;
+            continue;
+        }
         if (json_is_number(v)) {
             kind = D_VNUM;
         } else if (json_is_boolean(v)) {
@@ -1029,6 +1191,9 @@ static int parse_vars(parser *p, const json_t *j)
                 rc = fail(p, KN_ENOMEM, "out of memory");
             else
                 p->doc->init[slot] = val;
+            /* Number and boolean vars can be used in expressions. */
+            if (!rc && (kind == D_VNUM || kind == D_VBOOL))
+                p->names[p->nnames++] = (kn_expr_var){ name, KN_XV_VARS + slot };
         }
         pop(p, o2);
         if (rc) goto out;
@@ -1109,9 +1274,44 @@ static void allowed_elem_fields(kn_etype t, char *buf, size_t n)
         if (w > 0) len += (size_t)w;
     }
     if (t == KN_E_GROUP && len < n) snprintf(buf + len, n - len, ", children");
+    if (t == KN_E_PATH && len < n) snprintf(buf + len, n - len, ", d");
 }
 
 static int parse_elems(parser *p, const json_t *arr, int depth, kn_elem **out, size_t *nout);
+
+/* `d` of a path: SVG path data, parsed once here (so a bad path is a 400
+ * pointing at the column) and owned by the doc. It is not a slot: a path's
+ * shape is fixed; move, turn and scale it with the transform properties. */
+static int parse_path_data(parser *p, kn_elem *el, const json_t *jd)
+{
+    size_t old = push_key(p, "d");
+    int rc = KN_OK, col = 0;
+    kn_path *path = NULL;
+    if (!jd) {
+        rc = fail(p, KN_EINVAL, "missing field \"d\": a path needs its SVG path data, e.g. "
+                  "\"M 0 0 L 100 50 Z\"");
+    } else if (!json_is_string(jd)) {
+        rc = fail(p, KN_EINVAL, "expected SVG path data (a string), got %s", jdesc(jd));
+    } else if (kn_path_parse(json_string_value(jd), &path, &col, p->err) != KN_OK) {
+        char msg[sizeof p->err->msg];
+        snprintf(msg, sizeof msg, "%s", p->err->msg);
+        rc = fail(p, p->err->code, "%s", msg);
+    } else {
+        owned *o = palloc(p, 1, sizeof *o);
+        if (!o) {
+            kn_path_destroy(path);
+            rc = p->err->code;
+        } else {
+            memset(o, 0, sizeof *o);
+            o->path = path;
+            o->next = p->A->owned;
+            p->A->owned = o;
+            el->path = path;
+        }
+    }
+    pop(p, old);
+    return rc;
+}
 
 static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
 {
@@ -1134,8 +1334,7 @@ static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
         t = type_of_name(ts);
         if (t >= 0)
             rc = KN_OK;
-        else if (!strcmp(ts, "path") || !strcmp(ts, "image") || !strcmp(ts, "composition") ||
-                 !strcmp(ts, "plot"))
+        else if (!strcmp(ts, "image") || !strcmp(ts, "composition") || !strcmp(ts, "plot"))
             rc = fail(p, KN_EINVAL, "element type \"%s\" is not supported yet (supported: %s)",
                       ts, TYPE_LIST);
         else
@@ -1189,6 +1388,7 @@ static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
     json_object_foreach((json_t *)j, key, v) {
         if (!strcmp(key, "type") || !strcmp(key, "id")) continue;
         if (t == KN_E_GROUP && !strcmp(key, "children")) continue;
+        if (t == KN_E_PATH && !strcmp(key, "d")) continue;
         int prop = -1;
         for (int k = 0; k < KN_P_COUNT; k++)
             if ((g_type_props[t] & PB(k)) && !strcmp(g_desc[k].name, key)) prop = k;
@@ -1199,7 +1399,9 @@ static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
             rc = fail(p, KN_EINVAL, "unknown field \"%.64s\" for a %s (allowed: %s)", key,
                       g_type_name[t], list);
         } else {
+            p->calc_slot = el->slot[prop];
             rc = parse_value(p, v, &g_desc[prop], &p->doc->init[el->slot[prop]]);
+            p->calc_slot = -1;
         }
         pop(p, old);
         if (rc) return rc;
@@ -1216,6 +1418,8 @@ static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
         pop(p, old);
         return rc;
     }
+
+    if (t == KN_E_PATH && (rc = parse_path_data(p, el, json_object_get(j, "d")))) return rc;
 
     if (t == KN_E_GROUP) {
         const json_t *ch = json_object_get(j, "children");
@@ -1287,6 +1491,10 @@ static int resolve_target(parser *p, const char *key, int *slot)
         }
         *slot = el->slot[k];
     }
+    if (p->ecalc[*slot])
+        return fail(p, KN_EINVAL, "target \"%.64s\" is computed by an expression every frame, "
+                    "so it cannot also be set or tweened: animate a var the expression uses "
+                    "instead", key);
     if (p->doc->init[*slot].type == KN_VT_NONE)
         return fail(p, KN_EINVAL, "target \"%.64s\" cannot be animated: the element gives no "
                     "value for it (add \"origin\": [x, y] to the element)", key);
@@ -1766,6 +1974,53 @@ void kn_doc_limits_default(kn_doc_limits *l)
     l->max_bytes = (size_t)256 * 1024 * 1024;
 }
 
+static void mark_targets(const kn_scene *sc, unsigned char *anim)
+{
+    for (size_t i = 0; i < sc->ntargets; i++) anim[sc->targets[i].slot] = 1;
+    for (size_t i = 0; i < sc->nchildren; i++) mark_targets(&sc->children[i], anim);
+}
+
+static int calc_uses_animated(const kn_calc *c, const kn_doc *doc, const unsigned char *anim)
+{
+#define USES(i) (c->expr ? kn_expr_uses(c->expr, (i)) : kn_template_uses(c->tmpl, (i)))
+    if (USES(KN_XV_T) || USES(KN_XV_FRAME)) return 1;
+    for (size_t v = 0; v < doc->nvars; v++)
+        if (anim[v] && USES(KN_XV_VARS + (int)v)) return 1;
+#undef USES
+    return 0;
+}
+
+/* Orders the calcs (vars first), decides which may change between frames,
+ * and records which slots are animated: targeted by the timeline or a frame
+ * entry, or written by a calc that depends on t, frame or an animated var.
+ * Renderers use doc->animated to draw what never changes only once. */
+static int finish_calcs(parser *p)
+{
+    kn_doc *doc = p->doc;
+    doc->animated = palloc(p, doc->nslots ? doc->nslots : 1, 1);
+    if (!doc->animated) return p->err->code;
+    unsigned char *anim = doc->animated;
+    if (doc->timeline) mark_targets(doc->timeline, anim);
+    for (size_t f = 0; f < doc->nframes_entries; f++)
+        for (size_t i = 0; i < doc->frames[f].nsets; i++) anim[doc->frames[f].sets[i].slot] = 1;
+    if (!p->ncalcs) return KN_OK;
+    doc->calcs = palloc(p, p->ncalcs, sizeof *doc->calcs);
+    if (!doc->calcs) return p->err->code;
+    size_t n = 0;
+    for (int pass = 1; pass >= 0; pass--)
+        for (size_t i = 0; i < p->ncalcs; i++)
+            if (p->calcs[i].is_var == pass) doc->calcs[n++] = p->calcs[i];
+    doc->ncalcs = n;
+    /* In evaluation order, so a var computed from an animated var is itself
+     * animated before later calcs look at it. */
+    for (size_t i = 0; i < n; i++) {
+        kn_calc *c = &doc->calcs[i];
+        c->dynamic = calc_uses_animated(c, doc, anim);
+        if (c->dynamic) anim[c->slot] = 1;
+    }
+    return KN_OK;
+}
+
 static int parse_root(parser *p, const json_t *root)
 {
     static const char *const KEYS[] = { "width", "height", "fps", "duration", "background",
@@ -1873,10 +2128,16 @@ static int parse_root(parser *p, const json_t *root)
     if (!doc->init || !doc->slot_name) return p->err->code;
     p->skind = calloc(nslots ? nslots : 1, 1);
     p->tweened = calloc(nslots ? nslots : 1, 1);
+    p->ecalc = calloc(nslots ? nslots : 1, 1);
     p->elems = calloc(nel ? nel : 1, sizeof *p->elems);
-    if (!p->skind || !p->tweened || !p->elems) return fail(p, KN_ENOMEM, "out of memory");
+    if (!p->skind || !p->tweened || !p->ecalc || !p->elems)
+        return fail(p, KN_ENOMEM, "out of memory");
+    p->names = palloc(p, KN_XV_VARS + nslots, sizeof *p->names);
+    if (!p->names) return p->err->code;
+    for (int k = 0; k < KN_XV_VARS; k++) p->names[p->nnames++] = (kn_expr_var){ XV_NAMES[k], k };
 
     if (jv && (rc = parse_vars(p, jv))) return rc;
+    doc->nvars = (size_t)p->next_slot;
     if (je) {
         old = push_key(p, "elements");
         rc = parse_elems(p, je, 1, &doc->elements, &doc->nelements);
@@ -1969,6 +2230,7 @@ static int parse_root(parser *p, const json_t *root)
             doc->frames[i] = (kn_frame_entry){ (long)fr[i].index, fr[i].sets, fr[i].nsets };
         doc->nframes_entries = nfr;
     }
+    rc = finish_calcs(p);
 out:
     free(fr);
     return rc;
@@ -2010,6 +2272,7 @@ int kn_doc_parse(const char *json, size_t len, const kn_doc_limits *lim, kn_doc 
     kn_err_clear(err);
     memset(&p, 0, sizeof p);
     p.err = err;
+    p.calc_slot = -1;
     if (lim) p.lim = *lim;
     else kn_doc_limits_default(&p.lim);
     if (!out || (!json && len))
@@ -2049,6 +2312,8 @@ out:
     json_decref(p.vars);
     free(p.skind);
     free(p.tweened);
+    free(p.ecalc);
+    free(p.calcs);
     free(p.elems);
     for (size_t i = 0; i < p.nchecks; i++) free(p.checks[i].path);
     free(p.checks);

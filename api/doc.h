@@ -60,8 +60,10 @@ typedef struct kn_value {
 
 typedef enum kn_etype {
     KN_E_RECT, KN_E_CIRCLE, KN_E_ELLIPSE, KN_E_LINE, KN_E_POLYLINE,
-    KN_E_POLYGON, KN_E_TEXT, KN_E_GROUP, KN_E_COUNT
+    KN_E_POLYGON, KN_E_TEXT, KN_E_GROUP, KN_E_PATH, KN_E_COUNT
 } kn_etype;
+
+struct kn_path;   /* render/path.h */
 
 /* Every property an element may have. Slot types: OPACITY, ROTATION,
  * STROKE_WIDTH and all geometry numbers are NUM; VISIBLE is BOOL; SCALE is an
@@ -87,6 +89,7 @@ typedef struct kn_elem {
     int slot[KN_P_COUNT];           /* slot of each property, -1 if the type lacks it */
     struct kn_elem *children;       /* KN_E_GROUP: nchildren elements */
     size_t nchildren;
+    const struct kn_path *path;     /* KN_E_PATH: its parsed `d` (static) */
 } kn_elem;
 
 /* ---- timeline ------------------------------------------------------- */
@@ -134,6 +137,41 @@ typedef struct kn_frame_entry {
     size_t nsets;
 } kn_frame_entry;
 
+/* ---- computed values ------------------------------------------------ */
+
+struct kn_expr;       /* render/expr.h */
+struct kn_template;
+
+/* Indices of the names an expression may use in the values array it is
+ * evaluated with (render/expr.h): the frame's context first, then every
+ * number or boolean var at KN_XV_VARS + its slot (vars are slots 0..). */
+enum {
+    KN_XV_T = 0, KN_XV_FRAME, KN_XV_N_FRAMES, KN_XV_DURATION, KN_XV_FPS,
+    KN_XV_WIDTH, KN_XV_HEIGHT, KN_XV_X, KN_XV_I, KN_XV_VARS
+};
+
+typedef enum kn_calc_kind {
+    KN_CALC_NUM,        /* slot (NUM) = expr */
+    KN_CALC_POINTS_X,   /* slot (points): x of point i = expr with i */
+    KN_CALC_POINTS_Y,   /* slot (points): y of point i = expr with x, i */
+    KN_CALC_TEXT        /* slot (STR) = template rendered */
+} kn_calc_kind;
+
+/* A value computed every frame (spec 2: "=expr" numbers, "{expr:fmt}"
+ * text). Var calcs come first in doc->calcs and run before the timeline (a
+ * tween of that var starts from the computed value); element calcs run after
+ * the timeline and per-frame entries, so they see animated vars. A slot an
+ * element calc writes is never a timeline or frame target (the parser
+ * refuses that). */
+typedef struct kn_calc {
+    kn_calc_kind kind;
+    int slot;
+    const struct kn_expr *expr;      /* NUM, POINTS_X, POINTS_Y */
+    const struct kn_template *tmpl;  /* TEXT */
+    int is_var;                      /* runs before the timeline */
+    int dynamic;                     /* may differ between frames */
+} kn_calc;
+
 /* ---- output --------------------------------------------------------- */
 
 typedef struct kn_output {
@@ -169,6 +207,12 @@ typedef struct kn_doc {
     size_t nframes_entries;
 
     kn_output output;
+
+    kn_calc *calcs;            /* var calcs first, each group in document order */
+    size_t ncalcs;
+    size_t nvars;              /* vars are slots 0..nvars-1 */
+    unsigned char *animated;   /* nslots flags: targeted by the timeline or a
+                                  frame entry, or written by a dynamic calc */
 
     const char *metadata_json; /* "metadata" as compact JSON text, or NULL */
 

@@ -21,6 +21,7 @@
  *    resolution and is the same on every worker.
  */
 #include "render/draw.h"
+#include "render/path.h"
 
 #include <limits.h>
 #include <math.h>
@@ -341,6 +342,11 @@ static int shape_path(const ectx *x, const kn_elem *el, cairo_t *cr)
         if (el->type == KN_E_POLYGON) cairo_close_path(cr);
         return 1;
     }
+    case KN_E_PATH:
+        /* Coordinates are bounded by the path parser, so this cannot put
+         * cr into an error state. */
+        kn_path_append(el->path, cr);
+        return el->path && kn_path_count(el->path) > 0;
     default:
         return 0;
     }
@@ -389,6 +395,14 @@ static void shape_center(const ectx *x, const kn_elem *el, const double tbox[4],
         *ox = num(x, el, KN_P_X, 0);
         *oy = num(x, el, KN_P_Y, 0);
         return;
+    case KN_E_PATH: {
+        double b[4];
+        if (kn_path_extents(el->path, b)) {
+            *ox = (b[0] + b[2]) / 2;
+            *oy = (b[1] + b[3]) / 2;
+        }
+        return;
+    }
     default:
         return;
     }
@@ -602,9 +616,15 @@ static void base_build(kn_canvas *c, const kn_doc *doc, const ectx *x)
     c->base = NULL;
     unsigned char *anim = calloc(doc->nslots ? doc->nslots : 1, 1);
     if (!anim) return;   /* no cache: every frame draws everything */
-    if (doc->timeline) mark_scene(doc->timeline, anim);
-    for (size_t f = 0; f < doc->nframes_entries; f++)
-        for (size_t i = 0; i < doc->frames[f].nsets; i++) anim[doc->frames[f].sets[i].slot] = 1;
+    if (doc->animated) {
+        /* The parser's verdict also covers values computed from t. */
+        memcpy(anim, doc->animated, doc->nslots);
+    } else {
+        /* A hand-built doc (tests): what the timeline and frames target. */
+        if (doc->timeline) mark_scene(doc->timeline, anim);
+        for (size_t f = 0; f < doc->nframes_entries; f++)
+            for (size_t i = 0; i < doc->frames[f].nsets; i++) anim[doc->frames[f].sets[i].slot] = 1;
+    }
     size_t n = 0;
     while (n < doc->nelements && elem_static(&doc->elements[n], anim)) n++;
     free(anim);

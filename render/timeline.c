@@ -22,15 +22,21 @@
  */
 #include "render/timeline.h"
 
+#include "render/expr.h"
+
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define TEXT_CAP 4096   /* bytes of one rendered text template */
+
 struct kn_state {
     const kn_doc *doc;
     size_t nslots;
     kn_value *v;          /* nslots values; v[i].arr owned, v[i].cap sized */
+    double *xv;           /* KN_XV_VARS + nvars: what expressions read */
+    char **text;          /* per calc: TEXT_CAP bytes for KN_CALC_TEXT, else NULL */
 };
 
 /* ---- values ---------------------------------------------------------- */
@@ -144,7 +150,11 @@ kn_state *kn_state_create(const kn_doc *doc)
     if (!st) return NULL;
     st->doc = doc;
     st->nslots = doc->nslots;
-    if (doc->nslots == 0) return st;
+    if (doc->nslots == 0) {
+        st->xv = calloc(KN_XV_VARS, sizeof *st->xv);
+        if (!st->xv) goto fail;
+        return st;
+    }
 
     st->v = calloc(doc->nslots, sizeof *st->v);
     cap = calloc(doc->nslots, sizeof *cap);
@@ -165,6 +175,15 @@ kn_state *kn_state_create(const kn_doc *doc)
         st->v[i].cap = cap[i];
     }
     free(cap);
+    cap = NULL;
+    st->xv = calloc(KN_XV_VARS + doc->nvars, sizeof *st->xv);
+    if (!st->xv) goto fail;
+    if (doc->ncalcs) {
+        st->text = calloc(doc->ncalcs, sizeof *st->text);
+        if (!st->text) goto fail;
+        for (size_t k = 0; k < doc->ncalcs; k++)
+            if (doc->calcs[k].kind == KN_CALC_TEXT && !(st->text[k] = malloc(TEXT_CAP))) goto fail;
+    }
     kn_state_reset(st);
     return st;
 
@@ -179,6 +198,10 @@ void kn_state_destroy(kn_state *st)
     if (!st) return;
     if (st->v)
         for (size_t i = 0; i < st->nslots; i++) free(st->v[i].arr);
+    if (st->text)
+        for (size_t k = 0; k < st->doc->ncalcs; k++) free(st->text[k]);
+    free(st->text);
+    free(st->xv);
     free(st->v);
     free(st);
 }
@@ -320,16 +343,80 @@ void kn_timeline_apply(kn_state *st, const kn_scene *sc, double t)
 
 /* ---- frames ------------------------------------------------------------ */
 
+/* ---- computed values ---------------------------------------------------- */
+
+/* Copies every number and boolean var into the values expressions read. */
+static void sync_vars(kn_state *st)
+{
+    for (size_t v = 0; v < st->doc->nvars; v++)
+        if (st->v[v].type == KN_VT_NUM || st->v[v].type == KN_VT_BOOL)
+            st->xv[KN_XV_VARS + v] = st->v[v].num;
+}
+
+/* Runs calc k into its slot. A non-finite result is stored as is: the
+ * drawing code treats a non-finite number as "draw nothing" for that
+ * element (or that point). */
+static void run_calc(kn_state *st, size_t k)
+{
+    const kn_calc *c = &st->doc->calcs[k];
+    kn_value *dst = &st->v[c->slot];
+    double *xv = st->xv;
+    switch (c->kind) {
+    case KN_CALC_NUM:
+        dst->num = kn_expr_eval(c->expr, xv);
+        if (c->is_var) xv[KN_XV_VARS + c->slot] = dst->num;
+        break;
+    case KN_CALC_POINTS_X:
+    case KN_CALC_POINTS_Y: {
+        size_t n = dst->n / 2, off = c->kind == KN_CALC_POINTS_Y;
+        for (size_t i = 0; i < n; i++) {
+            xv[KN_XV_X] = dst->arr[2 * i];
+            xv[KN_XV_I] = (double)i;
+            dst->arr[2 * i + off] = kn_expr_eval(c->expr, xv);
+        }
+        xv[KN_XV_X] = xv[KN_XV_I] = 0;
+        break;
+    }
+    case KN_CALC_TEXT:
+        kn_template_render(c->tmpl, xv, st->text[k], TEXT_CAP);
+        dst->type = KN_VT_STR;
+        dst->str = st->text[k];
+        break;
+    }
+}
+
 void kn_state_eval_frame(kn_state *st, long frame)
 {
     const kn_doc *doc = st->doc;
+    double *xv = st->xv;
     kn_state_reset(st);
+
+    xv[KN_XV_T] = kn_doc_frame_time(doc, frame);
+    xv[KN_XV_FRAME] = (double)frame;
+    xv[KN_XV_N_FRAMES] = (double)doc->n_frames;
+    xv[KN_XV_DURATION] = doc->duration;
+    xv[KN_XV_FPS] = doc->fps;
+    xv[KN_XV_WIDTH] = doc->width;
+    xv[KN_XV_HEIGHT] = doc->height;
+    xv[KN_XV_X] = xv[KN_XV_I] = 0;
+
+    /* Computed vars first (the timeline may tween them further), in
+     * document order so each sees the ones before it. */
+    size_t k = 0;
+    if (doc->ncalcs) sync_vars(st);
+    for (; k < doc->ncalcs && doc->calcs[k].is_var; k++) run_calc(st, k);
+
     if (doc->timeline)
-        kn_timeline_apply(st, doc->timeline, kn_doc_frame_time(doc, frame));
+        kn_timeline_apply(st, doc->timeline, xv[KN_XV_T]);
     const kn_frame_entry *fe = kn_doc_frame_entry(doc, frame);
-    if (!fe) return;
-    for (size_t i = 0; i < fe->nsets; i++) {
+    for (size_t i = 0; fe && i < fe->nsets; i++) {
         assert(fe->sets[i].slot >= 0 && (size_t)fe->sets[i].slot < st->nslots);
         value_assign(&st->v[fe->sets[i].slot], &fe->sets[i].to);
+    }
+
+    /* Element values last, from the vars as animated. */
+    if (k < doc->ncalcs) {
+        sync_vars(st);
+        for (; k < doc->ncalcs; k++) run_calc(st, k);
     }
 }

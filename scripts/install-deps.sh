@@ -10,7 +10,7 @@ runtime_pkgs="libcairo2 libpango-1.0-0 libpangocairo-1.0-0 libavcodec59 libavfor
 build_pkgs="build-essential cmake pkg-config clang
   libcairo2-dev libpango1.0-dev libavcodec-dev libavformat-dev libavutil-dev
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libcmocka-dev libyuv-dev
-  ffmpeg curl python3 fonts-dejavu-core"
+  ffmpeg curl python3 fonts-dejavu-core librsvg2-bin"
 bench_pkgs="python3-matplotlib python3-numpy bc ffmpeg"
 case "${1:-}" in
   --runtime) pkgs=$runtime_pkgs ;;

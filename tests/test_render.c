@@ -84,11 +84,52 @@ static void test_i420_levels(void **state)
     kn_renderer_destroy(r);
 }
 
+static void render_frame0(const char *doc, uint8_t *out, size_t cap)
+{
+    kn_renderer *r = NULL;
+    kn_err err;
+    if (kn_renderer_create(doc, strlen(doc), &r, &err) != KN_OK) fail_msg("%s: %s", err.path, err.msg);
+    assert_int_equal(kn_renderer_draw(r, 0, &err), KN_OK);
+    assert_true(frame_bytes(r) <= cap);
+    memcpy(out, kn_canvas_data(kn_renderer_canvas(r)), frame_bytes(r));
+    kn_renderer_destroy(r);
+}
+
+/* A path element draws exactly what the equivalent primitive draws, its
+ * default origin is its bounding box centre, and bad data is a 400 that
+ * points into "d". */
+static void test_path_element(void **state)
+{
+    (void)state;
+    static uint8_t a[64 * 4 * 48], b[64 * 4 * 48];
+    render_frame0("{\"width\":64,\"height\":48,\"fps\":1,\"duration\":1,\"elements\":["
+                  "{\"type\":\"path\",\"d\":\"M10 10 h40 v30 H10 z\",\"fill\":\"red\",\"rotation\":90}]}",
+                  a, sizeof a);
+    render_frame0("{\"width\":64,\"height\":48,\"fps\":1,\"duration\":1,\"elements\":["
+                  "{\"type\":\"rect\",\"x\":10,\"y\":10,\"width\":40,\"height\":30,\"fill\":\"red\","
+                  "\"rotation\":90}]}",
+                  b, sizeof b);
+    assert_memory_equal(a, b, sizeof a);
+
+    kn_renderer *r = NULL;
+    kn_err err;
+    const char *bad = "{\"width\":64,\"height\":48,\"fps\":1,\"duration\":1,"
+                      "\"elements\":[{\"type\":\"path\",\"d\":\"M 0 0 L 10 x\"}]}";
+    assert_int_equal(kn_renderer_create(bad, strlen(bad), &r, &err), KN_EINVAL);
+    assert_string_equal(err.path, "/elements/0/d");
+    assert_non_null(strstr(err.msg, "column 12"));
+    const char *missing = "{\"width\":64,\"height\":48,\"fps\":1,\"duration\":1,"
+                          "\"elements\":[{\"type\":\"path\",\"fill\":\"red\"}]}";
+    assert_int_equal(kn_renderer_create(missing, strlen(missing), &r, &err), KN_EINVAL);
+    assert_string_equal(err.path, "/elements/0/d");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cached_prefix_matches_fresh),
         cmocka_unit_test(test_i420_levels),
+        cmocka_unit_test(test_path_element),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,127 @@
+/*
+ * tests/test_calc.c - computed values end to end through the parser and the
+ * frame evaluator: "=expr" numbers on elements and vars, "{expr:fmt}" text
+ * templates, points with x from linspace and y from an expression, and which
+ * slots count as animated. Expected values are computed here independently
+ * (closed forms, snprintf), not through the expression engine.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/doc.h"
+#include "render/timeline.h"
+
+static kn_doc *parse(const char *src)
+{
+    kn_doc *d = NULL;
+    kn_err err;
+    if (kn_doc_parse(src, strlen(src), NULL, &d, &err) != KN_OK) fail_msg("%s: %s", err.path, err.msg);
+    return d;
+}
+
+static int slot_of(const kn_doc *d, const char *name)
+{
+    for (size_t i = 0; i < d->nslots; i++)
+        if (!strcmp(d->slot_name[i], name)) return (int)i;
+    fail_msg("no slot %s", name);
+    return -1;
+}
+
+static const char *DOC =
+    "{\"width\": 640, \"height\": 360, \"fps\": 30, \"duration\": 2,"
+    " \"vars\": {\"f\": 1, \"amp\": \"=100 + 20*sin(2*pi*t)\", \"half\": \"=width/2\"},"
+    " \"elements\": ["
+    "  {\"id\": \"wave\", \"type\": \"polyline\","
+    "   \"points\": {\"x\": {\"linspace\": [0, 10, 11]}, \"y\": \"=amp*cos(f*x) + i\"}},"
+    "  {\"id\": \"sq\", \"type\": \"rect\", \"x\": \"=544*smootheststep(t/2)\", \"y\": \"=half\","
+    "   \"width\": 96, \"height\": 40},"
+    "  {\"id\": \"label\", \"type\": \"text\", \"text\": \"Frequency={f:.3f} #{frame:04d} {{x}}\"}"
+    " ],"
+    " \"timeline\": {\"tween\": {\"f\": [1, 10], \"amp\": 0}, \"duration\": 2}}";
+
+static double smootheststep(double x)
+{
+    return -20 * pow(x, 7) + 70 * pow(x, 6) - 84 * pow(x, 5) + 35 * pow(x, 4);
+}
+
+static void test_values_per_frame(void **state)
+{
+    (void)state;
+    kn_doc *d = parse(DOC);
+    kn_state *st = kn_state_create(d);
+    assert_non_null(st);
+    int s_x = slot_of(d, "sq.x"), s_y = slot_of(d, "sq.y"), s_pts = slot_of(d, "wave.points");
+    int s_text = slot_of(d, "label.text"), s_amp = slot_of(d, "amp");
+    const long frames[] = {0, 15, 30, 59, 7};
+    for (size_t k = 0; k < sizeof frames / sizeof frames[0]; k++) {
+        long fr = frames[k];
+        double t = fr / 30.0;
+        kn_state_eval_frame(st, fr);
+        /* amp is computed (100 + 20 sin 2 pi t), then tweened from that
+         * value to 0 over the whole clip (linear). */
+        double amp0 = 100 + 20 * sin(2 * M_PI * t);
+        double amp = amp0 + (0 - amp0) * (t / 2);
+        double f = 1 + 9 * (t / 2);
+        assert_true(fabs(kn_state_get(st, s_amp)->num - amp) < 1e-9);
+        assert_true(fabs(kn_state_get(st, s_x)->num - 544 * smootheststep(t / 2)) < 1e-9);
+        assert_true(kn_state_get(st, s_y)->num == 320);
+        const kn_value *pts = kn_state_get(st, s_pts);
+        assert_int_equal(pts->n, 22);
+        for (int i = 0; i < 11; i++) {
+            assert_true(pts->arr[2 * i] == i);
+            assert_true(fabs(pts->arr[2 * i + 1] - (amp * cos(f * i) + i)) < 1e-9);
+        }
+        char want[128];
+        snprintf(want, sizeof want, "Frequency=%.3f #%04ld {x}", f, fr);
+        assert_string_equal(kn_state_get(st, s_text)->str, want);
+    }
+    kn_state_destroy(st);
+    kn_doc_destroy(d);
+}
+
+static void test_animated_flags(void **state)
+{
+    (void)state;
+    kn_doc *d = parse(DOC);
+    assert_true(d->animated[slot_of(d, "sq.x")]);        /* uses t */
+    assert_false(d->animated[slot_of(d, "sq.y")]);       /* width/2 only */
+    assert_false(d->animated[slot_of(d, "half")]);
+    assert_true(d->animated[slot_of(d, "wave.points")]); /* uses tweened f */
+    assert_true(d->animated[slot_of(d, "label.text")]);  /* uses frame */
+    assert_false(d->animated[slot_of(d, "sq.width")]);
+    /* Calcs: the three vars' first (document order), then elements. */
+    assert_true(d->ncalcs == 6);
+    assert_true(d->calcs[0].is_var && d->calcs[1].is_var);
+    assert_false(d->calcs[2].is_var);
+    kn_doc_destroy(d);
+}
+
+static void test_nonfinite_is_kept(void **state)
+{
+    (void)state;
+    kn_doc *d = parse("{\"width\": 64, \"height\": 64, \"fps\": 1, \"duration\": 1,"
+                      " \"elements\": [{\"id\": \"c\", \"type\": \"circle\", \"cx\": \"=1/0\", \"cy\": 1, \"r\": \"=sqrt(-1)\"}]}");
+    kn_state *st = kn_state_create(d);
+    kn_state_eval_frame(st, 0);
+    assert_true(isinf(kn_state_get(st, slot_of(d, "c.cx"))->num));
+    assert_true(isnan(kn_state_get(st, slot_of(d, "c.r"))->num));
+    kn_state_destroy(st);
+    kn_doc_destroy(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_values_per_frame),
+        cmocka_unit_test(test_animated_flags),
+        cmocka_unit_test(test_nonfinite_is_kept),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
