@@ -21,10 +21,21 @@ cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --output-on-failure -j"$jobs")
 
-echo "== fuzz the job parser for ${FUZZ_SECONDS:-60} s"
+echo "== fuzz the job parser for ${FUZZ_SECONDS:-60} s, expressions and path data for a third of that each"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DKINORA_FUZZ=ON >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz_job
-mkdir -p build-fuzz/corpus
-build-fuzz/fuzz_job -max_total_time="${FUZZ_SECONDS:-60}" -max_len=65536 -timeout=10 \
-  -print_final_stats=1 build-fuzz/corpus tests/fuzz/corpus
-echo "fuzz: no crash in ${FUZZ_SECONDS:-60} s"
+cmake --build build-fuzz -j"$jobs" --target fuzz_job fuzz_expr fuzz_path
+fuzz() {  # fuzz NAME SECONDS SEED_DIR
+  mkdir -p "build-fuzz/corpus-$1"
+  if ! "build-fuzz/$1" -max_total_time="$2" -max_len=65536 -timeout=10 -print_final_stats=1 \
+      "build-fuzz/corpus-$1" "$3" > "build-fuzz/$1.log" 2>&1; then
+    tail -n 60 "build-fuzz/$1.log"
+    echo "fuzz: $1 found a crash (input saved by libFuzzer, see above)"
+    return 1
+  fi
+  echo "$1: $(grep -E '^stat::number_of_executed_units' "build-fuzz/$1.log" | awk '{print $2}') inputs, no crash"
+}
+secs=${FUZZ_SECONDS:-60}
+fuzz fuzz_job "$secs" tests/fuzz/corpus
+fuzz fuzz_expr $((secs / 3)) tests/fuzz/corpus_expr
+fuzz fuzz_path $((secs / 3)) tests/fuzz/corpus_path
+echo "fuzz: no crash"
