@@ -656,8 +656,9 @@ static int add_calc(parser *p, kn_calc_kind kind, int slot, int is_var, const ch
             return fail(p, rc, "text template: %s", cerr.msg);
         /* The expression's columns count from after '='; the field's
          * string starts one earlier. */
-        return fail(p, rc, "expression \"=%.48s%s\": %s (column %d of the string)", src,
-                    strlen(src) > 48 ? "..." : "", cerr.msg, col + 1);
+        char ex[64];
+        return fail(p, rc, "expression \"=%s\": %s (column %d of the string)",
+                    kn_err_excerpt(src, ex, sizeof ex), cerr.msg, col + 1);
     }
     owned *o = palloc(p, 1, sizeof *o);
     if (!o) {

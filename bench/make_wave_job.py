@@ -16,6 +16,8 @@ ap.add_argument("--size", default="1280x720")
 ap.add_argument("--fps", type=int, default=30)
 ap.add_argument("--preset", default="medium")
 ap.add_argument("--crf", type=int, default=23)
+ap.add_argument("--expr", action="store_true",
+                help="compute the wave with an expression of t (a 3 kB document)")
 ap.add_argument("--tween", action="store_true",
                 help="animate the wave with a timeline tween instead of per-frame points "
                      "(a small document for long clips)")
@@ -61,7 +63,16 @@ job = {
     "elements": els,
     "output": {"format": "mp4", "codec": "h264", "encoder": "cpu", "preset": a.preset, "quality": a.crf},
 }
-if a.tween:
+if a.expr:
+    # y = sin(x + phase) with phase = 2 pi t / clip length, mapped to pixels
+    # exactly as px()/py() do for the per-frame version.
+    clip = a.frames / a.fps
+    els[-1]["points"] = {
+        "x": {"linspace": [px(0), px(2 * math.pi), N]},
+        "y": "=%r - %r*(sin((x - %r)*%r + 2*pi*t/%r) + 1.2)" % (
+            bottom, (bottom - top) / 2.4, left, 2 * math.pi / (right - left), clip),
+    }
+elif a.tween:
     half = a.frames / a.fps / 2
     job["timeline"] = {"tween": {"wave.points": pts(a.frames // 2)}, "duration": half,
                        "easing": "easeInOutSine", "repeat": 2}

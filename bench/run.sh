@@ -20,6 +20,7 @@ cmake --build build -j"$(nproc)" >/dev/null
 out=$root/bench/out
 rm -rf "$out"; mkdir -p "$out"
 /usr/bin/python3 bench/make_wave_job.py --frames 300 --size 1280x720 --preset medium --crf 23 > "$out/wave.json"
+/usr/bin/python3 bench/make_wave_job.py --expr --frames 300 --size 1280x720 --preset medium --crf 23 > "$out/wave_expr.json"
 
 build/kinora serve --port 0 --bind 127.0.0.1 --data "$out/data" --port-file "$out/port" 2>"$out/server.log" &
 srv=$!
@@ -42,16 +43,19 @@ run_job() {
 }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-: > "$out/kinora.txt"; : > "$out/ffmpeg.txt"; : > "$out/mpl.txt"
+: > "$out/kinora.txt"; : > "$out/kexpr.txt"; : > "$out/ffmpeg.txt"; : > "$out/mpl.txt"
 for r in $(seq "$RUNS"); do
   read -r id secs < <(run_job "$out/wave.json")
   echo "$secs" >> "$out/kinora.txt"
   curl -sf -o "$out/wave.mp4" "$base/v1/jobs/$id/video"
   curl -sf -X DELETE "$base/v1/jobs/$id" >/dev/null
+  read -r id2 secs2 < <(run_job "$out/wave_expr.json")
+  echo "$secs2" >> "$out/kexpr.txt"
+  curl -sf -X DELETE "$base/v1/jobs/$id2" >/dev/null
   bash "$shared/bench/encoder_limit.sh" "$out/wave.mp4" medium 23 | sed -E 's/.* in ([0-9.]+) s.*/\1/' >> "$out/ffmpeg.txt"
   (cd "$out" && /usr/bin/python3 "$shared/bench/mpl_wave.py" --frames 300 --size 1280x720 --preset medium --crf 23 \
      --out "$out/mpl.mp4") | sed -E 's/.* in ([0-9.]+) s.*/\1/' >> "$out/mpl.txt"
-  echo "round $r: kinora $(tail -1 "$out/kinora.txt") s, ffmpeg $(tail -1 "$out/ffmpeg.txt") s, matplotlib $(tail -1 "$out/mpl.txt") s"
+  echo "round $r: kinora $(tail -1 "$out/kinora.txt") s (expression job $(tail -1 "$out/kexpr.txt") s), ffmpeg $(tail -1 "$out/ffmpeg.txt") s, matplotlib $(tail -1 "$out/mpl.txt") s"
 done
 k=$(median < "$out/kinora.txt"); f=$(median < "$out/ffmpeg.txt"); m=$(median < "$out/mpl.txt")
 # Per-round ratios pair runs taken seconds apart, so slow drifts of a shared
@@ -63,7 +67,11 @@ printf 'kinora POST->succeeded / ffmpeg CLI encode-only: %.2fx median of per-rou
   "$rk" "$(echo "$k / $f" | bc -l)"
 printf 'matplotlib / kinora:                            %.1fx median of per-round ratios, %.1fx ratio of medians (goal >= 5)\n' \
   "$rm_" "$(echo "$m / $k" | bc -l)"
-printf 'medians: kinora %.2f s, ffmpeg %.2f s, matplotlib %.2f s\n' "$k" "$f" "$m"
+ke=$(median < "$out/kexpr.txt")
+rke=$(paste "$out/kexpr.txt" "$out/ffmpeg.txt" | awk '{print $1 / $2}' | median)
+rme=$(paste "$out/mpl.txt" "$out/kexpr.txt" | awk '{print $1 / $2}' | median)
+printf 'same animation with an expression (3 kB job): %.2fx the ffmpeg CLI, matplotlib %.1fx slower (medians of per-round ratios)\n' "$rke" "$rme"
+printf 'medians: kinora %.2f s, kinora expression job %.2f s, ffmpeg %.2f s, matplotlib %.2f s\n' "$k" "$ke" "$f" "$m"
 
 if [ "${MEM:-1}" = 1 ]; then
   /usr/bin/python3 bench/make_wave_job.py --tween --frames 3000 --size 1920x1080 --preset ultrafast > "$out/mem.json"

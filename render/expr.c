@@ -27,7 +27,6 @@
  */
 #include "render/expr.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <math.h>
@@ -288,8 +287,12 @@ static const char *tok_desc(const parser *p, const tok *t, char *buf, size_t cap
 {
     switch (t->kind) {
     case T_END:  return "the end of the expression";
-    case T_NUM:  snprintf(buf, cap, "number \"" NAME_FMT "\"", NAME_ARG(p->s + t->pos, t->len)); break;
-    case T_NAME: snprintf(buf, cap, "name \"" NAME_FMT "\"", NAME_ARG(p->s + t->pos, t->len)); break;
+    case T_NUM:
+        snprintf(buf, cap, "number \"" NAME_FMT "\"", NAME_ARG(p->s + t->pos, t->len));
+        break;
+    case T_NAME:
+        snprintf(buf, cap, "name \"" NAME_FMT "\"", NAME_ARG(p->s + t->pos, t->len));
+        break;
     default:     snprintf(buf, cap, "\"%.*s\"", (int)t->len, p->s + t->pos); break;
     }
     return buf;
@@ -323,7 +326,6 @@ static int lex_number(parser *p, size_t start)
         return fail(p, start, "number longer than %zu characters", sizeof buf - 1);
     memcpy(buf, p->s + start, n);
     buf[n] = '\0';
-    errno = 0;
     double v = strtod(buf, NULL);
     if (isinf(v))
         return fail(p, start, "number \"" NAME_FMT "\" is too large",
@@ -492,9 +494,8 @@ static const char *near_miss(const parser *p, const char *s, size_t n, char *buf
     for (size_t i = 0; i < NCONSTS; i++)
         if (strlen(CONSTS[i].name) == n && strncasecmp(CONSTS[i].name, s, n) == 0)
             return CONSTS[i].name;
-    /* Easings: try the name with each letter's case as the spec writes it is
-     * not practical; kn_easing_lookup's own near-miss logic is not exported,
-     * so compare against the candidates by probing the common spellings. */
+    /* easing.h exports no list of names, so the spec's spellings are
+     * rebuilt here; a name missing from this list only loses the hint. */
     if (n < cap && n < EASE_NAME_MAX) {
         static const char *const pre[] = { "easeInOut", "easeIn", "easeOut" };
         static const char *const suf[] = { "Quad", "Cubic", "Quart", "Quint", "Sine", "Expo",
@@ -536,7 +537,8 @@ static int parse_call(parser *p, const char *name, size_t n, size_t npos)
             char b[EASE_NAME_MAX + 8];
             const char *nm = near_miss(p, name, n, b, sizeof b);
             if (lookup_var(p, name, n, &idx))
-                hint(p, " (\"" NAME_FMT "\" is a variable; multiply with \"*\")", NAME_ARG(name, n));
+                hint(p, " (\"" NAME_FMT "\" is a variable; multiply with \"*\")",
+                     NAME_ARG(name, n));
             else if (nm)
                 hint(p, " (did you mean \"%s\"?)", nm);
             return fail(p, npos, "unknown function \"" NAME_FMT "\"", NAME_ARG(name, n));
@@ -979,7 +981,8 @@ static const char *parse_fmt(const char *f, size_t n, seg *sg)
         width = 0;
         while (i < n && is_digit((unsigned char)f[i])) {
             width = width * 10 + (f[i++] - '0');
-            if (width > KN_TEMPLATE_MAX_WIDTH) return "the width is over " STR(KN_TEMPLATE_MAX_WIDTH);
+            if (width > KN_TEMPLATE_MAX_WIDTH)
+                return "the width is over " STR(KN_TEMPLATE_MAX_WIDTH);
         }
     }
     if (i < n && f[i] == '.') {
@@ -987,7 +990,8 @@ static const char *parse_fmt(const char *f, size_t n, seg *sg)
         prec = 0;
         while (i < n && is_digit((unsigned char)f[i])) {
             prec = prec * 10 + (f[i++] - '0');
-            if (prec > KN_TEMPLATE_MAX_PREC) return "the precision is over " STR(KN_TEMPLATE_MAX_PREC);
+            if (prec > KN_TEMPLATE_MAX_PREC)
+                return "the precision is over " STR(KN_TEMPLATE_MAX_PREC);
         }
     }
     if (i >= n) return "the conversion letter is missing";

@@ -59,8 +59,10 @@
  * expression the column counts bytes of src (src never has non-ASCII bytes
  * before an error, since any such byte is itself the error); a caller that
  * reports columns of the whole "=..." string adds 1. For a template the
- * column counts characters (UTF-8 code points) of text. Over-long or too
- * deeply nested input is KN_EINVAL too, with its own message.
+ * column counts characters (UTF-8 code points) of text. Input over
+ * KN_EXPR_MAX_LEN, nested deeper than KN_EXPR_MAX_DEPTH, or needing more
+ * than KN_EXPR_MAX_STACK pending values (only reachable near the nesting
+ * cap) is KN_EINVAL too, with its own message.
  */
 #ifndef KN_RENDER_EXPR_H
 #define KN_RENDER_EXPR_H

@@ -24,7 +24,6 @@
  */
 #include "render/path.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -285,7 +284,8 @@ static int read_number(parser *P, double *out)
         while (is_digit(s[i])) i++;
     }
     /* strtod gets exactly the token: on the data itself it would read on
-     * past the grammar ("0x10" as hex, "1,5" in a comma-decimal locale). */
+     * past the grammar ("0x10" as hex). It must read all of it (it would
+     * not in a comma-decimal locale: an error then, never a wrong value). */
     size_t n = i - st;
     char small[64], *tok = small, *end = NULL;
     if (n >= sizeof small && !(tok = malloc(n + 1))) {
@@ -294,7 +294,6 @@ static int read_number(parser *P, double *out)
     }
     memcpy(tok, s + st, n);
     tok[n] = '\0';
-    errno = 0;
     double v = strtod(tok, &end);
     int whole = end == tok + n;
     if (tok != small) free(tok);

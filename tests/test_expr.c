@@ -636,12 +636,15 @@ static void test_length_cap(void **state)
 /* Builds prefix + "x" + suffix with prefix/suffix repeated n times. */
 static char *nest(const char *pre, const char *mid, const char *suf, int n)
 {
-    size_t len = strlen(pre) * (size_t)n + strlen(mid) + strlen(suf) * (size_t)n + 1;
+    size_t lp = strlen(pre), lm = strlen(mid), ls = strlen(suf);
+    size_t len = lp * (size_t)n + lm + ls * (size_t)n + 1;
     char *s = malloc(len), *p = s;
     assert_non_null(s);
-    for (int i = 0; i < n; i++) p += sprintf(p, "%s", pre);  /* sized above */
-    p += sprintf(p, "%s", mid);
-    for (int i = 0; i < n; i++) p += sprintf(p, "%s", suf);
+    for (int i = 0; i < n; i++, p += lp) memcpy(p, pre, lp);
+    memcpy(p, mid, lm);
+    p += lm;
+    for (int i = 0; i < n; i++, p += ls) memcpy(p, suf, ls);
+    *p = '\0';
     return s;
 }
 
@@ -904,10 +907,11 @@ static void test_template_errors(void **state)
     /* Caps: placeholders and length. */
     char big[KN_TEMPLATE_MAX_EXPRS * 3 + 8];
     size_t o = 0;
-    for (int i = 0; i < KN_TEMPLATE_MAX_EXPRS; i++) o += (size_t)sprintf(big + o, "{t}");
+    for (int i = 0; i < KN_TEMPLATE_MAX_EXPRS; i++)
+        o += (size_t)snprintf(big + o, sizeof big - o, "{t}");
     kn_template *t = must_template(big);
     kn_template_destroy(t);
-    sprintf(big + o, "{t}");
+    snprintf(big + o, sizeof big - o, "{t}");
     kn_err err;
     int col = 0;
     assert_int_equal(kn_template_compile(big, &NAMES, &t, &col, &err), KN_EINVAL);

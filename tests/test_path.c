@@ -420,7 +420,7 @@ static void test_arc_flags(void **state)
     (void)state;
     /* All four flag combinations between (0,0) and (10,0), r = 10: centers
      * (5, +-8.66); where each arc reaches tells which one was drawn. */
-    static const struct { int fa, fs; double ymin, ymax; } want[4] = {
+    const struct { int fa, fs; double ymin, ymax; } want[4] = {
         { 0, 0, 0, 10 - 5 * sqrt(3) },      /* small, counter-clockwise: dips */
         { 0, 1, 5 * sqrt(3) - 10, 0 },      /* small, clockwise: bulges up */
         { 1, 0, 0, 10 + 5 * sqrt(3) },      /* large, around the lower center */
@@ -534,6 +534,24 @@ static void test_arc_degenerate(void **state)
     assert_near(box[2] - box[0], 20, 2 * KN_PATH_ARC_TOL);
     assert_near(box[3] - box[1], 20, 2 * KN_PATH_ARC_TOL);
     kn_path_destroy(p);
+    /* Chords so small next to the radii that rounding puts the raw angle on
+     * the wrong side of 0: the large-arc flag still gets the near-full
+     * ellipse (found by a random search; both sweeps). */
+    static const char *const near_full[] = {
+        "M-347.69254212625907 0 A10000000 7000000 182 1 0 -347.69254212561799 "
+        "1.9232417889513271e-10",
+        "M-50.730977639430655 0 A100000000 70000000 206 1 1 -50.730977639426648 "
+        "1.2029560544541833e-12",
+    };
+    for (int i = 0; i < 2; i++) {
+        parse_ok(near_full[i], &p);
+        kn_path_extents(p, box);
+        double r = i ? 1e8 : 1e7;
+        if (!(box[2] - box[0] > 1.3 * r && box[3] - box[1] > 1.3 * r))
+            fail_msg("%s: box %g x %g, not the near-full ellipse", near_full[i],
+                     box[2] - box[0], box[3] - box[1]);
+        kn_path_destroy(p);
+    }
     /* a chord that underflows next to the radii: a line, never NaN */
     assert_int_equal(parse_ok("M0 0 A1e9 1e9 0 1 1 1e-320 0", NULL), 2);
     LINE(1, 1e-320, 0);

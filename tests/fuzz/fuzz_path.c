@@ -7,12 +7,12 @@
  * Cairo context, which must stay out of its error state.
  *
  * The input is cut at its first NUL (kn_path_parse takes a C string).
- * Seeds: tests/data/paths/seeds. Not in CMakeLists (only fuzz_job is);
- * build and run by hand:
+ * Built as fuzz_path with -DKINORA_FUZZ=ON (clang); seeds in
+ * tests/fuzz/corpus_path. By hand:
  *   clang -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
  *     common/err.c render/path.c tests/fuzz/fuzz_path.c \
  *     $(pkg-config --cflags --libs cairo) -lm -o /tmp/fuzz_path
- *   /tmp/fuzz_path -max_total_time=60 -max_len=4096 /tmp/corpus tests/data/paths/seeds
+ *   /tmp/fuzz_path -max_total_time=60 -max_len=4096 /tmp/corpus tests/fuzz/corpus_path
  */
 #include <math.h>
 #include <stddef.h>
