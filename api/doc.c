@@ -113,6 +113,7 @@ typedef struct owned {
     kn_path *path;
     kn_expr *expr;
     kn_template *tmpl;
+    kn_doc *doc;      /* a composition's document */
 } owned;
 
 typedef struct arena {
@@ -133,6 +134,7 @@ static void arena_free(arena *a)
         kn_path_destroy(o->path);
         kn_expr_destroy(o->expr);
         kn_template_destroy(o->tmpl);
+        kn_doc_destroy(o->doc);
     }
     chunk *c = a->head;
     while (c) {
@@ -236,6 +238,9 @@ typedef struct parser {
     unsigned char *ecalc;       /* per slot: an element calc writes it */
     int calc_slot;              /* slot of the element property being parsed,
                                    -1 where expressions are not allowed */
+    int depth;                  /* 0 for a job, n for a composition's document
+                                   nested n deep */
+    size_t base_len;            /* length of the pointer of this document's root */
 } parser;
 
 static int fail(parser *p, int code, const char *fmt, ...)
@@ -503,7 +508,8 @@ static const pdesc g_desc[D_COUNT] = {
                 PB(KN_P_DASH) | PB(KN_P_LINE_CAP) | PB(KN_P_LINE_JOIN))
 
 static const char *const g_type_name[KN_E_COUNT] = {
-    "rect", "circle", "ellipse", "line", "polyline", "polygon", "text", "group", "path"
+    "rect", "circle", "ellipse", "line", "polyline", "polygon", "text", "group", "path",
+    "composition"
 };
 
 static const uint64_t g_type_props[KN_E_COUNT] = {
@@ -518,6 +524,8 @@ static const uint64_t g_type_props[KN_E_COUNT] = {
                       PB(KN_P_SIZE) | PB(KN_P_ALIGN) | PB(KN_P_BASELINE),
     [KN_E_GROUP]    = COMMON | PB(KN_P_X) | PB(KN_P_Y),
     [KN_E_PATH]     = COMMON,   /* plus "d", parsed once into el->path */
+    [KN_E_COMPOSITION] = COMMON | PB(KN_P_X) | PB(KN_P_Y) | PB(KN_P_WIDTH) | PB(KN_P_HEIGHT),
+                                /* plus "document", "start", "speed" */
 };
 
 static const uint64_t g_type_required[KN_E_COUNT] = {
@@ -526,7 +534,7 @@ static const uint64_t g_type_required[KN_E_COUNT] = {
     [KN_E_ELLIPSE] = PB(KN_P_RX) | PB(KN_P_RY),
 };
 
-#define TYPE_LIST "rect, circle, ellipse, line, polyline, polygon, text, group, path"
+#define TYPE_LIST "rect, circle, ellipse, line, polyline, polygon, text, group, path, composition"
 
 static double g_empty[1];
 
@@ -1276,6 +1284,7 @@ static void allowed_elem_fields(kn_etype t, char *buf, size_t n)
     }
     if (t == KN_E_GROUP && len < n) snprintf(buf + len, n - len, ", children");
     if (t == KN_E_PATH && len < n) snprintf(buf + len, n - len, ", d");
+    if (t == KN_E_COMPOSITION && len < n) snprintf(buf + len, n - len, ", document, start, speed");
 }
 
 static int parse_elems(parser *p, const json_t *arr, int depth, kn_elem **out, size_t *nout);
@@ -1314,6 +1323,70 @@ static int parse_path_data(parser *p, kn_elem *el, const json_t *jd)
     return rc;
 }
 
+#define MAX_COMP_DEPTH 4
+
+static int parse_doc_json(const json_t *root, const kn_doc_limits *lim, const char *base_path,
+                          int depth, kn_doc **out, kn_err *err);
+
+/* A composition: a document of its own (own ids, vars and timeline, no
+ * output), parsed here into a doc the parent owns, placed into the box x,
+ * y, width, height (which default to the document's size), starting `start`
+ * seconds into the parent and playing at `speed`. */
+static int parse_composition(parser *p, kn_elem *el, const json_t *j)
+{
+    static const nrange RSTART = { 0, 0, 0 }, RSPEED = { 0, 0, R_LO | R_LO_OPEN };
+    int rc = KN_OK;
+    size_t old;
+    el->comp_start = 0;
+    el->comp_speed = 1;
+    const json_t *js = json_object_get(j, "start"), *jp = json_object_get(j, "speed");
+    if (js) {
+        old = push_key(p, "start");
+        rc = get_num(p, js, &RSTART, &el->comp_start);
+        pop(p, old);
+        if (rc) return rc;
+    }
+    if (jp) {
+        old = push_key(p, "speed");
+        rc = get_num(p, jp, &RSPEED, &el->comp_speed);
+        pop(p, old);
+        if (rc) return rc;
+    }
+    const json_t *jd = json_object_get(j, "document");
+    old = push_key(p, "document");
+    if (!jd) {
+        rc = fail(p, KN_EINVAL, "missing field \"document\": a composition plays a nested job "
+                  "document (without output)");
+    } else if (!json_is_object(jd)) {
+        rc = fail(p, KN_EINVAL, "expected a job document (an object), got %s", jdesc(jd));
+    } else if (p->depth + 1 > MAX_COMP_DEPTH) {
+        rc = fail(p, KN_EINVAL, "compositions nest at most %d deep", MAX_COMP_DEPTH);
+    } else {
+        kn_doc *sub = NULL;
+        char base[PATH_CAP];
+        snprintf(base, sizeof base, "%s", p->path);
+        rc = parse_doc_json(jd, &p->lim, base, p->depth + 1, &sub, p->err);
+        if (!rc) {
+            owned *o = palloc(p, 1, sizeof *o);
+            if (!o) {
+                kn_doc_destroy(sub);
+                rc = p->err->code;
+            } else {
+                memset(o, 0, sizeof *o);
+                o->doc = sub;
+                o->next = p->A->owned;
+                p->A->owned = o;
+                el->comp = sub;
+                /* The box defaults to the document's own size. */
+                if (!json_object_get(j, "width")) p->doc->init[el->slot[KN_P_WIDTH]].num = sub->width;
+                if (!json_object_get(j, "height")) p->doc->init[el->slot[KN_P_HEIGHT]].num = sub->height;
+            }
+        }
+    }
+    pop(p, old);
+    return rc;
+}
+
 static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
 {
     int rc;
@@ -1335,7 +1408,7 @@ static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
         t = type_of_name(ts);
         if (t >= 0)
             rc = KN_OK;
-        else if (!strcmp(ts, "image") || !strcmp(ts, "composition") || !strcmp(ts, "plot"))
+        else if (!strcmp(ts, "image") || !strcmp(ts, "plot"))
             rc = fail(p, KN_EINVAL, "element type \"%s\" is not supported yet (supported: %s)",
                       ts, TYPE_LIST);
         else
@@ -1390,6 +1463,9 @@ static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
         if (!strcmp(key, "type") || !strcmp(key, "id")) continue;
         if (t == KN_E_GROUP && !strcmp(key, "children")) continue;
         if (t == KN_E_PATH && !strcmp(key, "d")) continue;
+        if (t == KN_E_COMPOSITION &&
+            (!strcmp(key, "document") || !strcmp(key, "start") || !strcmp(key, "speed")))
+            continue;
         int prop = -1;
         for (int k = 0; k < KN_P_COUNT; k++)
             if ((g_type_props[t] & PB(k)) && !strcmp(g_desc[k].name, key)) prop = k;
@@ -1421,6 +1497,7 @@ static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
     }
 
     if (t == KN_E_PATH && (rc = parse_path_data(p, el, json_object_get(j, "d")))) return rc;
+    if (t == KN_E_COMPOSITION && (rc = parse_composition(p, el, j))) return rc;
 
     if (t == KN_E_GROUP) {
         const json_t *ch = json_object_get(j, "children");
@@ -1851,7 +1928,7 @@ static int check_set_lengths(parser *p)
         int rc = fail(p, KN_EINVAL, "the set gives %zu numbers but \"%.64s\" starts with %zu and "
                       "is tweened: tweened arrays must keep their length", c->n,
                       p->doc->slot_name[c->slot], p->doc->init[c->slot].n);
-        pop(p, 0);
+        pop(p, p->base_len);
         return rc;
     }
     return KN_OK;
@@ -1876,7 +1953,7 @@ static int cmp_frame(const void *a, const void *b)
 
 static void frame_path(parser *p, const frame_tmp *f)
 {
-    pop(p, 0);
+    pop(p, p->base_len);
     push_key(p, "frames");
     push_idx(p, f->pos);
     if (f->explicit_index) push_key(p, "index");
@@ -1950,7 +2027,7 @@ static int parse_frames(parser *p, const json_t *j, frame_tmp **out, size_t *nou
         frame_path(p, dup);
         rc = fail(p, KN_EINVAL, "frame %.0f has two entries: each frame may have at most one",
                   dup->index);
-        pop(p, 0);
+        pop(p, p->base_len);
         goto out;
     }
 out:
@@ -2081,6 +2158,13 @@ static int parse_root(parser *p, const json_t *root)
         doc->background = v.color;
     }
 
+    if (p->depth > 0 && json_object_get(root, "output")) {
+        old = push_key(p, "output");
+        rc = fail(p, KN_EINVAL, "a composition's document has no output: the job's output "
+                  "encodes the whole video");
+        pop(p, old);
+        return rc;
+    }
     if ((rc = parse_output(p, json_object_get(root, "output")))) return rc;
 
     /* mp4 is yuv420p: chroma is subsampled 2x2, so both sizes are even. */
@@ -2207,7 +2291,7 @@ static int parse_root(parser *p, const json_t *root)
                 frame_path(p, bad);
                 rc = fail(p, KN_EINVAL, "frame %.0f is past the end: the video has %ld frames "
                           "(0..%ld)", bad->index, doc->n_frames, doc->n_frames - 1);
-                pop(p, 0);
+                pop(p, p->base_len);
                 goto out;
             }
         } else {
@@ -2260,34 +2344,23 @@ static void utf8_clean(char *s)
     *w = '\0';
 }
 
-int kn_doc_parse(const char *json, size_t len, const kn_doc_limits *lim, kn_doc **out,
-                 kn_err *err)
+/* Parses the document held in root (a whole job, or a composition's nested
+ * document: then base_path is its JSON pointer, depth its nesting level and
+ * "output" is refused). On success *out is a new doc. */
+static int parse_doc_json(const json_t *root, const kn_doc_limits *lim, const char *base_path,
+                          int depth, kn_doc **out, kn_err *err)
 {
-    kn_err scratch;
     parser p;
-    json_t *root = NULL;
     arena *A = NULL;
     int rc;
 
-    if (!err) err = &scratch;
-    kn_err_clear(err);
     memset(&p, 0, sizeof p);
     p.err = err;
     p.calc_slot = -1;
-    if (lim) p.lim = *lim;
-    else kn_doc_limits_default(&p.lim);
-    if (!out || (!json && len))
-        return kn_err_set(err, KN_EINVAL, NULL, "kn_doc_parse: no input or output");
-
-    json_error_t je;
-    kn_jsonmem_begin();
-    root = json_loadb(json ? json : "", len, JSON_REJECT_DUPLICATES, &je);
-    kn_jsonmem_end();
-    if (!root) {
-        rc = kn_err_set(err, KN_EINVAL, "", "invalid JSON: %s (line %d, column %d)", je.text,
-                        je.line, je.column);
-        goto out;
-    }
+    p.depth = depth;
+    p.lim = *lim;
+    snprintf(p.path, sizeof p.path, "%s", base_path);
+    p.plen = p.base_len = strlen(p.path);
 
     A = calloc(1, sizeof *A);
     p.ids = json_object();
@@ -2307,8 +2380,6 @@ int kn_doc_parse(const char *json, size_t len, const kn_doc_limits *lim, kn_doc 
 
     rc = parse_root(&p, root);
 out:
-    kn_jsonmem_release();   /* frees root and everything under it */
-    root = NULL;
     json_decref(p.ids);
     json_decref(p.vars);
     free(p.skind);
@@ -2320,12 +2391,44 @@ out:
     free(p.checks);
     if (rc) {
         arena_free(A);
+        return rc;
+    }
+    *out = p.doc;
+    return KN_OK;
+}
+
+int kn_doc_parse(const char *json, size_t len, const kn_doc_limits *lim, kn_doc **out,
+                 kn_err *err)
+{
+    kn_err scratch;
+    kn_doc_limits L;
+    json_t *root = NULL;
+    int rc;
+
+    if (!err) err = &scratch;
+    kn_err_clear(err);
+    if (lim) L = *lim;
+    else kn_doc_limits_default(&L);
+    if (!out || (!json && len))
+        return kn_err_set(err, KN_EINVAL, NULL, "kn_doc_parse: no input or output");
+
+    json_error_t je;
+    kn_jsonmem_begin();
+    root = json_loadb(json ? json : "", len, JSON_REJECT_DUPLICATES, &je);
+    kn_jsonmem_end();
+    if (!root) {
+        rc = kn_err_set(err, KN_EINVAL, "", "invalid JSON: %s (line %d, column %d)", je.text,
+                        je.line, je.column);
+    } else {
+        rc = parse_doc_json(root, &L, "", 0, out, err);
+    }
+    kn_jsonmem_release();   /* frees root and everything under it */
+    if (rc) {
         utf8_clean(err->path);
         utf8_clean(err->msg);
         return rc;
     }
     kn_err_clear(err);
-    *out = p.doc;
     return KN_OK;
 }
 

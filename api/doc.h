@@ -60,7 +60,7 @@ typedef struct kn_value {
 
 typedef enum kn_etype {
     KN_E_RECT, KN_E_CIRCLE, KN_E_ELLIPSE, KN_E_LINE, KN_E_POLYLINE,
-    KN_E_POLYGON, KN_E_TEXT, KN_E_GROUP, KN_E_PATH, KN_E_COUNT
+    KN_E_POLYGON, KN_E_TEXT, KN_E_GROUP, KN_E_PATH, KN_E_COMPOSITION, KN_E_COUNT
 } kn_etype;
 
 struct kn_path;   /* render/path.h */
@@ -90,6 +90,8 @@ typedef struct kn_elem {
     struct kn_elem *children;       /* KN_E_GROUP: nchildren elements */
     size_t nchildren;
     const struct kn_path *path;     /* KN_E_PATH: its parsed `d` (static) */
+    const struct kn_doc *comp;      /* KN_E_COMPOSITION: its document */
+    double comp_start, comp_speed;  /* when it begins (s) and how fast it plays */
 } kn_elem;
 
 /* ---- timeline ------------------------------------------------------- */

@@ -40,6 +40,14 @@ typedef struct font_entry {
     PangoFontDescription *desc;     /* size set per use */
 } font_entry;
 
+/* What a canvas keeps to draw one composition element: the nested
+ * document's state and a canvas of its size. Created on first use. */
+typedef struct comp_cache {
+    const struct kn_elem *el;
+    kn_state *st;
+    struct kn_canvas *cv;
+} comp_cache;
+
 struct kn_canvas {
     int width, height;
     cairo_surface_t *surf;
@@ -50,6 +58,9 @@ struct kn_canvas {
 
     /* The static prefix: background plus the leading elements that nothing
      * animates, drawn once and copied under every frame (see base_build). */
+    struct comp_cache *comps;       /* one per composition element drawn */
+    size_t ncomps;
+
     const kn_doc *base_doc;         /* doc the base was built for, or NULL */
     size_t base_count;              /* leading elements inside the base */
     uint8_t *base;                  /* height * stride bytes, or NULL */
@@ -139,6 +150,11 @@ void kn_canvas_destroy(kn_canvas *c)
         free(c->fonts[i].key);
         if (c->fonts[i].desc) pango_font_description_free(c->fonts[i].desc);
     }
+    for (size_t i = 0; i < c->ncomps; i++) {
+        kn_state_destroy(c->comps[i].st);
+        kn_canvas_destroy(c->comps[i].cv);
+    }
+    free(c->comps);
     if (c->surf) cairo_surface_destroy(c->surf);
     free(c->base);
     free(c);
@@ -184,6 +200,7 @@ static PangoFontDescription *font_get(kn_canvas *c, const char *font)
 typedef struct ectx {
     kn_canvas *c;
     const kn_state *st;
+    const kn_doc *doc;
 } ectx;
 
 static const kn_value *val(const ectx *x, const kn_elem *el, kn_prop p)
@@ -395,6 +412,10 @@ static void shape_center(const ectx *x, const kn_elem *el, const double tbox[4],
         *ox = num(x, el, KN_P_X, 0);
         *oy = num(x, el, KN_P_Y, 0);
         return;
+    case KN_E_COMPOSITION:
+        *ox = num(x, el, KN_P_X, 0) + num(x, el, KN_P_WIDTH, 0) / 2;
+        *oy = num(x, el, KN_P_Y, 0) + num(x, el, KN_P_HEIGHT, 0) / 2;
+        return;
     case KN_E_PATH: {
         double b[4];
         if (kn_path_extents(el->path, b)) {
@@ -485,6 +506,64 @@ static void draw_children(const ectx *x, const kn_elem *el)
     for (size_t i = 0; i < el->nchildren; i++) draw_elem(x, &el->children[i]);
 }
 
+/* ---- compositions ------------------------------------------------------ */
+
+static comp_cache *comp_get(kn_canvas *c, const kn_elem *el)
+{
+    for (size_t i = 0; i < c->ncomps; i++)
+        if (c->comps[i].el == el) return &c->comps[i];
+    comp_cache *nc = realloc(c->comps, (c->ncomps + 1) * sizeof *nc);
+    if (!nc) return NULL;
+    c->comps = nc;
+    comp_cache *e = &nc[c->ncomps];
+    e->el = el;
+    e->st = kn_state_create(el->comp);
+    e->cv = NULL;
+    if (!e->st || kn_canvas_create(el->comp->width, el->comp->height, &e->cv, NULL) != KN_OK) {
+        kn_state_destroy(e->st);
+        return NULL;
+    }
+    c->ncomps++;
+    return e;
+}
+
+/* The nested document's frame at the parent's time t: it starts `start`
+ * seconds in and plays at `speed`; before it starts and after it ends it
+ * holds its first and last frame. */
+static long comp_frame(const kn_elem *el, double t)
+{
+    const kn_doc *d = el->comp;
+    double local = (t - el->comp_start) * el->comp_speed;
+    double f = floor(local * d->fps_num / d->fps_den + 1e-9);
+    if (!(f > 0)) return 0;
+    if (f > (double)(d->n_frames - 1)) return d->n_frames - 1;
+    return (long)f;
+}
+
+/* Draws the nested document's frame scaled to fit the element's box
+ * (aspect ratio kept, centred), under the transform already on cr. */
+static void draw_composition(const ectx *x, const kn_elem *el, double op)
+{
+    cairo_t *cr = x->c->cr;
+    comp_cache *cc = comp_get(x->c, el);
+    if (!cc) return;
+    const kn_doc *d = el->comp;
+    long f = comp_frame(el, kn_doc_frame_time(x->doc, kn_state_frame(x->st)));
+    kn_state_eval_frame(cc->st, f);
+    if (kn_draw_frame(cc->cv, d, cc->st, NULL) != KN_OK) return;
+    double bx = num(x, el, KN_P_X, 0), by = num(x, el, KN_P_Y, 0);
+    double bw = num(x, el, KN_P_WIDTH, d->width), bh = num(x, el, KN_P_HEIGHT, d->height);
+    if (!(bw > 0 && bh > 0)) return;
+    double s = fmin(bw / d->width, bh / d->height);
+    cairo_translate(cr, bx + (bw - d->width * s) / 2, by + (bh - d->height * s) / 2);
+    cairo_scale(cr, s, s);
+    cairo_rectangle(cr, 0, 0, d->width, d->height);
+    cairo_clip(cr);
+    cairo_set_source_surface(cr, cc->cv->surf, 0, 0);
+    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_GOOD);
+    cairo_paint_with_alpha(cr, op);
+}
+
 static void draw_elem(const ectx *x, const kn_elem *el)
 {
     cairo_t *cr = x->c->cr;
@@ -512,6 +591,12 @@ static void draw_elem(const ectx *x, const kn_elem *el)
         cairo_rotate(cr, rot * (M_PI / 180));
         cairo_scale(cr, sx, sy);
         cairo_translate(cr, -ox, -oy);
+    }
+
+    if (el->type == KN_E_COMPOSITION) {
+        draw_composition(x, el, op);
+        cairo_restore(cr);
+        return;
     }
 
     if (el->type == KN_E_GROUP) {
@@ -586,6 +671,7 @@ static void mark_scene(const kn_scene *sc, unsigned char *anim)
 
 static int elem_static(const kn_elem *el, const unsigned char *anim)
 {
+    if (el->type == KN_E_COMPOSITION) return 0;   /* plays its own timeline */
     for (int p = 0; p < KN_P_COUNT; p++)
         if (el->slot[p] >= 0 && anim[el->slot[p]]) return 0;
     for (size_t i = 0; i < el->nchildren; i++)
@@ -650,7 +736,7 @@ int kn_draw_frame(kn_canvas *c, const kn_doc *doc, const kn_state *st, kn_err *e
         return kn_err_set(err, KN_EINVAL, NULL, "canvas is %dx%d but the document is %dx%d",
                           c->width, c->height, doc->width, doc->height);
     cairo_t *cr = c->cr;
-    ectx x = { c, st };
+    ectx x = { c, st, doc };
 
     if (c->base_doc != doc) base_build(c, doc, &x);
     size_t first = 0;

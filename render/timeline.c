@@ -36,6 +36,7 @@ struct kn_state {
     size_t nslots;
     kn_value *v;          /* nslots values; v[i].arr owned, v[i].cap sized */
     double *xv;           /* KN_XV_VARS + nvars: what expressions read */
+    long frame;           /* the frame last evaluated */
     char **text;          /* per calc: TEXT_CAP bytes for KN_CALC_TEXT, else NULL */
 };
 
@@ -212,6 +213,8 @@ void kn_state_reset(kn_state *st)
         value_assign(&st->v[i], &st->doc->init[i]);
 }
 
+long kn_state_frame(const kn_state *st) { return st->frame; }
+
 const kn_value *kn_state_get(const kn_state *st, int slot)
 {
     assert(slot >= 0 && (size_t)slot < st->nslots);
@@ -353,9 +356,9 @@ static void sync_vars(kn_state *st)
             st->xv[KN_XV_VARS + v] = st->v[v].num;
 }
 
-/* Runs calc k into its slot. A non-finite result is stored as is: the
- * drawing code treats a non-finite number as "draw nothing" for that
- * element (or that point). */
+/* Runs calc k into its slot. A non-finite result is stored as is; the
+ * drawing code uses the field's default instead of a non-finite number, and
+ * skips a polyline or polygon with a non-finite point. */
 static void run_calc(kn_state *st, size_t k)
 {
     const kn_calc *c = &st->doc->calcs[k];
@@ -390,6 +393,7 @@ void kn_state_eval_frame(kn_state *st, long frame)
     const kn_doc *doc = st->doc;
     double *xv = st->xv;
     kn_state_reset(st);
+    st->frame = frame;
 
     xv[KN_XV_T] = kn_doc_frame_time(doc, frame);
     xv[KN_XV_FRAME] = (double)frame;

@@ -32,6 +32,9 @@ void kn_state_eval_frame(kn_state *st, long frame);
  * [0, sc->length]) on top of the current state. Exposed for tests. */
 void kn_timeline_apply(kn_state *st, const kn_scene *sc, double t);
 
+/* The frame last passed to kn_state_eval_frame (0 before any). */
+long kn_state_frame(const kn_state *st);
+
 /* The current value of a slot; valid until the next call that changes st. */
 const kn_value *kn_state_get(const kn_state *st, int slot);
 
