@@ -106,11 +106,14 @@ static const char *const stmt_sql[ST_COUNT] = {
                        " ORDER BY seq DESC LIMIT ?2",
     [ST_NEXT_QUEUED] = "SELECT seq, id FROM jobs WHERE status = 'queued'"
                        " ORDER BY seq LIMIT 1",
+    /* Progress counters only ever grow (the API promises a monotonic
+     * fraction): a job rendered again after a crash keeps showing what the
+     * earlier attempt reached until the new attempt passes it. */
     [ST_START] = "UPDATE jobs SET status = 'rendering', started_at = ?2, finished_at = NULL,"
-                 " attempts = attempts + 1, frames_rendered = 0, frames_encoded = 0,"
+                 " attempts = attempts + 1,"
                  " render_fps = 0, eta = NULL WHERE seq = ?1 AND status = 'queued'",
-    [ST_PROGRESS] = "UPDATE jobs SET frames_total = ?2, frames_rendered = ?3,"
-                    " frames_encoded = ?4, render_fps = ?5, eta = ?6"
+    [ST_PROGRESS] = "UPDATE jobs SET frames_total = ?2, frames_rendered = MAX(frames_rendered, ?3),"
+                    " frames_encoded = MAX(frames_encoded, ?4), render_fps = ?5, eta = ?6"
                     " WHERE id = ?1 AND status = 'rendering'",
     [ST_FINISH] = "UPDATE jobs SET status = ?2, finished_at = ?3, output = ?4,"
                   " error_code = ?5, error_message = ?6,"
@@ -128,8 +131,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                         "   ' times (server stopped while rendering); giving up',"
                         " eta = NULL WHERE status = 'rendering' AND attempts >= ?1",
     [ST_RECOVER_REQUEUE] = "UPDATE jobs SET status = 'queued', started_at = NULL,"
-                           " frames_rendered = 0, frames_encoded = 0, render_fps = 0,"
-                           " eta = NULL WHERE status = 'rendering'",
+                           " render_fps = 0, eta = NULL WHERE status = 'rendering'",
 };
 
 struct kn_store {

@@ -527,7 +527,8 @@ static void test_take_next_fifo(void **state)
     assert_int_equal(kn_store_take_next(f->s, id, &found, &err), KN_OK);
     assert_int_equal(found, 0);
 
-    /* a requeued job is taken again: attempts counts, progress restarts */
+    /* a requeued job is taken again: attempts counts, progress never goes
+     * back (the API's fraction is monotonic) */
     assert_int_equal(kn_store_progress(f->s, "j_a", 10, 7, 6, 30, 0.1, &err), KN_OK);
     int requeued = -1, failed = -1;
     assert_int_equal(kn_store_recover(f->s, 5, &requeued, &failed, &err), KN_OK);
@@ -537,7 +538,8 @@ static void test_take_next_fifo(void **state)
     memset(&r, 0, sizeof r);
     assert_int_equal(kn_store_get(f->s, "j_a", &r, &err), KN_OK);
     assert_string_equal(r.status, "queued");
-    assert_int_equal(r.frames_rendered, 0);
+    assert_int_equal(r.frames_rendered, 7);
+    assert_int_equal(r.frames_encoded, 6);
     assert_true(r.started_at == 0);
     kn_job_rec_clear(&r);
     for (int i = 0; i < 3; i++) {
@@ -548,6 +550,12 @@ static void test_take_next_fifo(void **state)
     assert_int_equal(kn_store_get(f->s, "j_a", &r, &err), KN_OK);
     assert_int_equal(r.attempts, 2);
     assert_int_equal(r.frames_total, 12);
+    assert_int_equal(r.frames_rendered, 7);   /* the new attempt has not passed 7 yet */
+    assert_int_equal(r.frames_encoded, 6);
+    kn_job_rec_clear(&r);
+    assert_int_equal(kn_store_progress(f->s, "j_a", 12, 9, 8, 30, 0.1, &err), KN_OK);
+    assert_int_equal(kn_store_get(f->s, "j_a", &r, &err), KN_OK);
+    assert_int_equal(r.frames_encoded, 8);
     kn_job_rec_clear(&r);
 }
 
@@ -681,7 +689,7 @@ static void test_crash_recovery(void **state)
             assert_int_equal(requeued, 1);
             assert_int_equal(failed, 0);
             assert_string_equal(r.status, "queued");
-            assert_int_equal(r.frames_rendered, 0);
+            assert_int_equal(r.frames_rendered, 6);   /* kept: progress is monotonic */
             assert_int_equal(r.frames_total, 10);
         } else {
             assert_int_equal(requeued, 0);
