@@ -39,11 +39,25 @@
  *    origin NONE (shape centre), fill "none" (text "#ffffff"), stroke "none",
  *    stroke_width 1, dash [], line_cap butt, line_join miter, geometry 0,
  *    points [], text "", font "DejaVu Sans", size 32, align left, baseline
- *    alphabetic. rect width/height, circle r and ellipse rx/ry are required.
+ *    alphabetic. rect and image width/height, circle r and ellipse rx/ry are
+ *    required.
  *    Default and enumeration strings point to static storage (never freed),
  *    empty arrays to a static buffer with n = 0 (arr is never NULL).
  *  - a slot whose init is NONE (origin not given) cannot be targeted: its
  *    type would change, breaking the "one type per slot" invariant.
+ *  - gradients: an element's own fill or stroke may be {"linear": [x0, y0,
+ *    x1, y1] | "radial": [cx, cy, r], "stops": [[offset, colour], ...]}
+ *    (exactly one of linear/radial; coordinates within +-1e9, r > 0; 1..256
+ *    stops, offsets in [0, 1] and non-decreasing). It is static, kept in
+ *    el->grad, and its slot holds "none"; targeting that slot, or giving a
+ *    gradient in a tween, set or frame entry, is a 400 (gradients cannot be
+ *    animated). Gradient coordinates are in the element's own user space.
+ *  - image: x, y, width, height are NUM slots (width and height required);
+ *    src is a data: URI (base64 PNG or JPEG, render/image.h) decoded once
+ *    while parsing; a bad one is a 400 at ".../src". An image takes no paint
+ *    fields (fill, stroke, dash...). Its pixels are owned by the doc and
+ *    count against max_bytes (over it: KN_ETOOBIG); the encoded file is
+ *    capped at 32 MiB and each side at 8192 px (400s).
  *  - the same range checks apply to element fields, tween/set values and
  *    frame values (opacity 2 is an error wherever it appears). Overshooting
  *    easings may still move values out of range between keys; drawing clamps.
@@ -72,6 +86,7 @@
 #include "api/jsonmem.h"
 #include "render/expr.h"
 #include "render/path.h"
+#include "render/image.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -114,6 +129,7 @@ typedef struct owned {
     kn_expr *expr;
     kn_template *tmpl;
     kn_doc *doc;      /* a composition's document */
+    kn_image *image;  /* an image element's pixels, counted in arena.total */
 } owned;
 
 typedef struct arena {
@@ -135,6 +151,7 @@ static void arena_free(arena *a)
         kn_expr_destroy(o->expr);
         kn_template_destroy(o->tmpl);
         kn_doc_destroy(o->doc);
+        kn_image_destroy(o->image);
     }
     chunk *c = a->head;
     while (c) {
@@ -238,6 +255,8 @@ typedef struct parser {
     unsigned char *ecalc;       /* per slot: an element calc writes it */
     int calc_slot;              /* slot of the element property being parsed,
                                    -1 where expressions are not allowed */
+    const kn_gradient *grad;    /* parse_value found an element's own fill or
+                                   stroke to be this gradient; parse_elem takes it */
     int depth;                  /* 0 for a job, n for a composition's document
                                    nested n deep */
     size_t base_len;            /* length of the pointer of this document's root */
@@ -509,8 +528,14 @@ static const pdesc g_desc[D_COUNT] = {
 
 static const char *const g_type_name[KN_E_COUNT] = {
     "rect", "circle", "ellipse", "line", "polyline", "polygon", "text", "group", "path",
-    "composition"
+    "composition", "image"
 };
+
+/* "a rect", "an image": for messages that name an element type. */
+static const char *type_article(int t)
+{
+    return t == KN_E_IMAGE || t == KN_E_ELLIPSE ? "an" : "a";
+}
 
 static const uint64_t g_type_props[KN_E_COUNT] = {
     [KN_E_RECT]     = COMMON | PB(KN_P_X) | PB(KN_P_Y) | PB(KN_P_WIDTH) | PB(KN_P_HEIGHT) |
@@ -526,15 +551,20 @@ static const uint64_t g_type_props[KN_E_COUNT] = {
     [KN_E_PATH]     = COMMON,   /* plus "d", parsed once into el->path */
     [KN_E_COMPOSITION] = COMMON | PB(KN_P_X) | PB(KN_P_Y) | PB(KN_P_WIDTH) | PB(KN_P_HEIGHT),
                                 /* plus "document", "start", "speed" */
+    /* No paint: an image has no fill or stroke of its own. */
+    [KN_E_IMAGE]    = PB(KN_P_OPACITY) | PB(KN_P_VISIBLE) | PB(KN_P_ROTATION) | PB(KN_P_SCALE) |
+                      PB(KN_P_ORIGIN) | PB(KN_P_X) | PB(KN_P_Y) | PB(KN_P_WIDTH) |
+                      PB(KN_P_HEIGHT),   /* plus "src", decoded once into el->image */
 };
 
 static const uint64_t g_type_required[KN_E_COUNT] = {
     [KN_E_RECT]    = PB(KN_P_WIDTH) | PB(KN_P_HEIGHT),
     [KN_E_CIRCLE]  = PB(KN_P_R),
     [KN_E_ELLIPSE] = PB(KN_P_RX) | PB(KN_P_RY),
+    [KN_E_IMAGE]   = PB(KN_P_WIDTH) | PB(KN_P_HEIGHT),
 };
 
-#define TYPE_LIST "rect, circle, ellipse, line, polyline, polygon, text, group, path, composition"
+#define TYPE_LIST "rect, circle, ellipse, line, polyline, polygon, text, group, path, composition, image"
 
 static double g_empty[1];
 
@@ -781,6 +811,96 @@ static int parse_points(parser *p, const json_t *j, kn_value *out)
     return KN_OK;
 }
 
+#define MAX_STOPS      256
+#define GRAD_COORD_MAX 1e9
+
+static const char COLOR_FORMS[] = "\"#rrggbb\", \"#rgb\", \"#rrggbbaa\", \"rgb(r,g,b)\", "
+                                  "\"rgba(r,g,b,a)\", a CSS name or \"none\"";
+
+/* {"linear": [x0, y0, x1, y1] | "radial": [cx, cy, r], "stops": [[offset,
+ * colour], ...]}: an element's own fill or stroke, into the arena. */
+static int parse_gradient(parser *p, const json_t *j, const kn_gradient **out)
+{
+    static const char *const KEYS[] = { "linear", "radial", "stops", NULL };
+    static const nrange RC = { -GRAD_COORD_MAX, GRAD_COORD_MAX, R_LO | R_HI };
+    static const nrange RR = { 0, GRAD_COORD_MAX, R_LO | R_LO_OPEN | R_HI };
+    static const nrange ROFF = { 0, 1, R_LO | R_HI };
+    int rc;
+    size_t old;
+    if ((rc = check_keys(p, j, KEYS))) return rc;
+    const json_t *jl = json_object_get(j, "linear"), *jr = json_object_get(j, "radial");
+    if (jl && jr) {
+        old = push_key(p, "radial");
+        rc = fail(p, KN_EINVAL, "a gradient is either \"linear\" or \"radial\", not both");
+        pop(p, old);
+        return rc;
+    }
+    if (!jl && !jr)
+        return fail(p, KN_EINVAL, "a gradient needs \"linear\": [x0, y0, x1, y1] or \"radial\": "
+                    "[cx, cy, r] besides its \"stops\"");
+    kn_gradient *g = palloc(p, 1, sizeof *g);
+    if (!g) return p->err->code;
+    g->type = jl ? KN_GRAD_LINEAR : KN_GRAD_RADIAL;
+    const json_t *jc = jl ? jl : jr;
+    size_t nc = jl ? 4 : 3;
+    old = push_key(p, jl ? "linear" : "radial");
+    if (!json_is_array(jc) || json_array_size(jc) != nc)
+        rc = fail(p, KN_EINVAL, "expected %s, got %s%s",
+                  jl ? "[x0, y0, x1, y1]" : "[cx, cy, r] with r > 0", jdesc(jc),
+                  json_is_array(jc) ? " of another length" : "");
+    for (size_t i = 0; i < nc && !rc; i++) {
+        size_t o2 = push_idx(p, i);
+        rc = get_num(p, json_array_get(jc, i), jr && i == 2 ? &RR : &RC, &g->coord[i]);
+        pop(p, o2);
+    }
+    pop(p, old);
+    if (rc) return rc;
+
+    const json_t *js = json_object_get(j, "stops");
+    size_t n = json_is_array(js) ? json_array_size(js) : 0;
+    old = push_key(p, "stops");
+    if (!js)
+        rc = fail(p, KN_EINVAL, "missing field \"stops\": a gradient needs [[offset, colour], "
+                  "...], e.g. [[0, \"#f00\"], [1, \"#00f\"]]");
+    else if (!n)
+        rc = fail(p, KN_EINVAL, "expected an array of at least one stop [offset, colour], got "
+                  "%s", json_is_array(js) ? "an empty array" : jdesc(js));
+    else if (n > MAX_STOPS)
+        rc = fail(p, KN_EINVAL, "%zu stops are more than the %d allowed", n, MAX_STOPS);
+    kn_grad_stop *st = rc ? NULL : palloc(p, n, sizeof *st);
+    if (!rc && !st) rc = p->err->code;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const json_t *e = json_array_get(js, i);
+        size_t o2 = push_idx(p, i);
+        if (!json_is_array(e) || json_array_size(e) != 2) {
+            rc = fail(p, KN_EINVAL, "expected a stop [offset, colour] with offset from 0 to 1, "
+                      "got %s%s", jdesc(e), json_is_array(e) ? " of another length" : "");
+        } else {
+            size_t o3 = push_idx(p, 0);
+            rc = get_num(p, json_array_get(e, 0), &ROFF, &st[i].offset);
+            if (!rc && i && st[i].offset < st[i - 1].offset)
+                rc = fail(p, KN_EINVAL, "stop offsets must not decrease: %g comes after %g",
+                          st[i].offset, st[i - 1].offset);
+            pop(p, o3);
+            const json_t *jcol = json_array_get(e, 1);
+            o3 = push_idx(p, 1);
+            if (!rc && !json_is_string(jcol))
+                rc = fail(p, KN_EINVAL, "expected a colour (%s), got %s", COLOR_FORMS,
+                          jdesc(jcol));
+            else if (!rc)
+                rc = kn_color_parse(json_string_value(jcol), &st[i].color, p->path, p->err);
+            pop(p, o3);
+        }
+        pop(p, o2);
+    }
+    pop(p, old);
+    if (rc) return rc;
+    g->stops = st;
+    g->nstops = n;
+    *out = g;
+    return KN_OK;
+}
+
 /* Parses j as a value of kind d into *out (strings and arrays in the arena). */
 static int parse_value(parser *p, const json_t *j, const pdesc *d, kn_value *out)
 {
@@ -805,9 +925,17 @@ static int parse_value(parser *p, const json_t *j, const pdesc *d, kn_value *out
         v.num = json_is_true(j) ? 1 : 0;
         break;
     case K_COLOR:
-        if (json_is_object(j) && (json_object_get(j, "linear") || json_object_get(j, "radial")))
-            return fail(p, KN_EINVAL, "gradients are not supported yet: give a colour such as "
-                        "\"#ff8800\"");
+        /* An element's own fill or stroke (the only colours parsed with a
+         * calc_slot) may be a gradient; the slot then holds "none". */
+        if (json_is_object(j) && p->calc_slot >= 0) {
+            if ((rc = parse_gradient(p, j, &p->grad))) return rc;
+            v.type = KN_VT_COLOR;
+            break;
+        }
+        if (json_is_object(j) && (json_object_get(j, "linear") || json_object_get(j, "radial") ||
+                                  json_object_get(j, "stops")))
+            return fail(p, KN_EINVAL, "gradients cannot be animated; animate the element's "
+                        "opacity or use colours");
         if (!json_is_string(j))
             return fail(p, KN_EINVAL, "expected a colour (\"#rrggbb\", \"#rgb\", \"#rrggbbaa\", "
                         "\"rgb(r,g,b)\", \"rgba(r,g,b,a)\", a CSS name or \"none\"), got %s",
@@ -1285,6 +1413,7 @@ static void allowed_elem_fields(kn_etype t, char *buf, size_t n)
     if (t == KN_E_GROUP && len < n) snprintf(buf + len, n - len, ", children");
     if (t == KN_E_PATH && len < n) snprintf(buf + len, n - len, ", d");
     if (t == KN_E_COMPOSITION && len < n) snprintf(buf + len, n - len, ", document, start, speed");
+    if (t == KN_E_IMAGE && len < n) snprintf(buf + len, n - len, ", src");
 }
 
 static int parse_elems(parser *p, const json_t *arr, int depth, kn_elem **out, size_t *nout);
@@ -1317,6 +1446,45 @@ static int parse_path_data(parser *p, kn_elem *el, const json_t *jd)
             o->next = p->A->owned;
             p->A->owned = o;
             el->path = path;
+        }
+    }
+    pop(p, old);
+    return rc;
+}
+
+/* `src` of an image: a data: URI decoded here, once, into pixels the doc
+ * owns, so a bad image is a 400 before any frame is drawn. Like `d` it is
+ * not a slot. The pixels count against the document's memory cap: the
+ * decoder gets what is left of it and their size is added to the arena's
+ * total. */
+static int parse_image_src(parser *p, kn_elem *el, const json_t *js)
+{
+    size_t old = push_key(p, "src");
+    int rc = KN_OK, col = 0;
+    kn_image *img = NULL;
+    owned *o = NULL;
+    if (!js) {
+        rc = fail(p, KN_EINVAL, "missing field \"src\": an image needs its pixels as a data: "
+                  "URI, \"data:image/png;base64,...\" or \"data:image/jpeg;base64,...\"");
+    } else if (!json_is_string(js)) {
+        rc = fail(p, KN_EINVAL, "expected a data: URI (a string), got %s", jdesc(js));
+    } else if (!(o = palloc(p, 1, sizeof *o))) {
+        rc = p->err->code;
+    } else {
+        size_t room = p->A->cap > p->A->total ? p->A->cap - p->A->total : 0;
+        rc = kn_image_decode_uri(json_string_value(js), json_string_length(js), room, &img, &col,
+                                 p->err);
+        if (rc) {
+            char msg[sizeof p->err->msg];
+            snprintf(msg, sizeof msg, "%s", p->err->msg);
+            rc = fail(p, rc, "%s", msg);
+        } else {
+            memset(o, 0, sizeof *o);
+            o->image = img;
+            o->next = p->A->owned;
+            p->A->owned = o;
+            p->A->total += kn_image_bytes(img);
+            el->image = img;
         }
     }
     pop(p, old);
@@ -1408,7 +1576,7 @@ static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
         t = type_of_name(ts);
         if (t >= 0)
             rc = KN_OK;
-        else if (!strcmp(ts, "image") || !strcmp(ts, "plot"))
+        else if (!strcmp(ts, "plot"))
             rc = fail(p, KN_EINVAL, "element type \"%s\" is not supported yet (supported: %s)",
                       ts, TYPE_LIST);
         else
@@ -1463,6 +1631,7 @@ static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
         if (!strcmp(key, "type") || !strcmp(key, "id")) continue;
         if (t == KN_E_GROUP && !strcmp(key, "children")) continue;
         if (t == KN_E_PATH && !strcmp(key, "d")) continue;
+        if (t == KN_E_IMAGE && !strcmp(key, "src")) continue;
         if (t == KN_E_COMPOSITION &&
             (!strcmp(key, "document") || !strcmp(key, "start") || !strcmp(key, "speed")))
             continue;
@@ -1473,12 +1642,14 @@ static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
         if (prop < 0) {
             char list[384];
             allowed_elem_fields(el->type, list, sizeof list);
-            rc = fail(p, KN_EINVAL, "unknown field \"%.64s\" for a %s (allowed: %s)", key,
-                      g_type_name[t], list);
+            rc = fail(p, KN_EINVAL, "unknown field \"%.64s\" for %s %s (allowed: %s)", key,
+                      type_article(t), g_type_name[t], list);
         } else {
             p->calc_slot = el->slot[prop];
             rc = parse_value(p, v, &g_desc[prop], &p->doc->init[el->slot[prop]]);
             p->calc_slot = -1;
+            if (p->grad) el->grad[prop == KN_P_STROKE] = p->grad;
+            p->grad = NULL;
         }
         pop(p, old);
         if (rc) return rc;
@@ -1490,14 +1661,15 @@ static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
         char want[96];
         range_text(&g_desc[k].range, want, sizeof want);
         old = push_key(p, g_desc[k].name);
-        rc = fail(p, KN_EINVAL, "missing field \"%s\": a %s needs it (%s)", g_desc[k].name,
-                  g_type_name[t], want);
+        rc = fail(p, KN_EINVAL, "missing field \"%s\": %s %s needs it (%s)", g_desc[k].name,
+                  type_article(t), g_type_name[t], want);
         pop(p, old);
         return rc;
     }
 
     if (t == KN_E_PATH && (rc = parse_path_data(p, el, json_object_get(j, "d")))) return rc;
     if (t == KN_E_COMPOSITION && (rc = parse_composition(p, el, j))) return rc;
+    if (t == KN_E_IMAGE && (rc = parse_image_src(p, el, json_object_get(j, "src")))) return rc;
 
     if (t == KN_E_GROUP) {
         const json_t *ch = json_object_get(j, "children");
@@ -1564,9 +1736,14 @@ static int resolve_target(parser *p, const char *key, int *slot)
                                  g_desc[q].name);
                 if (w > 0) len += (size_t)w;
             }
-            return fail(p, KN_EINVAL, "unknown target \"%.64s\": a %s has no property \"%.32s\" "
-                        "(it has: %s)", key, g_type_name[el->type], prop, list);
+            return fail(p, KN_EINVAL, "unknown target \"%.64s\": %s %s has no property \"%.32s\" "
+                        "(it has: %s)", key, type_article(el->type), g_type_name[el->type], prop,
+                        list);
         }
+        if ((k == KN_P_FILL || k == KN_P_STROKE) && el->grad[k == KN_P_STROKE])
+            return fail(p, KN_EINVAL, "target \"%.64s\" cannot be set or tweened: %s is a "
+                        "gradient, and gradients cannot be animated; animate the element's "
+                        "opacity or use colours", key, g_desc[k].name);
         *slot = el->slot[k];
     }
     if (p->ecalc[*slot])

@@ -60,10 +60,31 @@ typedef struct kn_value {
 
 typedef enum kn_etype {
     KN_E_RECT, KN_E_CIRCLE, KN_E_ELLIPSE, KN_E_LINE, KN_E_POLYLINE,
-    KN_E_POLYGON, KN_E_TEXT, KN_E_GROUP, KN_E_PATH, KN_E_COMPOSITION, KN_E_COUNT
+    KN_E_POLYGON, KN_E_TEXT, KN_E_GROUP, KN_E_PATH, KN_E_COMPOSITION, KN_E_IMAGE, KN_E_COUNT
 } kn_etype;
 
 struct kn_path;   /* render/path.h */
+struct kn_image;  /* render/image.h */
+
+/* A gradient paint for fill or stroke (spec 3). It is static: gradients are
+ * not slots, so they cannot be animated. Coordinates are in the element's
+ * own user space (that of its geometry, under its rotation/scale), so the
+ * gradient moves with the element. Stops: nstops >= 1, offsets in [0, 1]
+ * and non-decreasing (equal offsets make a hard edge); outside the first
+ * and last offsets the end colours extend (SVG spreadMethod pad). */
+typedef enum kn_grad_type { KN_GRAD_LINEAR, KN_GRAD_RADIAL } kn_grad_type;
+
+typedef struct kn_grad_stop {
+    double offset;
+    kn_color color;
+} kn_grad_stop;
+
+typedef struct kn_gradient {
+    kn_grad_type type;
+    double coord[4];             /* linear: x0, y0, x1, y1; radial: cx, cy, r (> 0), 0 */
+    const kn_grad_stop *stops;
+    size_t nstops;
+} kn_gradient;
 
 /* Every property an element may have. Slot types: OPACITY, ROTATION,
  * STROKE_WIDTH and all geometry numbers are NUM; VISIBLE is BOOL; SCALE is an
@@ -92,6 +113,10 @@ typedef struct kn_elem {
     const struct kn_path *path;     /* KN_E_PATH: its parsed `d` (static) */
     const struct kn_doc *comp;      /* KN_E_COMPOSITION: its document */
     double comp_start, comp_speed;  /* when it begins (s) and how fast it plays */
+    const kn_gradient *grad[2];     /* fill, stroke: a gradient paint, or NULL to paint
+                                       with the FILL / STROKE colour slot. When set,
+                                       that slot holds "none" and is never a target. */
+    const struct kn_image *image;   /* KN_E_IMAGE: its decoded `src` (static) */
 } kn_elem;
 
 /* ---- timeline ------------------------------------------------------- */

@@ -22,6 +22,7 @@
  */
 #include "render/draw.h"
 #include "render/path.h"
+#include "render/image.h"
 
 #include <limits.h>
 #include <math.h>
@@ -29,6 +30,7 @@
 #include <string.h>
 
 #include <cairo.h>
+#include <hb-ot.h>
 #include <pango/pangocairo.h>
 
 #define FONT_CACHE 16
@@ -292,6 +294,55 @@ static int text_layout(const ectx *x, const kn_elem *el, double *px, double *py,
     return 1;
 }
 
+/* Whether any run of the layout uses a font with colour bitmap glyphs
+ * (CBDT/sbix, e.g. Noto Color Emoji). */
+static int layout_has_colour_bitmaps(PangoLayout *layout)
+{
+    int found = 0;
+    PangoLayoutIter *it = pango_layout_get_iter(layout);
+    if (!it) return 0;
+    do {
+        PangoLayoutRun *run = pango_layout_iter_get_run_readonly(it);
+        if (!run || !run->item->analysis.font) continue;
+        hb_font_t *hb = pango_font_get_hb_font(run->item->analysis.font);
+        if (hb && hb_ot_color_has_png(hb_font_get_face(hb))) found = 1;
+    } while (!found && pango_layout_iter_next_run(it));
+    pango_layout_iter_free(it);
+    return found;
+}
+
+/* Shows the layout with its top-left at (tx, ty) in cr's current source.
+ * Cairo 1.16 paints colour bitmap glyphs (emoji) as they are, ignoring the
+ * source's colour (wanted: emoji are not tinted) and also its alpha (not
+ * wanted: opacity would not fade them). So a translucent solid fill over
+ * such a layout is drawn opaque into a group clipped to the ink, and the
+ * group painted with the alpha. Outline glyphs come out the same either
+ * way (up to rounding). */
+static void text_show(cairo_t *cr, PangoLayout *layout, double tx, double ty)
+{
+    double r, g, b, a;
+    cairo_pattern_t *src = cairo_get_source(cr);
+    if (cairo_pattern_get_type(src) != CAIRO_PATTERN_TYPE_SOLID ||
+        cairo_pattern_get_rgba(src, &r, &g, &b, &a) != CAIRO_STATUS_SUCCESS || a >= 1 ||
+        !layout_has_colour_bitmaps(layout)) {
+        cairo_move_to(cr, tx, ty);
+        pango_cairo_show_layout(cr, layout);
+        return;
+    }
+    PangoRectangle ink;
+    pango_layout_get_pixel_extents(layout, &ink, NULL);
+    cairo_save(cr);
+    cairo_rectangle(cr, tx + ink.x - 2, ty + ink.y - 2, ink.width + 4, ink.height + 4);
+    cairo_clip(cr);
+    cairo_push_group(cr);
+    cairo_set_source_rgb(cr, r, g, b);
+    cairo_move_to(cr, tx, ty);
+    pango_cairo_show_layout(cr, layout);
+    cairo_pop_group_to_source(cr);
+    cairo_paint_with_alpha(cr, a);
+    cairo_restore(cr);
+}
+
 /* ---- shapes ------------------------------------------------------------- */
 
 /* Appends the element's outline to cr's path. Returns 0 when the shape is
@@ -413,6 +464,7 @@ static void shape_center(const ectx *x, const kn_elem *el, const double tbox[4],
         *oy = num(x, el, KN_P_Y, 0);
         return;
     case KN_E_COMPOSITION:
+    case KN_E_IMAGE:
         *ox = num(x, el, KN_P_X, 0) + num(x, el, KN_P_WIDTH, 0) / 2;
         *oy = num(x, el, KN_P_Y, 0) + num(x, el, KN_P_HEIGHT, 0) / 2;
         return;
@@ -435,7 +487,7 @@ static int stroke_setup(const ectx *x, const kn_elem *el, cairo_t *cr, kn_color 
 {
     *col = color(x, el, KN_P_STROKE);
     double w = num(x, el, KN_P_STROKE_WIDTH, 1);
-    if (!(col->a > 0) || !(w > 0)) return 0;
+    if (!(col->a > 0 || el->grad[1]) || !(w > 0)) return 0;
     cairo_set_line_width(cr, w);
 
     const char *cap = str(x, el, KN_P_LINE_CAP, "butt");
@@ -497,6 +549,95 @@ static void clip_to_path_box(cairo_t *cr, int stroked)
     cairo_set_matrix(cr, &m);
     if (path->status == CAIRO_STATUS_SUCCESS) cairo_append_path(cr, path);
     cairo_path_destroy(path);
+}
+
+/* ---- gradients and images ------------------------------------------------ */
+
+/* A pattern for gradient g with every stop's alpha times alpha, or NULL
+ * when Cairo cannot make one (setting a pattern in error as the source
+ * would put cr into its error state). Its coordinates are read in the user
+ * space in force when it is set as the source: the element's own. */
+static cairo_pattern_t *grad_pattern(const kn_gradient *g, double alpha)
+{
+    const double *c = g->coord;
+    const kn_grad_stop *last = &g->stops[g->nstops - 1];
+    cairo_pattern_t *pat;
+    if (g->type == KN_GRAD_LINEAR && c[0] == c[2] && c[1] == c[3])
+        /* SVG: a vector of length 0 paints the last stop's colour. */
+        pat = cairo_pattern_create_rgba(last->color.r, last->color.g, last->color.b,
+                                        last->color.a * alpha);
+    else if (g->type == KN_GRAD_LINEAR)
+        pat = cairo_pattern_create_linear(c[0], c[1], c[2], c[3]);
+    else
+        pat = cairo_pattern_create_radial(c[0], c[1], 0, c[0], c[1], c[2]);
+    if (cairo_pattern_get_type(pat) != CAIRO_PATTERN_TYPE_SOLID) {
+        for (size_t i = 0; i < g->nstops; i++) {
+            const kn_grad_stop *s = &g->stops[i];
+            cairo_pattern_add_color_stop_rgba(pat, s->offset, s->color.r, s->color.g,
+                                              s->color.b, s->color.a * alpha);
+        }
+        cairo_pattern_set_extend(pat, CAIRO_EXTEND_PAD);
+    }
+    if (cairo_pattern_status(pat) != CAIRO_STATUS_SUCCESS) {
+        cairo_pattern_destroy(pat);
+        return NULL;
+    }
+    return pat;
+}
+
+/* Sets cr's source to paint k (0 fill, 1 stroke) of el: its gradient, or
+ * else the colour col, with alpha times a. */
+static void set_paint(cairo_t *cr, const kn_elem *el, int k, kn_color col, double a)
+{
+    if (el->grad[k]) {
+        cairo_pattern_t *pat = grad_pattern(el->grad[k], a);
+        if (pat) {
+            cairo_set_source(cr, pat);
+            cairo_pattern_destroy(pat);
+        } else {
+            cairo_set_source_rgba(cr, 0, 0, 0, 0);
+        }
+        return;
+    }
+    cairo_set_source_rgba(cr, col.r, col.g, col.b, col.a * a);
+}
+
+/* Draws an image element's pixels scaled into its box (x, y, width, height)
+ * under the transform already on cr. The doc's pixels are wrapped, not
+ * copied, in a surface of this call's own: the doc is shared by every
+ * worker, a Cairo surface is not safe to share between threads, and the
+ * wrapper costs one small allocation. Filter GOOD: bilinear when scaling
+ * up, a box filter when scaling down (no aliasing). EXTEND_PAD with a clip
+ * to the box keeps the edges sharp instead of fading them into
+ * transparency over half a source pixel. */
+static void draw_image(const ectx *x, const kn_elem *el, double op)
+{
+    cairo_t *cr = x->c->cr;
+    const kn_image *img = el->image;
+    if (!img) return;
+    double bx = num(x, el, KN_P_X, 0), by = num(x, el, KN_P_Y, 0);
+    double kx = num(x, el, KN_P_WIDTH, 0) / img->width, ky = num(x, el, KN_P_HEIGHT, 0) / img->height;
+    if (!(kx > 0 && ky > 0)) return;
+    /* A matrix Cairo cannot invert would put cr into its error state. */
+    cairo_matrix_t m;
+    cairo_get_matrix(cr, &m);
+    cairo_matrix_translate(&m, bx, by);
+    cairo_matrix_scale(&m, kx, ky);
+    if (cairo_matrix_invert(&m) != CAIRO_STATUS_SUCCESS) return;
+
+    cairo_surface_t *s = cairo_image_surface_create_for_data(img->data, CAIRO_FORMAT_ARGB32,
+                                                             img->width, img->height, img->stride);
+    if (cairo_surface_status(s) == CAIRO_STATUS_SUCCESS) {
+        cairo_translate(cr, bx, by);
+        cairo_scale(cr, kx, ky);
+        cairo_rectangle(cr, 0, 0, img->width, img->height);
+        cairo_clip(cr);
+        cairo_set_source_surface(cr, s, 0, 0);
+        cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_GOOD);
+        cairo_pattern_set_extend(cairo_get_source(cr), CAIRO_EXTEND_PAD);
+        cairo_paint_with_alpha(cr, op);
+    }
+    cairo_surface_destroy(s);
 }
 
 static void draw_elem(const ectx *x, const kn_elem *el);
@@ -599,6 +740,12 @@ static void draw_elem(const ectx *x, const kn_elem *el)
         return;
     }
 
+    if (el->type == KN_E_IMAGE) {
+        draw_image(x, el, op);
+        cairo_restore(cr);
+        return;
+    }
+
     if (el->type == KN_E_GROUP) {
         cairo_translate(cr, num(x, el, KN_P_X, 0), num(x, el, KN_P_Y, 0));
         if (op < 1) {
@@ -615,7 +762,7 @@ static void draw_elem(const ectx *x, const kn_elem *el)
 
     kn_color fill = color(x, el, KN_P_FILL), stroke;
     if (el->type == KN_E_LINE) fill.a = 0;   /* a line has no inside */
-    int do_fill = fill.a > 0;
+    int do_fill = fill.a > 0 || (el->grad[0] && el->type != KN_E_LINE);
     int do_stroke = stroke_setup(x, el, cr, &stroke);
     if (!do_fill && !do_stroke) goto done;
 
@@ -636,10 +783,30 @@ static void draw_elem(const ectx *x, const kn_elem *el)
         cairo_push_group(cr);
     }
     if (do_fill) {
-        cairo_set_source_rgba(cr, fill.r, fill.g, fill.b, fill.a * a);
-        if (el->type == KN_E_TEXT) {
-            cairo_move_to(cr, tx, ty);
-            pango_cairo_show_layout(cr, x->c->layout);
+        set_paint(cr, el, 0, fill, a);
+        if (el->type == KN_E_TEXT && el->grad[0] && a < 1 &&
+            layout_has_colour_bitmaps(x->c->layout)) {
+            /* Colour glyphs ignore the source's alpha (see text_show), so
+             * fade gradient-filled text as one group, keeping the outline
+             * path the stroke still needs. */
+            cairo_path_t *keep = cairo_copy_path(cr);
+            PangoRectangle ink;
+            pango_layout_get_pixel_extents(x->c->layout, &ink, NULL);
+            cairo_save(cr);
+            cairo_new_path(cr);
+            cairo_rectangle(cr, tx + ink.x - 2, ty + ink.y - 2, ink.width + 4, ink.height + 4);
+            cairo_clip(cr);
+            cairo_push_group(cr);
+            set_paint(cr, el, 0, fill, 1);
+            text_show(cr, x->c->layout, tx, ty);
+            cairo_pop_group_to_source(cr);
+            cairo_paint_with_alpha(cr, a);
+            cairo_restore(cr);
+            cairo_new_path(cr);
+            if (keep->status == CAIRO_STATUS_SUCCESS) cairo_append_path(cr, keep);
+            cairo_path_destroy(keep);
+        } else if (el->type == KN_E_TEXT) {
+            text_show(cr, x->c->layout, tx, ty);
         } else if (do_stroke) {
             cairo_fill_preserve(cr);
         } else {
@@ -647,7 +814,7 @@ static void draw_elem(const ectx *x, const kn_elem *el)
         }
     }
     if (do_stroke) {
-        cairo_set_source_rgba(cr, stroke.r, stroke.g, stroke.b, stroke.a * a);
+        set_paint(cr, el, 1, stroke, a);
         cairo_stroke(cr);
     }
     if (grouped) {

@@ -613,8 +613,10 @@ static const bad_case BAD[] = {
     { EL("{'type': 'rect', 'width': 1, 'height': 1, 'stroke': 7}"), KN_EINVAL,
       "/elements/0/stroke", "expected a colour" },
     { EL("{'type': 'rect', 'width': 1, 'height': 1, 'fill': {'linear': [0, 0, 1, 1],"
-         " 'stops': [[0, '#f00'], [1, '#00f']]}}"), KN_EINVAL, "/elements/0/fill",
-      "gradients are not supported yet" },
+         " 'stops': [[0.5, '#f00'], [0.2, '#00f']]}}"), KN_EINVAL, "/elements/0/fill/stops/1/0",
+      "stop offsets must not decrease" },
+    { EL("{'type': 'image', 'width': 1, 'height': 1, 'src': 'http://x/a.png'}"), KN_EINVAL,
+      "/elements/0/src", "data: URI" },
     { EL(SQ ", {'type': 'circle', 'id': 'sq', 'r': 1}"), KN_EINVAL, "/elements/1/id",
       "duplicate id \"sq\"" },
     { EL("{'type': 'group', 'id': 'g', 'children': [{'type': 'line', 'id': 'g'}]}"),
