@@ -1165,12 +1165,22 @@ static int parse_output(parser *p, const json_t *j)
         goto out;
 
     size_t o2 = push_key(p, "format");
-    if (!strcmp(format, "gif"))
-        rc = fail(p, KN_EINVAL, "format \"gif\" is not supported yet: use \"mp4\" or \"webm\"");
-    else if (!kn_encoder_extension(format))
-        rc = fail(p, KN_EINVAL, "unknown format \"%.32s\" (allowed: mp4, webm)", format);
+    if (!kn_encoder_extension(format))
+        rc = fail(p, KN_EINVAL, "unknown format \"%.32s\" (allowed: mp4, webm, gif)", format);
     pop(p, o2);
     if (rc) goto out;
+    /* gif times frames in whole centiseconds (encode/encoder.h): above 100
+     * fps two frames would start at the same tick. The rate is at fault as
+     * much as the format; the error points at /fps. */
+    if (!strcmp(format, "gif") && p->doc->fps_num > 100L * p->doc->fps_den) {
+        pop(p, old);
+        o2 = push_key(p, "fps");
+        rc = fail(p, KN_EINVAL, "fps %g is too high for format \"gif\", which times frames in "
+                  "whole centiseconds: use fps <= 100 (<= 50 plays at the right speed in "
+                  "browsers) or format \"mp4\"", p->doc->fps);
+        pop(p, o2);
+        goto out;
+    }
     if (!codec) codec = kn_encoder_default_codec(format);
     o2 = push_key(p, "encoder");
     if (strcmp(encoder, "auto") && strcmp(encoder, "gpu") && strcmp(encoder, "cpu"))

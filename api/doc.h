@@ -116,7 +116,8 @@ typedef struct kn_elem {
     const kn_gradient *grad[2];     /* fill, stroke: a gradient paint, or NULL to paint
                                        with the FILL / STROKE colour slot. When set,
                                        that slot holds "none" and is never a target. */
-    const struct kn_image *image;   /* KN_E_IMAGE: its decoded `src` (static) */
+    const struct kn_image *image;   /* KN_E_IMAGE: its decoded `src`, never NULL
+                                       (static; render/image.h) */
 } kn_elem;
 
 /* ---- timeline ------------------------------------------------------- */

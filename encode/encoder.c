@@ -1,6 +1,6 @@
 /*
- * encode/encoder.c - YUV 4:2:0 frames in, an MP4 (H.264/HEVC) or WebM (VP9)
- * file out. See encoder.h.
+ * encode/encoder.c - YUV 4:2:0 frames in, an MP4 (H.264/HEVC), WebM (VP9) or
+ * animated GIF file out. See encoder.h.
  *
  * Follows FFmpeg's doc/examples/encode_video.c (send_frame / receive_packet
  * loop) and mux.c (output context, stream, header, interleaved writes,
@@ -22,7 +22,19 @@
  *    file handle) and a reusable AVPacket.
  *  - Format and codec are checked together before anything is opened: mp4
  *    holds h264/hevc, webm holds vp9 (the webm muxer would refuse the
- *    others anyway, and VP9-in-MP4 plays in too few places to offer).
+ *    others anyway, and VP9-in-MP4 plays in too few places to offer), gif
+ *    holds libavcodec's "gif" encoder only.
+ *  - GIF is the exception to "1 tick = 1 frame" and to zero-copy: its time
+ *    base is 1/100 s (GIF delays are whole centiseconds) and frame i has
+ *    pts gif_pts(i) = round(i * 100 * fps_den / fps_num), halves rounded up;
+ *    packet k lasts gif_pts(k + 1) - gif_pts(k). Each push converts the
+ *    caller's planes (I420ToARGB, then dithering onto the clip palette) into
+ *    a PAL8 frame of our own and releases the planes before returning.
+ *  - GIF frames are dithered only inside the rectangle (2x2-aligned) where
+ *    the I420 input differs from the previous frame; outside it the previous
+ *    frame's indexes are copied. Still areas therefore keep the same pixels
+ *    frame after frame (no dither shimmer), and the gif encoder's inter-frame
+ *    cropping and transparency can skip them.
  */
 #include "encode/encoder.h"
 
@@ -42,15 +54,18 @@
 #include <libavutil/error.h>
 #include <libavutil/log.h>
 #include <libavutil/opt.h>
+#include <libyuv.h>
 
 #include "common/log.h"
+#include "encode/palette.h"
 
 #define MAX_DIM 8192           /* the job spec caps at 7680 x 4320 */
 #define MAX_BITRATE_KBPS 1000000L
 #define MAX_GOP 100000
+#define GIF_TICKS 100          /* GIF delays are in 1/100 s */
 
 enum family { FAM_CPU, FAM_GPU };
-enum vcodec { VC_H264, VC_HEVC, VC_VP9 };
+enum vcodec { VC_H264, VC_HEVC, VC_VP9, VC_GIF };
 
 struct kn_encoder {
     AVCodecContext *cctx;
@@ -63,6 +78,16 @@ struct kn_encoder {
     bool header_written;
     bool finished;
     bool failed;
+    /* GIF only */
+    bool gif;
+    int64_t fps_num, fps_den;
+    long packets;              /* packets written so far (their durations) */
+    kn_palette palette;
+    kn_palette_mapper *mapper; /* NULL until kn_encoder_set_palette */
+    uint8_t *prev[3];          /* the previous frame's planes, tightly packed */
+    AVFrame *prev_pal;         /* the previous PAL8 frame (read-only: the gif
+                                * encoder may hold a reference to it) */
+    uint8_t *argb;             /* two ARGB rows of conversion scratch */
 };
 
 /* ---- logging -------------------------------------------------------- */
@@ -199,6 +224,7 @@ static const struct format_info {
 } formats[] = {
     {"mp4", "video/mp4", "h264"},
     {"webm", "video/webm", "vp9"},
+    {"gif", "image/gif", "gif"},
 };
 
 static const struct format_info *find_format(const char *format)
@@ -232,16 +258,20 @@ static int resolve(const char *format, const char *codec, const struct format_in
                    enum vcodec *vc, kn_err *err)
 {
     const struct format_info *f = find_format(format);
-    if (!f) {
-        if (!strcmp(format, "gif"))
-            return kn_err_set(err, KN_EINVAL, "/output/format",
-                              "format \"gif\" is not supported by the encoder: use \"mp4\" or \"webm\"");
+    if (!f)
         return kn_err_set(err, KN_EINVAL, "/output/format",
-                          "unknown format \"%.32s\": use \"mp4\" or \"webm\"", format);
-    }
+                          "unknown format \"%.32s\": use \"mp4\", \"webm\" or \"gif\"", format);
     if (empty(codec)) codec = f->default_codec;
     bool webm = !strcmp(f->name, "webm");
-    if (!strcmp(codec, "h264") || !strcmp(codec, "hevc")) {
+    if (!strcmp(f->name, "gif")) {
+        /* GIF has one codec (LZW over palette indexes): no choice to make,
+         * so "gif" or nothing. */
+        if (strcmp(codec, "gif"))
+            return kn_err_set(err, KN_EINVAL, "/output/codec",
+                              "codec \"%.32s\" does not go in gif: leave \"codec\" out for gif (or use "
+                              "format \"mp4\" or \"webm\" for it)", codec);
+        *vc = VC_GIF;
+    } else if (!strcmp(codec, "h264") || !strcmp(codec, "hevc")) {
         if (webm)
             return kn_err_set(err, KN_EINVAL, "/output/codec",
                               "codec \"%s\" does not go in webm: webm takes \"vp9\" (or use format "
@@ -268,6 +298,19 @@ int kn_encoder_check_output(const char *format, const char *codec, const char *e
     enum vcodec vc;
     int rc = resolve(format, codec, &fi, &vc, err);
     if (rc) return rc;
+    if (vc == VC_GIF) {
+        /* Only libavcodec's own gif encoder writes GIF: there is no GPU one
+         * and it has no speed settings. */
+        if ((rc = kn_encoder_check_preset(encoder, NULL, err))) return rc;
+        if (!empty(encoder) && !strcmp(encoder, "gpu"))
+            return kn_err_set(err, KN_EINVAL, "/output/encoder",
+                              "encoder \"gpu\" means NVENC, which cannot write gif: use \"auto\" or "
+                              "\"cpu\" (or leave \"encoder\" out)");
+        if (!empty(preset))
+            return kn_err_set(err, KN_EINVAL, "/output/preset",
+                              "format \"gif\" takes no preset (\"%.32s\"): leave \"preset\" out", preset);
+        return KN_OK;
+    }
     if (vc != VC_VP9) return kn_encoder_check_preset(encoder, preset, err);
     /* The encoder name is checked here; "gpu" itself is refused when the
      * encoder opens (KN_EENCODER, like a missing NVENC). */
@@ -297,6 +340,13 @@ static int validate(const char *path, const kn_encoder_opts *o, const struct for
         return kn_err_set(err, KN_EINVAL, "/fps", "frame rate %d/%d must be positive",
                           o->fps_num, o->fps_den);
     if ((rc = resolve(o->format, o->codec, fi, vc, err))) return rc;
+    /* Frame i starts at round(i * 100 / fps) centiseconds: above 100 fps two
+     * frames would start at the same tick. */
+    if (*vc == VC_GIF && (int64_t)o->fps_num > (int64_t)GIF_TICKS * o->fps_den)
+        return kn_err_set(err, KN_EINVAL, "/fps",
+                          "frame rate %d/%d is too high for gif: gif times frames in whole "
+                          "centiseconds, so fps must be <= 100 (<= 50 plays at the right speed "
+                          "in browsers)", o->fps_num, o->fps_den);
     if (o->bitrate_kbps < 0 || o->bitrate_kbps > MAX_BITRATE_KBPS)
         return kn_err_set(err, KN_EINVAL, "/output/bitrate",
                           "bitrate %ld kbit/s is out of range (1..%ld)", o->bitrate_kbps,
@@ -452,9 +502,40 @@ out:
     return rc;
 }
 
+/* libavcodec's gif encoder on PAL8 frames: "auto" and "cpu" both mean it
+ * (kn_encoder_check_output refused "gpu"). Quality, bitrate, preset and
+ * keyframe interval do not apply: GIF is lossless over its palette, and
+ * every frame stands alone. */
+static int open_gif(const kn_encoder_opts *o, kn_encoder *e, kn_err *err)
+{
+    const AVCodec *codec = avcodec_find_encoder_by_name("gif");
+    if (!codec)
+        return kn_err_set(err, KN_EENCODER, "/output/format",
+                          "this FFmpeg build has no gif encoder: use format \"mp4\" or \"webm\"");
+    AVCodecContext *c = avcodec_alloc_context3(codec);
+    if (!c) return kn_err_set(err, KN_ENOMEM, NULL, "out of memory allocating the gif encoder");
+    c->width = o->width;
+    c->height = o->height;
+    c->pix_fmt = AV_PIX_FMT_PAL8;
+    c->time_base = (AVRational){1, GIF_TICKS};
+    c->framerate = (AVRational){o->fps_num, o->fps_den};
+    /* sample_aspect_ratio stays 0/1: the header's aspect byte is then 0,
+     * "no information", which every reader takes as square pixels. */
+    int r = avcodec_open2(c, codec, NULL);
+    if (r < 0) {
+        avcodec_free_context(&c);
+        return kn_err_set(err, KN_EENCODER, "/output/format", "the gif encoder could not be opened: %s",
+                          av_err2str(r));
+    }
+    e->cctx = c;
+    e->name = codec->name;
+    return KN_OK;
+}
+
 static int open_codec(const kn_encoder_opts *o, enum vcodec vc, bool global_header, kn_encoder *e,
                       kn_err *err)
 {
+    if (vc == VC_GIF) return open_gif(o, e, err);
     const char *enc = empty(o->encoder) ? "auto" : o->encoder;
     static const char *const gpu_names[] = {[VC_H264] = "h264_nvenc", [VC_HEVC] = "hevc_nvenc",
                                             [VC_VP9] = NULL};
@@ -541,6 +622,20 @@ int kn_encoder_create(const char *path, const kn_encoder_opts *opts, kn_encoder 
     e = calloc(1, sizeof *e);
     if (!e) { rc = kn_err_set(err, KN_ENOMEM, NULL, "out of memory"); goto out; }
     e->format = fi->name;
+    if (vc == VC_GIF) {
+        size_t ysz = (size_t)opts->width * opts->height, csz = ysz / 4;
+        e->gif = true;
+        e->fps_num = opts->fps_num;
+        e->fps_den = opts->fps_den;
+        e->prev[0] = malloc(ysz);
+        e->prev[1] = malloc(csz);
+        e->prev[2] = malloc(csz);
+        e->argb = malloc((size_t)opts->width * 4 * 2);
+        if (!e->prev[0] || !e->prev[1] || !e->prev[2] || !e->argb) {
+            rc = kn_err_set(err, KN_ENOMEM, NULL, "out of memory for gif frame buffers");
+            goto out;
+        }
+    }
 
     r = avformat_alloc_output_context2(&e->fmt, NULL, fi->name, path);
     if (r < 0 || !e->fmt) {
@@ -579,6 +674,12 @@ int kn_encoder_create(const char *path, const kn_encoder_opts *opts, kn_encoder 
         rc = kn_err_set(err, KN_ENOMEM, NULL, "out of memory");
         goto out;
     }
+    /* loop=0 is the NETSCAPE2.0 "repeat forever" (the muxer's default too;
+     * said here so a changed default cannot stop our animations). */
+    if (e->gif && (r = av_dict_set(&mux_opts, "loop", "0", 0)) < 0) {
+        rc = kn_err_set(err, KN_ENOMEM, NULL, "out of memory");
+        goto out;
+    }
     r = avformat_write_header(e->fmt, &mux_opts);
     if (r < 0) {
         rc = kn_err_set(err, KN_EIO, NULL, "cannot write the %s header to %s: %s", fi->name, path,
@@ -587,7 +688,8 @@ int kn_encoder_create(const char *path, const kn_encoder_opts *opts, kn_encoder 
     }
     e->header_written = true;
     if (av_dict_count(mux_opts) > 0) {
-        rc = kn_err_set(err, KN_EINTERNAL, NULL, "the mp4 muxer did not accept movflags=+faststart");
+        rc = kn_err_set(err, KN_EINTERNAL, NULL, "the %s muxer did not accept its options (%s)",
+                        fi->name, mp4 ? "movflags=+faststart" : "loop=0");
         goto out;
     }
     kn_debug("encoder: %s %dx%d @ %d/%d -> %s (%s)", e->name, opts->width, opts->height,
@@ -605,6 +707,32 @@ const char *kn_encoder_name(const kn_encoder *e)
     return e && e->name ? e->name : "";
 }
 
+int kn_encoder_set_palette(kn_encoder *e, const kn_palette *pal, kn_err *err)
+{
+    if (!e || !pal) return kn_err_set(err, KN_EINVAL, NULL, "kn_encoder_set_palette: missing argument");
+    if (!e->gif)
+        return kn_err_set(err, KN_EINVAL, NULL, "only gif output takes a palette, not %s", e->format);
+    if (e->next_index > 0)
+        return kn_err_set(err, KN_EINVAL, NULL, "the gif palette must be set before the first frame");
+    kn_palette_mapper *m = NULL;
+    int rc = kn_palette_mapper_create(pal, e->cctx->width, &m, err);
+    if (rc) return rc;
+    kn_palette_mapper_destroy(e->mapper);
+    e->mapper = m;
+    e->palette = *pal;
+    return KN_OK;
+}
+
+/* Where frame i starts, in centiseconds: round(i * 100 * den / num) with
+ * halves rounded up, exactly (integers; i * 100 * den stays far below
+ * 2^63 for any frame count the job limits allow). Every frame's delay is
+ * then within half a centisecond of 1/fps and the clip's length is N/fps
+ * to within half a centisecond: the rounding never accumulates. */
+static int64_t gif_pts(const kn_encoder *e, long i)
+{
+    return ((int64_t)i * GIF_TICKS * e->fps_den * 2 + e->fps_num) / (2 * e->fps_num);
+}
+
 /* ---- push / drain --------------------------------------------------- */
 
 static int fail(kn_encoder *e, int code, kn_err *err, const char *what, int averr)
@@ -620,7 +748,15 @@ static int drain(kn_encoder *e, kn_err *err)
         int r = avcodec_receive_packet(e->cctx, e->pkt);
         if (r == AVERROR(EAGAIN) || r == AVERROR_EOF) return KN_OK;
         if (r < 0) return fail(e, KN_EENCODE, err, "encoding failed", r);
-        e->pkt->duration = 1;    /* one frame in the codec time base */
+        if (e->gif) {
+            /* The gif encoder has no delay: packet k is frame k. The muxer
+             * writes each frame's delay from the next packet's pts; the
+             * last one's comes from final_delay (see finish). */
+            long k = e->packets++;
+            e->pkt->duration = gif_pts(e, k + 1) - gif_pts(e, k);
+        } else {
+            e->pkt->duration = 1;    /* one frame in the codec time base */
+        }
         av_packet_rescale_ts(e->pkt, e->cctx->time_base, e->st->time_base);
         e->pkt->stream_index = e->st->index;
         r = av_interleaved_write_frame(e->fmt, e->pkt);   /* takes the packet's reference */
@@ -687,6 +823,132 @@ static AVFrame *copy_frame(uint8_t *const data[3], const int stride[3], int w, i
     return f;
 }
 
+/* ---- gif ------------------------------------------------------------ */
+
+/* Widens [*lo, *hi] to the differing span of a and b (n bytes), if any. */
+static bool row_diff(const uint8_t *a, const uint8_t *b, int n, int *lo, int *hi)
+{
+    if (!memcmp(a, b, (size_t)n)) return false;
+    int l = 0, r = n - 1;
+    while (a[l] == b[l]) l++;
+    while (a[r] == b[r]) r--;
+    if (l < *lo) *lo = l;
+    if (r > *hi) *hi = r;
+    return true;
+}
+
+/* The smallest rectangle of whole 2x2 blocks outside which frame `data`
+ * equals the previous frame in all three planes; empty (x0 == x1) when
+ * nothing changed. I420ToARGB takes one chroma sample per 2x2 block, so
+ * outside the rectangle the RGB is the same too. */
+static void changed_rect(const kn_encoder *e, uint8_t *const data[3], const int stride[3],
+                         int *x0, int *y0, int *x1, int *y1)
+{
+    int w = e->cctx->width, h = e->cctx->height, cw = w / 2, ch = h / 2;
+    int bx0 = cw, bx1 = -1, by0 = ch, by1 = -1;   /* in blocks, inclusive */
+    for (int y = 0; y < h; y++) {
+        int lo = w, hi = -1;
+        if (row_diff(data[0] + (size_t)y * stride[0], e->prev[0] + (size_t)y * w, w, &lo, &hi)) {
+            if (lo / 2 < bx0) bx0 = lo / 2;
+            if (hi / 2 > bx1) bx1 = hi / 2;
+            if (y / 2 < by0) by0 = y / 2;
+            by1 = y / 2;
+        }
+    }
+    for (int p = 1; p < 3; p++)
+        for (int y = 0; y < ch; y++) {
+            int lo = cw, hi = -1;
+            if (row_diff(data[p] + (size_t)y * stride[p], e->prev[p] + (size_t)y * cw, cw, &lo, &hi)) {
+                if (lo < bx0) bx0 = lo;
+                if (hi > bx1) bx1 = hi;
+                if (y < by0) by0 = y;
+                if (y > by1) by1 = y;
+            }
+        }
+    if (bx1 < 0) {
+        *x0 = *x1 = *y0 = *y1 = 0;
+        return;
+    }
+    *x0 = 2 * bx0;
+    *x1 = 2 * (bx1 + 1);
+    *y0 = 2 * by0;
+    *y1 = 2 * (by1 + 1);
+}
+
+/* Dithers frame `index` onto the palette into a new PAL8 frame and sends
+ * it. The caller's planes are only read here (copied into e->prev). */
+static int push_gif(kn_encoder *e, long index, uint8_t *const data[3], const int stride[3],
+                    kn_err *err)
+{
+    int rc = KN_OK, r;
+    int w = e->cctx->width, h = e->cctx->height, cw = w / 2;
+    AVFrame *f = NULL;
+    if (!e->mapper)
+        return kn_err_set(err, KN_EINVAL, NULL, "gif output needs its palette before the first "
+                          "frame (kn_encoder_set_palette)");
+    int x0 = 0, y0 = 0, x1 = w, y1 = h;
+    if (e->prev_pal) changed_rect(e, data, stride, &x0, &y0, &x1, &y1);
+
+    f = av_frame_alloc();
+    if (!f) { rc = kn_err_set(err, KN_ENOMEM, NULL, "out of memory for gif frame %ld", index); goto out; }
+    f->format = AV_PIX_FMT_PAL8;
+    f->width = w;
+    f->height = h;
+    /* A new buffer every frame: the gif encoder keeps a reference to the
+     * last frame it was given (to diff against), so that one is read-only. */
+    if (av_frame_get_buffer(f, 0) < 0) {
+        rc = kn_err_set(err, KN_ENOMEM, NULL, "out of memory for gif frame %ld", index);
+        goto out;
+    }
+    if (e->prev_pal)
+        for (int y = 0; y < h; y++)
+            memcpy(f->data[0] + (size_t)y * f->linesize[0],
+                   e->prev_pal->data[0] + (size_t)y * e->prev_pal->linesize[0], (size_t)w);
+    memcpy(f->data[1], e->palette.argb, AVPALETTE_SIZE);
+
+    if (x1 > x0) {
+        int rw = x1 - x0;
+        kn_palette_mapper_start(e->mapper, rw);
+        for (int y = y0; y < y1; y += 2) {
+            r = I420ToARGB(data[0] + (size_t)y * stride[0] + x0, stride[0],
+                           data[1] + (size_t)(y / 2) * stride[1] + x0 / 2, stride[1],
+                           data[2] + (size_t)(y / 2) * stride[2] + x0 / 2, stride[2],
+                           e->argb, rw * 4, rw, 2);
+            if (r != 0) {
+                rc = kn_err_set(err, KN_EINTERNAL, NULL, "colour conversion of frame %ld failed "
+                                "(libyuv I420ToARGB returned %d)", index, r);
+                goto out;
+            }
+            for (int k = 0; k < 2; k++)
+                kn_palette_mapper_row(e->mapper, e->argb + (size_t)k * rw * 4,
+                                      f->data[0] + (size_t)(y + k) * f->linesize[0] + x0);
+        }
+        /* Outside the rectangle e->prev already equals this frame. */
+        for (int y = y0; y < y1; y++)
+            memcpy(e->prev[0] + (size_t)y * w + x0, data[0] + (size_t)y * stride[0] + x0, (size_t)rw);
+        for (int p = 1; p < 3; p++)
+            for (int y = y0 / 2; y < y1 / 2; y++)
+                memcpy(e->prev[p] + (size_t)y * cw + x0 / 2, data[p] + (size_t)y * stride[p] + x0 / 2,
+                       (size_t)rw / 2);
+    }
+
+    f->pts = gif_pts(e, index);
+    r = avcodec_send_frame(e->cctx, f);
+    if (r == AVERROR(EAGAIN)) {
+        if ((rc = drain(e, err))) goto out;
+        r = avcodec_send_frame(e->cctx, f);
+    }
+    if (r < 0) { rc = fail(e, KN_EENCODE, err, "sending a frame to the encoder failed", r); goto out; }
+    e->next_index++;
+    av_frame_free(&e->prev_pal);
+    e->prev_pal = f;   /* our reference; the encoder holds its own */
+    f = NULL;
+    rc = drain(e, err);
+out:
+    av_frame_free(&f);
+    return rc;
+}
+
 int kn_encoder_push(kn_encoder *e, long index, uint8_t *const data[3], const int stride[3],
                     kn_encoder_release_fn release, void *opaque, kn_err *err)
 {
@@ -719,6 +981,12 @@ int kn_encoder_push(kn_encoder *e, long index, uint8_t *const data[3], const int
                             "too small", i, index, stride[i]);
             goto out;
         }
+    }
+    if (e->gif) {
+        /* GIF copies (it dithers into frames of its own): the planes are
+         * released on the way out, before push returns. */
+        rc = push_gif(e, index, data, stride, err);
+        goto out;
     }
 
     if (rel) {
@@ -771,6 +1039,16 @@ int kn_encoder_finish(kn_encoder *e, kn_err *err)
     r = avcodec_send_frame(e->cctx, NULL);
     if (r < 0) return fail(e, KN_EENCODE, err, "flushing the encoder failed", r);
     if ((rc = drain(e, err))) return rc;
+    if (e->gif) {
+        /* The muxer times each frame by the next one's pts; the last has
+         * none. Newer muxers take the last packet's duration, FFmpeg 5.1's
+         * would repeat the previous delay: final_delay says it for both. */
+        long n = e->next_index;
+        r = av_opt_set_int(e->fmt->priv_data, "final_delay", gif_pts(e, n) - gif_pts(e, n - 1), 0);
+        if (r < 0)
+            kn_warn("gif muxer: cannot set final_delay (%s): the last frame may keep the one "
+                    "before it's delay", av_err2str(r));
+    }
     r = av_write_trailer(e->fmt);   /* mp4: also the faststart moov move */
     if (r < 0) {
         char what[64];
@@ -792,6 +1070,10 @@ void kn_encoder_destroy(kn_encoder *e)
      * the callers' release callbacks. */
     avcodec_free_context(&e->cctx);
     av_packet_free(&e->pkt);
+    av_frame_free(&e->prev_pal);
+    kn_palette_mapper_destroy(e->mapper);
+    for (int i = 0; i < 3; i++) free(e->prev[i]);
+    free(e->argb);
     if (e->fmt) {
         if (e->fmt->pb) avio_closep(&e->fmt->pb);
         avformat_free_context(e->fmt);

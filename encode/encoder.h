@@ -1,10 +1,11 @@
 /*
- * encode/encoder.h - YUV 4:2:0 frames in, an MP4 or WebM file out
- * (libavcodec + libavformat, following FFmpeg's doc/examples/encode_video.c
- * and mux.c).
+ * encode/encoder.h - YUV 4:2:0 frames in, an MP4, WebM or animated GIF file
+ * out (libavcodec + libavformat, following FFmpeg's
+ * doc/examples/encode_video.c and mux.c).
  *
  * Formats and codecs: "mp4" carries "h264" (default) or "hevc"; "webm"
- * carries "vp9" (its default). Any other pairing is KN_EINVAL.
+ * carries "vp9" (its default); "gif" carries "gif" (its default and only
+ * codec). Any other pairing is KN_EINVAL.
  *
  * Encoder choice: "gpu" opens h264_nvenc/hevc_nvenc or fails with
  * KN_EENCODER and a message saying why; "cpu" opens libx264/libx265; "auto"
@@ -23,6 +24,19 @@
  * longer needs them (possibly later, from the same thread, during a later
  * push or finish). The caller must keep the planes intact until then.
  *
+ * GIF: one 256-entry colour table serves the whole clip, so the caller
+ * builds it first (encode/palette.h, from every frame) and hands it over
+ * with kn_encoder_set_palette before the first push. Each pushed frame is
+ * then converted to RGB (BT.601 limited, libyuv I420ToARGB), dithered onto
+ * the palette (serpentine Floyd-Steinberg, only where the frame differs
+ * from the one before) and encoded by libavcodec's "gif" encoder into the
+ * "gif" muxer, looping forever. This path copies: release(opaque) is called
+ * before push returns. Times are centiseconds: frame i starts at
+ * round(i * 100 * fps_den / fps_num) (halves up), so each delay is within
+ * half a centisecond of 1/fps and the total is N/fps to within half a
+ * centisecond; fps above 100 is KN_EINVAL (two frames would share a tick).
+ * quality, bitrate, preset and keyframe_interval do not apply to gif.
+ *
  * av_log output is routed into common/log (kn_encoder_init_logging).
  *
  * Ownership: the encoder owns its file until finish; the caller removes the
@@ -35,6 +49,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "encode/palette.h"
 
 typedef struct kn_encoder kn_encoder;
 
@@ -50,7 +65,7 @@ typedef struct kn_encoder_opts {
                                  * libvpx-vp9, see encoder.c for the mapping) */
     long bitrate_kbps;          /* > 0: target bitrate instead of quality */
     double keyframe_interval;   /* seconds; <= 0 means 2 */
-    const char *format;         /* "mp4" (NULL/"" means mp4) or "webm" */
+    const char *format;         /* "mp4" (NULL/"" means mp4), "webm" or "gif" */
 } kn_encoder_opts;
 
 typedef void (*kn_encoder_release_fn)(void *opaque);
@@ -66,14 +81,16 @@ int kn_encoder_check_preset(const char *encoder, const char *preset, kn_err *err
 /* Checks an output block the way kn_encoder_create will: format, codec for
  * that format (NULL/"" = the format's default), encoder name, and the preset
  * for that codec and encoder (VP9 takes the x264 names only: p1..p7 are
- * KN_EINVAL). KN_EINVAL with a JSON pointer under /output otherwise. It does
- * not refuse "gpu" with VP9: that is KN_EENCODER from kn_encoder_create. */
+ * KN_EINVAL; gif takes no preset and not "gpu"). KN_EINVAL with a JSON
+ * pointer under /output otherwise. It does not refuse "gpu" with VP9: that
+ * is KN_EENCODER from kn_encoder_create. */
 int kn_encoder_check_output(const char *format, const char *codec, const char *encoder,
                             const char *preset, kn_err *err);
 
 /* For a format name (NULL/"" = "mp4"): its MIME type ("video/mp4",
- * "video/webm"), file extension without the dot ("mp4", "webm") and default
- * codec ("h264", "vp9"). NULL for a format this encoder does not write. */
+ * "video/webm", "image/gif"), file extension without the dot ("mp4",
+ * "webm", "gif") and default codec ("h264", "vp9", "gif"). NULL for a
+ * format this encoder does not write. */
 const char *kn_encoder_mime(const char *format);
 const char *kn_encoder_extension(const char *format);
 const char *kn_encoder_default_codec(const char *format);
@@ -84,8 +101,14 @@ int kn_encoder_create(const char *path, const kn_encoder_opts *opts,
                       kn_encoder **out, kn_err *err);
 
 /* The libavcodec name of the encoder that opened ("libx264", "h264_nvenc",
- * "libvpx-vp9"). */
+ * "libvpx-vp9", "gif"). */
 const char *kn_encoder_name(const kn_encoder *e);
+
+/* GIF only: the clip's palette (copied; 1..256 colours), required before
+ * the first push. KN_EINVAL for other formats or after a frame was pushed.
+ * Entries at and above pal->n are never drawn: libavcodec's gif encoder
+ * uses such a free index for "unchanged since the last frame". */
+int kn_encoder_set_palette(kn_encoder *e, const kn_palette *pal, kn_err *err);
 
 /* Encodes frame `index` (0, 1, 2... in order) from planes Y, U, V. release
  * may be NULL (then the planes are copied). */

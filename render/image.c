@@ -106,6 +106,15 @@ static int b64_value(unsigned char c)
     return -1;
 }
 
+static int b64_bad_char(unsigned char c, int col, kn_err *err, int *err_col)
+{
+    if (c > 0x20 && c < 0x7f)
+        return fail_at(err, err_col, col, KN_EINVAL, "invalid base64 at column %d: '%c' is not "
+                       "a base64 character (A-Z a-z 0-9 + /)", col, c);
+    return fail_at(err, err_col, col, KN_EINVAL, "invalid base64 at column %d: byte 0x%02x is "
+                   "not a base64 character (A-Z a-z 0-9 + /; no spaces or line breaks)", col, c);
+}
+
 /* Strict RFC 4648 base64 of s[0..n) into out (room for n / 4 * 3 bytes).
  * col0 is the column of s[0] in the URI, for messages. */
 static int b64_decode(const char *s, size_t n, uint8_t *out, size_t *outlen, int col0,
@@ -124,20 +133,10 @@ static int b64_decode(const char *s, size_t n, uint8_t *out, size_t *outlen, int
                 continue;
             }
             v[k] = b64_value(c);
-            if (v[k] < 0) {
-                if (c == '=')
-                    return fail_at(err, err_col, col, KN_EINVAL,
-                                   "invalid base64 at column %d: '=' padding may only end "
-                                   "the data", col);
-                if (c > 0x20 && c < 0x7f)
-                    return fail_at(err, err_col, col, KN_EINVAL,
-                                   "invalid base64 at column %d: '%c' is not a base64 "
-                                   "character (A-Z a-z 0-9 + /)", col, c);
-                return fail_at(err, err_col, col, KN_EINVAL,
-                               "invalid base64 at column %d: byte 0x%02x is not a base64 "
-                               "character (A-Z a-z 0-9 + /; no spaces or line breaks)",
-                               col, c);
-            }
+            if (v[k] < 0 && c == '=')
+                return fail_at(err, err_col, col, KN_EINVAL, "invalid base64 at column %d: '=' "
+                               "padding may only end the data", col);
+            if (v[k] < 0) return b64_bad_char(c, col, err, err_col);
         }
         uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
                      (uint32_t)v[3];
@@ -350,8 +349,8 @@ static int decode(int fmt, uint8_t *buf, size_t n, long w, long h, kn_image *img
     AVPacket *pkt = NULL;
     AVFrame *frame = NULL;
     int rc = KN_OK, ret;
-    const AVCodec *codec = avcodec_find_decoder(fmt == FMT_PNG ? AV_CODEC_ID_PNG
-                                                               : AV_CODEC_ID_MJPEG);
+    /* By name: the software decoder, never a hardware wrapper (mjpeg_cuvid). */
+    const AVCodec *codec = avcodec_find_decoder_by_name(fmt == FMT_PNG ? "png" : "mjpeg");
     if (!codec) {
         av_free(buf);
         return kn_err_set(err, KN_EINTERNAL, NULL, "this build of libavcodec has no %s decoder",
@@ -418,6 +417,11 @@ int kn_image_decode_uri(const char *uri, size_t len, size_t max_bytes, kn_image 
         return fail_at(err, err_col, 0, KN_EINVAL, "the image is %zu characters of base64, "
                        "more than the %zu allowed (a %zu MiB file)", n, b64_max,
                        KN_IMAGE_MAX_ENCODED >> 20);
+    /* A stray character is the likelier fault than the length: name it. */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)uri[off + i];
+        if (c != '=' && b64_value(c) < 0) return b64_bad_char(c, (int)(off + i) + 1, err, err_col);
+    }
     if (n % 4)
         return fail_at(err, err_col, (int)len, KN_EINVAL,
                        "invalid base64: %zu characters is not a multiple of 4 (the data is cut "

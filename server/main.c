@@ -33,7 +33,7 @@ static void usage(FILE *f)
             "usage:\n"
             "  kinora serve [--port 8080] [--bind ADDR] [--data DIR] [--workers N] [--ring-slots K]\n"
             "               [--max-body BYTES] [--max-queued N] [--token T] [--port-file PATH]\n"
-            "  kinora render JOB.json -o OUT.mp4|OUT.webm [--workers N] [--ring-slots K]\n"
+            "  kinora render JOB.json -o OUT.mp4|OUT.webm|OUT.gif [--workers N] [--ring-slots K]\n"
             "  kinora frame JOB.json|- --frame N -o OUT.png|-\n"
             "  kinora validate JOB.json|-\n");
 }

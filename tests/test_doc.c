@@ -406,6 +406,14 @@ static void test_defaults(void **state)
     assert_string_equal(d->output.format, "mp4");
     assert_string_equal(d->output.codec, "hevc");
     kn_doc_destroy(d);
+    d = parse_ok(HEAD "'duration': 1, 'output': {'format': 'gif'}}");
+    assert_string_equal(d->output.format, "gif");
+    assert_string_equal(d->output.codec, "gif");
+    kn_doc_destroy(d);
+    d = parse_ok("{'width': 64, 'height': 48, 'fps': 100, 'duration': 1, 'output': {'format': "
+                 "'gif', 'codec': 'gif', 'encoder': 'cpu'}}");
+    assert_string_equal(d->output.codec, "gif");
+    kn_doc_destroy(d);
     kn_doc_destroy(NULL);
 }
 
@@ -780,7 +788,11 @@ static const bad_case BAD[] = {
     { OUT("{'format': 'webm', 'codec': 'h264'}"), KN_EINVAL, "/output/codec", "webm" },
     { OUT("{'format': 'webm', 'encoder': 'gpu'}"), KN_EINVAL, "/output/encoder", "VP9" },
     { OUT("{'format': 'webm', 'preset': 'p4'}"), KN_EINVAL, "/output/preset", "p4" },
-    { OUT("{'format': 'gif'}"), KN_EINVAL, "/output/format", "not supported yet" },
+    { OUT("{'format': 'gif', 'codec': 'h264'}"), KN_EINVAL, "/output/codec", "gif" },
+    { OUT("{'format': 'gif', 'encoder': 'gpu'}"), KN_EINVAL, "/output/encoder", "gif" },
+    { OUT("{'format': 'gif', 'preset': 'fast'}"), KN_EINVAL, "/output/preset", "no preset" },
+    { "{'width': 640, 'height': 360, 'fps': 120, 'duration': 1, 'output': {'format': 'gif'}}",
+      KN_EINVAL, "/fps", "centiseconds" },
     { OUT("{'format': 'avi'}"), KN_EINVAL, "/output/format", "unknown format" },
     { OUT("{'codec': 'hevc', 'format': 'webm'}"), KN_EINVAL, "/output/codec", "hevc" },
     { OUT("{'codec': 'vp9'}"), KN_EINVAL, "/output/codec", "webm" },

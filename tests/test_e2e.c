@@ -2,7 +2,8 @@
  * tests/test_e2e.c - the real server, driven over HTTP on a loopback port:
  * submit, poll, download, and check the MP4 with libavformat/libavcodec
  * (codec, size, frame count, duration, moov before mdat, decoded pixels of
- * the red square against its easing curve); Range/HEAD/ETag; cancel;
+ * the red square against its easing curve); a GIF (frame count, delays,
+ * decoded colours, progress over its two passes, cancel); Range/HEAD/ETag; cancel;
  * idempotency; validation errors; previews; a killed worker; a frame that
  * kills workers twice; a SIGKILLed server restarted on the same data dir.
  */
@@ -454,6 +455,226 @@ static void test_cancel(void **state)
     free(body2);
 }
 
+/* ---- gif ------------------------------------------------------------------ */
+
+typedef struct gif_probe {
+    long packets, frames;
+    double total;            /* sum of packet durations, seconds */
+    double worst_delay_err;  /* worst |packet duration - 1/fps|, seconds */
+    long red_bad;            /* frames whose red square is off */
+    int worst_red;           /* worst channel error inside the red square */
+} gif_probe;
+
+/* Demuxes and decodes a GIF: packets, durations (the demuxer's, which are
+ * the file's delays; min_delay=0 so delays under 2 cs are read as written),
+ * and the colours of the still red square at x 0..23, y 24..47 (its border
+ * pixel is skipped). */
+static void probe_gif(const char *path, double fps, gif_probe *g)
+{
+    memset(g, 0, sizeof *g);
+    AVFormatContext *fc = NULL;
+    AVDictionary *o = NULL;
+    av_dict_set(&o, "min_delay", "0", 0);
+    assert_int_equal(avformat_open_input(&fc, path, NULL, &o), 0);
+    av_dict_free(&o);
+    assert_true(avformat_find_stream_info(fc, NULL) >= 0);
+    assert_string_equal(fc->iformat->name, "gif");
+    AVStream *st = fc->streams[0];
+    assert_int_equal(st->codecpar->codec_id, AV_CODEC_ID_GIF);
+    const AVCodec *dec = avcodec_find_decoder(st->codecpar->codec_id);
+    AVCodecContext *cc = avcodec_alloc_context3(dec);
+    avcodec_parameters_to_context(cc, st->codecpar);
+    assert_int_equal(avcodec_open2(cc, dec, NULL), 0);
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *f = av_frame_alloc();
+    for (int eof = 0; !eof;) {
+        if (av_read_frame(fc, pkt) >= 0) {
+            g->packets++;
+            double d = pkt->duration * av_q2d(st->time_base);
+            g->total += d;
+            if (fabs(d - 1 / fps) > g->worst_delay_err) g->worst_delay_err = fabs(d - 1 / fps);
+            assert_int_equal(avcodec_send_packet(cc, pkt), 0);
+            av_packet_unref(pkt);
+        } else {
+            avcodec_send_packet(cc, NULL);
+            eof = 1;
+        }
+        while (avcodec_receive_frame(cc, f) == 0) {
+            assert_int_equal(f->format, AV_PIX_FMT_BGRA);   /* FFmpeg 5.1's gif decoder */
+            int worst = 0;
+            for (int y = 25; y < 47; y++)
+                for (int x = 1; x < 23; x++) {
+                    const uint8_t *p = f->data[0] + (size_t)y * f->linesize[0] + 4 * x;
+                    int e[3] = {abs(p[2] - 255), p[1], p[0]};
+                    for (int a = 0; a < 3; a++) worst = e[a] > worst ? e[a] : worst;
+                }
+            if (worst > g->worst_red) g->worst_red = worst;
+            if (worst > 6) g->red_bad++;
+            g->frames++;
+        }
+    }
+    av_frame_free(&f);
+    av_packet_free(&pkt);
+    avcodec_free_context(&cc);
+    avformat_close_input(&fc);
+}
+
+#define GIF_SCENE(w, h, fps, dur)                                                                \
+    "{\"width\":" #w ",\"height\":" #h ",\"fps\":" #fps ",\"duration\":" #dur ","                  \
+    "\"elements\":[{\"type\":\"rect\",\"x\":0,\"y\":24,\"width\":24,\"height\":24,\"fill\":\"red\"},"  \
+    "{\"id\":\"c\",\"type\":\"circle\",\"cx\":30,\"cy\":10,\"r\":6,\"fill\":\"steelblue\"},"           \
+    "{\"type\":\"text\",\"text\":\"kinora\",\"x\":28,\"y\":40,\"size\":10,\"fill\":\"#ffcc00\"}],"     \
+    "\"timeline\":{\"tween\":{\"c.cx\":[30," #w "]},\"duration\":" #dur "},"                     \
+    "\"output\":{\"format\":\"gif\"}}"
+
+/* A GIF through the whole service: 25 fps (4 cs a frame), 20 frames. */
+static void test_gif_end_to_end(void **state)
+{
+    (void)state;
+    const char *body = GIF_SCENE(64, 48, 25, 0.8);
+    char *id = post_job(g.port, body, NULL, 201);
+    json_t *j = wait_status(g.port, id, "succeeded", 60);
+    assert_string_equal(jstr(j, "status", NULL), "succeeded");
+    assert_string_equal(jstr(j, "output", "format"), "gif");
+    assert_string_equal(jstr(j, "output", "codec"), "gif");
+    assert_string_equal(jstr(j, "output", "encoder"), "gif");
+    json_t *out = json_object_get(j, "output");
+    assert_int_equal(json_integer_value(json_object_get(out, "frames")), 20);
+    json_t *pr = json_object_get(j, "progress");
+    assert_int_equal(json_integer_value(json_object_get(pr, "frames_rendered")), 20);
+    assert_int_equal(json_integer_value(json_object_get(pr, "frames_encoded")), 20);
+    assert_true(fabs(json_number_value(json_object_get(pr, "fraction")) - 1.0) < 1e-9);
+
+    char path[128], file[600];
+    snprintf(path, sizeof path, "/v1/jobs/%s/video", id);
+    tu_resp r;
+    assert_int_equal(tu_http(g.port, "GET", path, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(tu_header(&r, "Content-Type"), "image/gif");
+    assert_true(r.len > 13);
+    assert_memory_equal(r.body, "GIF89a", 6);
+    assert_int_equal(json_integer_value(json_object_get(out, "bytes")), (long)r.len);
+    snprintf(file, sizeof file, "%s/%s.gif", g.dir, id);
+    assert_int_equal(tu_write_file(file, r.body, r.len), 0);
+    tu_resp_free(&r);
+    char vd[600];
+    snprintf(vd, sizeof vd, "%s/videos/%s.gif", g.dir, id);
+    assert_int_equal(access(vd, F_OK), 0);   /* stored under its own extension */
+
+    gif_probe gp;
+    probe_gif(file, 25, &gp);
+    print_message("gif e2e: %ld frames, %.3f s, worst delay error %.4f s, red off by <= %d\n",
+                  gp.frames, gp.total, gp.worst_delay_err, gp.worst_red);
+    assert_int_equal(gp.packets, 20);
+    assert_int_equal(gp.frames, 20);
+    assert_true(gp.worst_delay_err < 0.01 + 1e-9);   /* within a centisecond per frame */
+    assert_true(fabs(gp.total - 20 / 25.0) < 0.01);
+    assert_int_equal(gp.red_bad, 0);
+
+    /* DELETE takes the .gif with it. */
+    snprintf(path, sizeof path, "/v1/jobs/%s", id);
+    assert_int_equal(tu_http(g.port, "DELETE", path, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 204);
+    tu_resp_free(&r);
+    assert_int_not_equal(access(vd, F_OK), 0);
+    json_decref(j);
+    free(id);
+
+    /* NTSC rate: 3.3367 cs a frame, delays of 3 and 4 summing to 1.0 s +- 0.5 cs. */
+    id = post_job(g.port, GIF_SCENE(64, 48, 29.97, 1.001), NULL, 201);
+    j = wait_status(g.port, id, "succeeded", 60);
+    assert_string_equal(jstr(j, "status", NULL), "succeeded");
+    json_decref(j);
+    snprintf(path, sizeof path, "/v1/jobs/%s/video", id);
+    assert_int_equal(tu_http(g.port, "GET", path, NULL, NULL, 0, &r), 0);
+    snprintf(file, sizeof file, "%s/%s.gif", g.dir, id);
+    assert_int_equal(tu_write_file(file, r.body, r.len), 0);
+    tu_resp_free(&r);
+    probe_gif(file, 30000 / 1001.0, &gp);
+    assert_int_equal(gp.frames, 30);
+    assert_true(gp.worst_delay_err < 0.01);
+    assert_true(fabs(gp.total - 1.001) <= 0.005 + 1e-9);
+    assert_int_equal(gp.red_bad, 0);
+    free(id);
+
+    /* gif-specific 400s. */
+    int st;
+    j = http_json(g.port, "POST", "/v1/jobs", NULL,
+                  "{\"width\":64,\"height\":48,\"fps\":120,\"duration\":1,\"output\":{\"format\":\"gif\"}}",
+                  &st);
+    assert_int_equal(st, 400);
+    assert_string_equal(jstr(j, "error", "path"), "/fps");
+    json_decref(j);
+    j = http_json(g.port, "POST", "/v1/jobs", NULL,
+                  "{\"width\":64,\"height\":48,\"fps\":24,\"duration\":1,\"output\":{\"format\":\"gif\","
+                  "\"codec\":\"h264\"}}", &st);
+    assert_int_equal(st, 400);
+    assert_string_equal(jstr(j, "error", "path"), "/output/codec");
+    json_decref(j);
+}
+
+/* A long GIF: progress never goes back across the two passes (rendered
+ * counts pass 1, encoded pass 2), and cancel works in either pass. */
+static void test_gif_progress_cancel(void **state)
+{
+    (void)state;
+    const char *body = GIF_SCENE(320, 240, 25, 60);   /* 1500 frames */
+    char path[128];
+    for (int want_pass = 1; want_pass <= 2; want_pass++) {
+        char *id = post_job(g.port, body, NULL, 201);
+        snprintf(path, sizeof path, "/v1/jobs/%s", id);
+        long last_r = 0, last_e = 0;
+        double last_f = 0;
+        int saw_pass1 = 0, canceled = 0;
+        struct timespec t0, now;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        while (!canceled) {
+            int st;
+            json_t *j = http_json(g.port, "GET", path, NULL, NULL, &st);
+            assert_int_equal(st, 200);
+            const char *status = jstr(j, "status", NULL);
+            assert_true(!strcmp(status, "queued") || !strcmp(status, "rendering"));
+            json_t *pr = json_object_get(j, "progress");
+            long rendered = (long)json_integer_value(json_object_get(pr, "frames_rendered"));
+            long encoded = (long)json_integer_value(json_object_get(pr, "frames_encoded"));
+            double fraction = json_number_value(json_object_get(pr, "fraction"));
+            assert_true(rendered >= last_r && encoded >= last_e && fraction >= last_f);
+            assert_true(rendered <= 1500 && encoded <= rendered);
+            last_r = rendered;
+            last_e = encoded;
+            last_f = fraction;
+            if (rendered > 0 && encoded == 0) saw_pass1 = 1;
+            json_decref(j);
+            /* Cancel in pass 1 (some frames rendered, none encoded) or in
+             * pass 2 (some encoded). */
+            if ((want_pass == 1 && saw_pass1) || (want_pass == 2 && encoded > 0)) {
+                j = http_json(g.port, "DELETE", path, NULL, NULL, &st);
+                assert_int_equal(st, 200);
+                assert_string_equal(jstr(j, "status", NULL), "canceled");
+                json_decref(j);
+                canceled = 1;
+            }
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (now.tv_sec - t0.tv_sec > 120) fail_msg("gif job never reached pass %d", want_pass);
+            struct timespec d = {0, 10 * 1000 * 1000};
+            nanosleep(&d, NULL);
+        }
+        print_message("gif canceled in pass %d at %ld rendered, %ld encoded\n", want_pass, last_r, last_e);
+        if (want_pass == 2) assert_int_equal(last_r, 1500);   /* pass 1 finished */
+        free(id);
+    }
+    /* The scheduler is free again: a new GIF gets going and finishes, and
+     * nothing half-written is left behind. */
+    char *id = post_job(g.port, GIF_SCENE(64, 48, 25, 0.2), NULL, 201);
+    json_t *j = wait_status(g.port, id, "succeeded", 60);
+    assert_string_equal(jstr(j, "status", NULL), "succeeded");
+    json_decref(j);
+    char vd[600];
+    snprintf(vd, sizeof vd, "%s/videos", g.dir);
+    assert_int_equal(count_files(vd, ".part"), 0);
+    free(id);
+}
+
 static void test_idempotency(void **state)
 {
     (void)state;
@@ -855,6 +1076,8 @@ int main(void)
         cmocka_unit_test(test_list_paging),
         cmocka_unit_test(test_preview_png),
         cmocka_unit_test(test_events_stream),
+        cmocka_unit_test(test_gif_end_to_end),
+        cmocka_unit_test(test_gif_progress_cancel),
     };
     const struct CMUnitTest own[] = {
         cmocka_unit_test(test_token),

@@ -8,6 +8,10 @@
  * Sizes are tiny (64x48) and presets fast so the whole program runs in a few
  * seconds on a shared 2-core machine.
  *
+ * GIF: the file is walked block by block (independently of libavformat) for
+ * its frame delays, loop count and palette; decoded colours are compared
+ * with the frames' own RGB (libyuv I420ToARGB).
+ *
  * NVENC: the expectation follows what the machine does. If "gpu" opens, the
  * test checks that it really produced h264_nvenc and that "auto" picks it;
  * if not, the failure must be KN_EENCODER naming nvenc and "auto" must fall
@@ -20,6 +24,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +35,8 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/log.h>
+#include <libavutil/pixdesc.h>
+#include <libyuv.h>
 
 #include "common/err.h"
 #include "common/log.h"
@@ -978,8 +985,8 @@ static void test_webm_bad_options(void **state)
     expect_code(o, KN_EINVAL, "/output/codec", "webm");
     o = webm_opts("cpu"); o.codec = "av1";
     expect_code(o, KN_EINVAL, "/output/codec", "vp9");
-    o = webm_opts("cpu"); o.format = "gif";
-    expect_code(o, KN_EINVAL, "/output/format", "gif");
+    o = webm_opts("cpu"); o.format = "gif";   /* vp9 does not go in gif */
+    expect_code(o, KN_EINVAL, "/output/codec", "gif");
     o = webm_opts("cpu"); o.format = "mkv";
     expect_code(o, KN_EINVAL, "/output/format", "\"webm\"");
     /* Presets: NVENC names never fit VP9, whatever the encoder. */
@@ -1030,7 +1037,10 @@ static void test_webm_bad_options(void **state)
     assert_string_equal(kn_encoder_mime(NULL), "video/mp4");
     assert_string_equal(kn_encoder_mime("mp4"), "video/mp4");
     assert_string_equal(kn_encoder_mime("webm"), "video/webm");
-    assert_null(kn_encoder_mime("gif"));
+    assert_string_equal(kn_encoder_mime("gif"), "image/gif");
+    assert_string_equal(kn_encoder_extension("gif"), "gif");
+    assert_string_equal(kn_encoder_default_codec("gif"), "gif");
+    assert_null(kn_encoder_mime("GIF"));
     assert_string_equal(kn_encoder_extension(""), "mp4");
     assert_string_equal(kn_encoder_extension("webm"), "webm");
     assert_null(kn_encoder_extension("WEBM"));
@@ -1061,6 +1071,476 @@ static void test_hevc_presets(void **state)
         assert_string_equal(kn_encoder_name(e), "libx265");
         kn_encoder_destroy(e);
     }
+}
+
+/* ---- gif ---------------------------------------------------------------- */
+
+static kn_encoder_opts gif_opts(int fps_num, int fps_den)
+{
+    kn_encoder_opts o = {
+        .width = W, .height = H, .fps_num = fps_num, .fps_den = fps_den,
+        .format = "gif", .encoder = "auto", .quality = 20,
+    };
+    return o;
+}
+
+/* What the spec of the GIF path promises: frame i starts at
+ * round(i * 100 * den / num) centiseconds, halves up. */
+static long cs_at(long i, long num, long den)
+{
+    return (i * 100 * den * 2 + num) / (2 * num);
+}
+
+typedef struct gif_walk {
+    int width, height;
+    int global_colors;         /* entries in the global colour table, 0 if none */
+    long images;
+    long delays[512];          /* GCE delay of each image, centiseconds */
+    long ndelays;
+    int loop;                  /* NETSCAPE2.0 repeat count, -1 if absent */
+    int trailer;               /* ends with 0x3B */
+} gif_walk;
+
+static size_t skip_sub_blocks(const unsigned char *b, size_t len, size_t off)
+{
+    while (off < len && b[off]) off += 1 + b[off];
+    assert_true(off < len);
+    return off + 1;
+}
+
+/* Walks a GIF89a file's blocks (spec-gif89a.txt) without libav. */
+static void walk_gif(const char *path, gif_walk *g)
+{
+    memset(g, 0, sizeof *g);
+    g->loop = -1;
+    size_t len = 0;
+    unsigned char *b = (unsigned char *)tu_read_file(path, &len);
+    assert_non_null(b);
+    assert_true(len > 13);
+    assert_memory_equal(b, "GIF89a", 6);
+    g->width = b[6] | b[7] << 8;
+    g->height = b[8] | b[9] << 8;
+    size_t off = 13;
+    if (b[10] & 0x80) {
+        g->global_colors = 1 << ((b[10] & 7) + 1);
+        off += 3 * (size_t)g->global_colors;
+    }
+    while (off < len) {
+        unsigned char t = b[off];
+        if (t == 0x3B) {
+            g->trailer = off == len - 1;
+            break;
+        }
+        if (t == 0x21) {
+            assert_true(off + 2 < len);
+            unsigned char label = b[off + 1];
+            if (label == 0xF9) {
+                assert_int_equal(b[off + 2], 4);
+                if (g->ndelays < 512) g->delays[g->ndelays] = b[off + 4] | b[off + 5] << 8;
+                g->ndelays++;
+                off = skip_sub_blocks(b, len, off + 2);
+            } else if (label == 0xFF && off + 14 < len && !memcmp(b + off + 3, "NETSCAPE2.0", 11)) {
+                assert_int_equal(b[off + 14], 3);
+                g->loop = b[off + 16] | b[off + 17] << 8;
+                off = skip_sub_blocks(b, len, off + 14);
+            } else {
+                off = skip_sub_blocks(b, len, off + 2);
+            }
+        } else if (t == 0x2C) {
+            assert_true(off + 10 < len);
+            unsigned char flags = b[off + 9];
+            off += 10;
+            if (flags & 0x80) off += 3 * ((size_t)1 << ((flags & 7) + 1));
+            off = skip_sub_blocks(b, len, off + 1);   /* LZW minimum code size, data */
+            g->images++;
+        } else {
+            fail_msg("unexpected GIF block 0x%02x at byte %zu", t, off);
+        }
+    }
+    free(b);
+}
+
+/* RGB of decoded pixel (x, y): the gif decoder gives BGRA (RGB32) in
+ * FFmpeg 5.1; PAL8 is accepted too. */
+static void px_rgb(const AVFrame *f, int x, int y, int rgb[3])
+{
+    const uint8_t *row = f->data[0] + (size_t)y * f->linesize[0];
+    if (f->format == AV_PIX_FMT_BGRA) {
+        rgb[0] = row[4 * x + 2];
+        rgb[1] = row[4 * x + 1];
+        rgb[2] = row[4 * x];
+    } else if (f->format == AV_PIX_FMT_PAL8) {
+        uint32_t c = ((const uint32_t *)f->data[1])[row[x]];
+        rgb[0] = c >> 16 & 255;
+        rgb[1] = c >> 8 & 255;
+        rgb[2] = c & 255;
+    } else {
+        fail_msg("unexpected decoded pixel format %s", av_get_pix_fmt_name(f->format));
+    }
+}
+
+typedef void (*frame_fn)(void *ctx, long k, const AVFrame *f);
+
+/* Decodes every frame of path; returns how many there were. The packets'
+ * pts (stream time base) go to pts[] when given. */
+static long decode_all(const char *path, frame_fn fn, void *ctx, int64_t *pts, AVRational *tb)
+{
+    AVFormatContext *ic = NULL;
+    /* The gif demuxer, like browsers, plays delays under 2 cs as 10 cs
+     * unless told otherwise; this reads what the file says. */
+    AVDictionary *opts = NULL;
+    av_dict_set(&opts, "min_delay", "0", 0);
+    assert_int_equal(avformat_open_input(&ic, path, NULL, &opts), 0);
+    av_dict_free(&opts);
+    assert_true(avformat_find_stream_info(ic, NULL) >= 0);
+    assert_int_equal(ic->nb_streams, 1);
+    assert_string_equal(ic->iformat->name, "gif");
+    AVStream *st = ic->streams[0];
+    assert_int_equal(st->codecpar->codec_id, AV_CODEC_ID_GIF);
+    if (tb) *tb = st->time_base;
+    const AVCodec *dec = avcodec_find_decoder(st->codecpar->codec_id);
+    AVCodecContext *dc = avcodec_alloc_context3(dec);
+    assert_non_null(dc);
+    assert_true(avcodec_parameters_to_context(dc, st->codecpar) >= 0);
+    assert_int_equal(avcodec_open2(dc, dec, NULL), 0);
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *fr = av_frame_alloc();
+    long packets = 0, frames = 0;
+    for (int eof = 0; !eof;) {
+        int r = av_read_frame(ic, pkt);
+        if (r == AVERROR_EOF) {
+            eof = 1;
+            assert_int_equal(avcodec_send_packet(dc, NULL), 0);
+        } else {
+            assert_int_equal(r, 0);
+            if (pts && packets < 512) pts[packets] = pkt->pts;
+            packets++;
+            assert_int_equal(avcodec_send_packet(dc, pkt), 0);
+            av_packet_unref(pkt);
+        }
+        while ((r = avcodec_receive_frame(dc, fr)) == 0) {
+            assert_int_equal(fr->width, W);
+            assert_int_equal(fr->height, H);
+            if (fn) fn(ctx, frames, fr);
+            frames++;
+            av_frame_unref(fr);
+        }
+        assert_true(r == AVERROR(EAGAIN) || r == AVERROR_EOF);
+    }
+    assert_int_equal(packets, frames);
+    av_frame_free(&fr);
+    av_packet_free(&pkt);
+    avcodec_free_context(&dc);
+    avformat_close_input(&ic);
+    return frames;
+}
+
+/* The RGB libyuv makes of one 2x2 block with these levels. */
+static void levels_rgb(int y, int u, int v, int rgb[3])
+{
+    uint8_t yy[4] = {(uint8_t)y, (uint8_t)y, (uint8_t)y, (uint8_t)y}, uu = (uint8_t)u, vv = (uint8_t)v;
+    uint8_t argb[16];
+    assert_int_equal(I420ToARGB(yy, 2, &uu, 1, &vv, 1, argb, 8, 2, 2), 0);
+    rgb[0] = argb[2];
+    rgb[1] = argb[1];
+    rgb[2] = argb[0];
+}
+
+/* The palette of n frames made by frame_new. */
+static kn_palette frames_palette(long n)
+{
+    kn_palette_hist *h = NULL;
+    kn_err err;
+    assert_int_equal(kn_palette_hist_create(&h, &err), KN_OK);
+    for (long i = 0; i < n; i++) {
+        test_frame *f = frame_new(i, W, H, NULL);
+        assert_int_equal(kn_palette_hist_add_i420(h, (const uint8_t *const *)f->data, f->stride, W, H,
+                                                  &err), KN_OK);
+        frame_free(f);
+    }
+    kn_palette pal;
+    assert_int_equal(kn_palette_build(h, KN_PALETTE_GIF_COLORS, &pal, &err), KN_OK);
+    kn_palette_hist_destroy(h);
+    return pal;
+}
+
+typedef struct flat_check {
+    long bad;        /* frames with a pixel off by more than 1 */
+} flat_check;
+
+static void check_flat(void *ctx, long k, const AVFrame *f)
+{
+    flat_check *c = ctx;
+    int want[3], got[3], worst = 0;
+    levels_rgb(y_level(k), u_level(k), v_level(k), want);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            px_rgb(f, x, y, got);
+            for (int a = 0; a < 3; a++)
+                if (abs(got[a] - want[a]) > worst) worst = abs(got[a] - want[a]);
+        }
+    if (worst > 1) {
+        print_message("gif frame %ld: off by %d from %d,%d,%d\n", k, worst, want[0], want[1], want[2]);
+        c->bad++;
+    }
+}
+
+/* Encodes frame_new frames 0..n-1 as a gif at num/den; checks release. */
+static void encode_gif(const char *path, kn_encoder_opts o, long n)
+{
+    kn_encoder *e = NULL;
+    kn_err err;
+    kn_err_clear(&err);
+    if (kn_encoder_create(path, &o, &e, &err)) fail_msg("create: %s", err.msg);
+    assert_string_equal(kn_encoder_name(e), "gif");
+    kn_palette pal = frames_palette(n);
+    assert_true(pal.n >= 1 && pal.n <= n);   /* flat frames: one colour each at most */
+    assert_int_equal(kn_encoder_set_palette(e, &pal, &err), KN_OK);
+    int *counts = calloc((size_t)n, sizeof *counts);
+    for (long i = 0; i < n; i++) {
+        test_frame *f = frame_new(i, W, H, counts);
+        if (kn_encoder_push(e, i, f->data, f->stride, on_release, f, &err))
+            fail_msg("push %ld: %s", i, err.msg);
+        assert_int_equal(counts[i], 1);   /* gif copies: released before push returns */
+    }
+    assert_int_equal(kn_encoder_set_palette(e, &pal, &err), KN_EINVAL);   /* too late */
+    if (kn_encoder_finish(e, &err)) fail_msg("finish: %s", err.msg);
+    kn_encoder_destroy(e);
+    for (long i = 0; i < n; i++) assert_int_equal(counts[i], 1);
+    free(counts);
+}
+
+static void check_gif_timing(const char *path, long n, long num, long den)
+{
+    gif_walk g;
+    walk_gif(path, &g);
+    assert_int_equal(g.width, W);
+    assert_int_equal(g.height, H);
+    assert_int_equal(g.global_colors, 256);
+    assert_int_equal(g.loop, 0);           /* forever */
+    assert_true(g.trailer);
+    assert_int_equal(g.images, n);
+    assert_int_equal(g.ndelays, n);
+    long total = 0;
+    for (long i = 0; i < n && i < 512; i++) {
+        long want = cs_at(i + 1, num, den) - cs_at(i, num, den);
+        if (g.delays[i] != want) fail_msg("frame %ld: delay %ld cs, want %ld", i, g.delays[i], want);
+        /* each within half a centisecond of 1/fps */
+        assert_true(fabs((double)g.delays[i] - 100.0 * den / num) <= 1.0);
+        total += g.delays[i];
+    }
+    assert_int_equal(total, cs_at(n, num, den));
+    assert_true(fabs(total / 100.0 - (double)n * den / num) <= 0.005 + 1e-9);
+
+    /* libavformat agrees: n packets starting where the delays say. */
+    int64_t pts[512];
+    AVRational tb;
+    flat_check fc = {0};
+    assert_int_equal(decode_all(path, check_flat, &fc, pts, &tb), n);
+    assert_int_equal(fc.bad, 0);
+    assert_int_equal(tb.num, 1);
+    assert_int_equal(tb.den, 100);
+    for (long i = 0; i < n && i < 512; i++) assert_int_equal(pts[i], cs_at(i, num, den));
+
+    char *fp = ffprobe(path);
+    char line[64];
+    assert_has_line(fp, "codec_name=gif");
+    assert_has_line(fp, "format_name=gif");
+    snprintf(line, sizeof line, "nb_read_packets=%ld", n);
+    assert_has_line(fp, line);
+    free(fp);
+}
+
+/* 24 fps: delays 4,4,5,4,4,4 (4.1667 cs on average), 30 frames in 125 cs. */
+static void test_gif_24fps(void **state)
+{
+    (void)state;
+    char path[600];
+    out_path(path, sizeof path, "clip24.gif");
+    encode_gif(path, gif_opts(24, 1), 30);
+    check_gif_timing(path, 30, 24, 1);
+}
+
+/* NTSC 29.97: 3.3367 cs a frame; 31 frames end at round(103.43) = 103 cs.
+ * The last frame's delay comes from final_delay, not from the one before. */
+static void test_gif_ntsc(void **state)
+{
+    (void)state;
+    char path[600];
+    out_path(path, sizeof path, "clip2997.gif");
+    encode_gif(path, gif_opts(30000, 1001), 31);
+    check_gif_timing(path, 31, 30000, 1001);
+    /* 100 fps: every delay is 1 cs; 7 fps (14.29 cs): 14, 14, 15, ... */
+    out_path(path, sizeof path, "clip100.gif");
+    encode_gif(path, gif_opts(100, 1), 5);
+    check_gif_timing(path, 5, 100, 1);
+    out_path(path, sizeof path, "clip7.gif");
+    encode_gif(path, gif_opts(7, 1), 9);
+    check_gif_timing(path, 9, 7, 1);
+    /* One frame: its delay is 1/fps too. */
+    out_path(path, sizeof path, "clip1.gif");
+    encode_gif(path, gif_opts(24, 1), 1);
+    check_gif_timing(path, 1, 24, 1);
+}
+
+/* A frame with many colours (a luma ramp across, chroma ramps down and
+ * across) and a white 8x8 block moving right along rows 8..15: more than
+ * 255 colours, so the palette is quantised and the frames dithered. */
+static void grad_frame(long k, uint8_t *y, uint8_t *u, uint8_t *v)
+{
+    for (int r = 0; r < H; r++)
+        for (int c = 0; c < W; c++) {
+            int blk = r >= 8 && r < 16 && c >= 4 * k && c < 4 * k + 8;
+            y[r * W + c] = blk ? 235 : (uint8_t)(16 + c * 219 / (W - 1));
+        }
+    for (int r = 0; r < H / 2; r++)
+        for (int c = 0; c < W / 2; c++) {
+            int blk = r >= 4 && r < 8 && c >= 2 * k && c < 2 * k + 4;
+            u[r * (W / 2) + c] = blk ? 128 : (uint8_t)(40 + r * 176 / (H / 2 - 1));
+            v[r * (W / 2) + c] = blk ? 128 : (uint8_t)(216 - c * 176 / (W / 2 - 1));
+        }
+}
+
+typedef struct grad_check {
+    uint8_t *rgb;            /* expected RGB of every frame, n x W x H x 3 */
+    long n;
+    double abs_err;          /* sum of |decoded - expected| over channels */
+    long samples;
+    double worst_block;      /* worst |mean error| of a 4x4 block, one channel */
+    int prev[H][W][3];       /* the previous decoded frame */
+    long still_changed;      /* pixels of rows 24.. (never drawn on) that changed */
+} grad_check;
+
+static void check_grad(void *ctx, long k, const AVFrame *f)
+{
+    grad_check *c = ctx;
+    assert_true(k < c->n);
+    const uint8_t *want = c->rgb + (size_t)k * W * H * 3;
+    int cur[H][W][3];
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            px_rgb(f, x, y, cur[y][x]);
+            for (int a = 0; a < 3; a++) c->abs_err += abs(cur[y][x][a] - want[(y * W + x) * 3 + a]);
+            c->samples += 3;
+            if (k > 0 && y >= 24)
+                for (int a = 0; a < 3; a++) c->still_changed += cur[y][x][a] != c->prev[y][x][a];
+        }
+    /* Dithering keeps local averages: each 4x4 block's mean is close. */
+    for (int by = 0; by < H; by += 4)
+        for (int bx = 0; bx < W; bx += 4)
+            for (int a = 0; a < 3; a++) {
+                double s = 0;
+                for (int y = by; y < by + 4; y++)
+                    for (int x = bx; x < bx + 4; x++) s += cur[y][x][a] - want[(y * W + x) * 3 + a];
+                s = fabs(s / 16);
+                if (s > c->worst_block) c->worst_block = s;
+            }
+    memcpy(c->prev, cur, sizeof cur);
+}
+
+static void test_gif_dithered(void **state)
+{
+    (void)state;
+    enum { N = 12 };
+    char path[600];
+    out_path(path, sizeof path, "grad.gif");
+    uint8_t *y = malloc(W * H), *u = malloc(W * H / 4), *v = malloc(W * H / 4);
+    grad_check *gc = calloc(1, sizeof *gc);
+    gc->n = N;
+    gc->rgb = malloc((size_t)N * W * H * 3);
+    uint8_t argb[W * H * 4];
+    kn_palette_hist *h = NULL;
+    kn_err err;
+    assert_int_equal(kn_palette_hist_create(&h, &err), KN_OK);
+    for (long k = 0; k < N; k++) {
+        grad_frame(k, y, u, v);
+        const uint8_t *pl[3] = {y, u, v};
+        int st[3] = {W, W / 2, W / 2};
+        assert_int_equal(kn_palette_hist_add_i420(h, pl, st, W, H, &err), KN_OK);
+        assert_int_equal(I420ToARGB(y, W, u, W / 2, v, W / 2, argb, W * 4, W, H), 0);
+        for (int i = 0; i < W * H; i++)
+            for (int a = 0; a < 3; a++) gc->rgb[((size_t)k * W * H + i) * 3 + a] = argb[i * 4 + 2 - a];
+    }
+    assert_int_equal(kn_palette_hist_pixels(h), (uint64_t)N * W * H);
+    kn_palette pal;
+    assert_int_equal(kn_palette_build(h, KN_PALETTE_GIF_COLORS, &pal, &err), KN_OK);
+    kn_palette_hist_destroy(h);
+    assert_true(pal.n > 200 && pal.n <= 255);
+
+    kn_encoder_opts o = gif_opts(25, 1);
+    kn_encoder *e = NULL;
+    assert_int_equal(kn_encoder_create(path, &o, &e, &err), KN_OK);
+    /* No palette yet: refused, and the encoder is still usable. */
+    grad_frame(0, y, u, v);
+    uint8_t *pl[3] = {y, u, v};
+    int st[3] = {W, W / 2, W / 2};
+    assert_int_equal(kn_encoder_push(e, 0, pl, st, NULL, NULL, &err), KN_EINVAL);
+    assert_non_null(strstr(err.msg, "palette"));
+    assert_int_equal(kn_encoder_set_palette(e, &pal, &err), KN_OK);
+    for (long k = 0; k < N; k++) {
+        grad_frame(k, y, u, v);
+        if (kn_encoder_push(e, k, pl, st, NULL, NULL, &err)) fail_msg("push %ld: %s", k, err.msg);
+    }
+    assert_int_equal(kn_encoder_finish(e, &err), KN_OK);
+    kn_encoder_destroy(e);
+
+    assert_int_equal(decode_all(path, check_grad, gc, NULL, NULL), N);
+    double mean = gc->abs_err / gc->samples;
+    print_message("gif dithered: %d colours, mean |error| %.2f levels, worst 4x4 block mean %.2f, "
+                  "%ld still samples changed\n", pal.n, mean, gc->worst_block, gc->still_changed);
+    assert_true(mean < 4.0);
+    assert_true(gc->worst_block < 6.0);
+    /* Rows 24.. never change: re-dithering only the changed rectangle
+     * keeps them identical from frame to frame. */
+    assert_int_equal(gc->still_changed, 0);
+    gif_walk g;
+    walk_gif(path, &g);
+    assert_int_equal(g.images, N);
+    for (long i = 0; i < N; i++) assert_int_equal(g.delays[i], 4);
+    free(gc->rgb);
+    free(gc);
+    free(y);
+    free(u);
+    free(v);
+}
+
+static void test_gif_bad_options(void **state)
+{
+    (void)state;
+    kn_encoder_opts o;
+    o = gif_opts(24, 1); o.codec = "h264";
+    expect_code(o, KN_EINVAL, "/output/codec", "gif");
+    o = gif_opts(24, 1); o.codec = "gif";   /* its own name is fine */
+    kn_encoder *e = NULL;
+    kn_err err;
+    char path[600];
+    out_path(path, sizeof path, "named.gif");
+    assert_int_equal(kn_encoder_create(path, &o, &e, &err), KN_OK);
+    kn_encoder_destroy(e);
+    o = gif_opts(24, 1); o.encoder = "gpu";
+    expect_code(o, KN_EINVAL, "/output/encoder", "NVENC");
+    o = gif_opts(24, 1); o.preset = "fast";
+    expect_code(o, KN_EINVAL, "/output/preset", "no preset");
+    o = gif_opts(120, 1);
+    expect_code(o, KN_EINVAL, "/fps", "centiseconds");
+    o = gif_opts(30001, 300);   /* just above 100 */
+    expect_code(o, KN_EINVAL, "/fps", "<= 100");
+    assert_int_equal(kn_encoder_check_output("gif", NULL, "auto", "", &err), KN_OK);
+    assert_int_equal(kn_encoder_check_output("gif", "gif", "cpu", NULL, &err), KN_OK);
+    assert_int_equal(kn_encoder_check_output("gif", "vp9", "cpu", NULL, &err), KN_EINVAL);
+    assert_string_equal(err.path, "/output/codec");
+    assert_int_equal(kn_encoder_check_output("mp4", "gif", "cpu", NULL, &err), KN_EINVAL);
+    assert_string_equal(err.path, "/output/codec");
+    assert_int_equal(kn_encoder_check_output("gif", NULL, "tpu", NULL, &err), KN_EINVAL);
+    assert_string_equal(err.path, "/output/encoder");
+
+    /* A palette is for gif only. */
+    kn_encoder_opts m = base_opts("cpu", "h264");
+    out_path(path, sizeof path, "nopal.mp4");
+    assert_int_equal(kn_encoder_create(path, &m, &e, &err), KN_OK);
+    kn_palette pal = {.argb = {0xFF000000u}, .n = 1};
+    assert_int_equal(kn_encoder_set_palette(e, &pal, &err), KN_EINVAL);
+    kn_encoder_destroy(e);
 }
 
 static int setup(void **state)
@@ -1104,6 +1584,10 @@ int main(void)
         cmocka_unit_test(test_webm_presets),
         cmocka_unit_test(test_webm_quality_and_bitrate),
         cmocka_unit_test(test_webm_keyframe_interval),
+        cmocka_unit_test(test_gif_bad_options),
+        cmocka_unit_test(test_gif_24fps),
+        cmocka_unit_test(test_gif_ntsc),
+        cmocka_unit_test(test_gif_dithered),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -12,6 +12,34 @@
 #include <string.h>
 
 #include "api/doc.h"
+#include "render/image.h"
+
+/* Gradients and image pixels hang off elements, not slots. */
+static double walk_elems(const kn_elem *els, size_t n)
+{
+    double acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        const kn_elem *el = &els[i];
+        for (int k = 0; k < 2; k++) {
+            const kn_gradient *g = el->grad[k];
+            if (!g) continue;
+            if (g->nstops < 1) abort();
+            for (size_t s = 0; s < g->nstops; s++) {
+                if (g->stops[s].offset < 0 || g->stops[s].offset > 1 ||
+                    (s && g->stops[s].offset < g->stops[s - 1].offset))
+                    abort();
+                acc += g->stops[s].color.a;
+            }
+        }
+        if (el->type == KN_E_IMAGE) {
+            const kn_image *im = el->image;
+            if (!im || im->width < 1 || im->height < 1 || im->stride < 4 * im->width) abort();
+            acc += im->data[0] + im->data[(size_t)im->stride * (size_t)im->height - 1];
+        }
+        acc += walk_elems(el->children, el->nchildren);
+    }
+    return acc;
+}
 
 /* Touches every slot value and frame entry so the sanitizers see any
  * dangling or short buffer in the model. */
@@ -32,7 +60,7 @@ static double walk(const kn_doc *d)
             if (e->sets[k].slot < 0 || (size_t)e->sets[k].slot >= d->nslots) abort();
     }
     if (d->n_frames < 1 || (d->timeline && !(d->timeline->length >= 0))) abort();
-    return acc;
+    return acc + walk_elems(d->elements, d->nelements);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
