@@ -78,6 +78,7 @@ struct kn_encoder {
     bool header_written;
     bool finished;
     bool failed;
+    bool trailer_tried;        /* av_write_trailer was called */
     /* GIF only */
     bool gif;
     int64_t fps_num, fps_den;
@@ -504,8 +505,8 @@ out:
 
 /* libavcodec's gif encoder on PAL8 frames: "auto" and "cpu" both mean it
  * (kn_encoder_check_output refused "gpu"). Quality, bitrate, preset and
- * keyframe interval do not apply: GIF is lossless over its palette, and
- * every frame stands alone. */
+ * keyframe interval do not apply: GIF is lossless over its palette and has
+ * no rate control or keyframes. */
 static int open_gif(const kn_encoder_opts *o, kn_encoder *e, kn_err *err)
 {
     const AVCodec *codec = avcodec_find_encoder_by_name("gif");
@@ -1046,9 +1047,10 @@ int kn_encoder_finish(kn_encoder *e, kn_err *err)
         long n = e->next_index;
         r = av_opt_set_int(e->fmt->priv_data, "final_delay", gif_pts(e, n) - gif_pts(e, n - 1), 0);
         if (r < 0)
-            kn_warn("gif muxer: cannot set final_delay (%s): the last frame may keep the one "
-                    "before it's delay", av_err2str(r));
+            kn_warn("gif muxer: cannot set final_delay (%s): the last frame may get the delay "
+                    "of the one before it", av_err2str(r));
     }
+    e->trailer_tried = true;
     r = av_write_trailer(e->fmt);   /* mp4: also the faststart moov move */
     if (r < 0) {
         char what[64];
@@ -1066,6 +1068,12 @@ int kn_encoder_finish(kn_encoder *e, kn_err *err)
 void kn_encoder_destroy(kn_encoder *e)
 {
     if (!e) return;
+    /* FFmpeg 5.1's gif muxer holds the last packet until its trailer and
+     * has no deinit: an abandoned gif (cancel, failure) would leak that
+     * packet. Writing the trailer into the file (which the caller removes)
+     * frees it. */
+    if (e->gif && e->header_written && !e->trailer_tried && e->fmt && e->fmt->pb)
+        av_write_trailer(e->fmt);
     /* Frees any frames libavcodec still buffers: their buffer_free fires
      * the callers' release callbacks. */
     avcodec_free_context(&e->cctx);

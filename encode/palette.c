@@ -11,15 +11,22 @@
  *    longer updated (the palette then comes from the bins).
  *  - kn_palette_build is deterministic: the same histogram always gives the
  *    same palette (ties are broken by position, never by address or time).
- *  - The mapper's cache bit for colour c is set only together with
- *    cache[c], the index of a palette entry at minimal distance from c (the
- *    lowest such index on ties).
+ *  - The mapper's colour cube is cut into 4x4x4 blocks of colours. Block
+ *    B = (r>>2)<<12 | (g>>2)<<6 | b>>2 is filled all at once, and its bit in
+ *    `filled` is set only once cache[B * 64 + ((r&3)<<4 | (g&3)<<2 | (b&3))]
+ *    holds, for each of its 64 colours, the index of a palette entry at
+ *    minimal distance (the lowest such index on ties, as a full search
+ *    would give). Dithered colours wander a few levels around the source,
+ *    so neighbouring pixels mostly hit the same block: one 64-byte cache
+ *    line, and a 32 KiB bitmap instead of a lookup per colour scattered
+ *    over 16 MiB.
  *  - Error buffers are in 1/16 units and carry one pixel of padding on each
  *    side, so the diffusion writes past the row ends without tests.
  */
 #include "encode/palette.h"
 
 #include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -413,11 +420,13 @@ int kn_palette_build(const kn_palette_hist *h, int max_colors, kn_palette *out, 
 
 /* ---- mapping and dithering ---------------------------------------------- */
 
+#define BLOCKS (1 << 18)
+
 struct kn_palette_mapper {
     int n;
     int pc[KN_PALETTE_MAX][3];      /* R, G, B of each entry */
-    uint8_t *cache;                 /* 1 << 24 */
-    uint64_t *known;                /* 1 << 24 bits */
+    uint8_t *cache;                 /* 1 << 24, block-major (see top) */
+    uint64_t filled[BLOCKS / 64];   /* one bit per block */
     int max_w, w, row;
     int *err_cur, *err_next;        /* (max_w + 2) * 3 each, 1/16 units */
 };
@@ -438,13 +447,12 @@ int kn_palette_mapper_create(const kn_palette *pal, int max_width, kn_palette_ma
         m->pc[i][2] = (int)(pal->argb[i] & 255);
     }
     m->max_w = max_width;
-    /* calloc of this size maps zero pages lazily: a clip touches only the
-     * pages of the colours it has. */
-    m->cache = calloc((size_t)1 << 24, 1);
-    m->known = calloc((size_t)1 << 18, sizeof *m->known);
+    /* malloc of this size maps pages lazily: a clip touches only the
+     * pages of the colour blocks it meets (never read before filled). */
+    m->cache = malloc((size_t)1 << 24);
     m->err_cur = calloc((size_t)(max_width + 2) * 3, sizeof *m->err_cur);
     m->err_next = calloc((size_t)(max_width + 2) * 3, sizeof *m->err_next);
-    if (!m->cache || !m->known || !m->err_cur || !m->err_next) {
+    if (!m->cache || !m->err_cur || !m->err_next) {
         rc = kn_err_set(err, KN_ENOMEM, NULL, "out of memory for a palette mapper");
         goto out;
     }
@@ -458,36 +466,59 @@ void kn_palette_mapper_destroy(kn_palette_mapper *m)
 {
     if (!m) return;
     free(m->cache);
-    free(m->known);
     free(m->err_cur);
     free(m->err_next);
     free(m);
 }
 
-static uint8_t search(const kn_palette_mapper *m, int r, int g, int b)
+/* Fills block `blk`: the nearest entry of each of its 64 colours. Only
+ * entries that can be nearest to some colour of the block are searched:
+ * with c the block's centre, R its half-diagonal and p0 the entry nearest
+ * to c, any colour x of the block has its nearest entry p within
+ * |x - p0| <= R + |c - p0|, so |c - p| <= 2R + |c - p0|. Candidates stay
+ * in index order, so ties go to the lowest index as in a full search. */
+static void fill_block(kn_palette_mapper *m, unsigned blk)
 {
-    int best = 0, bd = 1 << 30;
+    int br = (int)(blk >> 12) * 4, bg = (int)(blk >> 6 & 63) * 4, bb = (int)(blk & 63) * 4;
+    /* Doubled coordinates keep the centre (br + 1.5, ...) integral. */
+    int cr = 2 * br + 3, cg = 2 * bg + 3, cb = 2 * bb + 3;
+    int d2[KN_PALETTE_MAX], dmin = 1 << 30;
     for (int i = 0; i < m->n; i++) {
-        int dr = r - m->pc[i][0], dg = g - m->pc[i][1], db = b - m->pc[i][2];
-        int d = dr * dr + dg * dg + db * db;
-        if (d < bd) {
-            bd = d;
-            best = i;
-            if (!d) break;
-        }
+        int dr = cr - 2 * m->pc[i][0], dg = cg - 2 * m->pc[i][1], db = cb - 2 * m->pc[i][2];
+        d2[i] = dr * dr + dg * dg + db * db;
+        if (d2[i] < dmin) dmin = d2[i];
     }
-    return (uint8_t)best;
+    /* In doubled units R = 2 * sqrt(3) * 1.5 = sqrt(27); a little slack
+     * covers the float rounding of the bound. */
+    double lim = sqrt((double)dmin) + 2 * sqrt(27.0) + 1e-6;
+    double lim2 = lim * lim;
+    uint8_t cand[KN_PALETTE_MAX];
+    int nc = 0;
+    for (int i = 0; i < m->n; i++)
+        if (d2[i] <= lim2) cand[nc++] = (uint8_t)i;
+    uint8_t *out = m->cache + (size_t)blk * 64;
+    for (int o = 0; o < 64; o++) {
+        int r = br + (o >> 4), g = bg + (o >> 2 & 3), b = bb + (o & 3);
+        int best = cand[0], bd = 1 << 30;
+        for (int k = 0; k < nc; k++) {
+            int i = cand[k];
+            int dr = r - m->pc[i][0], dg = g - m->pc[i][1], db = b - m->pc[i][2];
+            int d = dr * dr + dg * dg + db * db;
+            if (d < bd) {
+                bd = d;
+                best = i;
+            }
+        }
+        out[o] = (uint8_t)best;
+    }
+    m->filled[blk >> 6] |= (uint64_t)1 << (blk & 63);
 }
 
 static inline uint8_t nearest(kn_palette_mapper *m, int r, int g, int b)
 {
-    uint32_t c = (uint32_t)r << 16 | (uint32_t)g << 8 | (uint32_t)b;
-    uint64_t bit = (uint64_t)1 << (c & 63);
-    if (m->known[c >> 6] & bit) return m->cache[c];
-    uint8_t k = search(m, r, g, b);
-    m->cache[c] = k;
-    m->known[c >> 6] |= bit;
-    return k;
+    unsigned blk = (unsigned)(r >> 2) << 12 | (unsigned)(g >> 2) << 6 | (unsigned)(b >> 2);
+    if (!(m->filled[blk >> 6] & (uint64_t)1 << (blk & 63))) fill_block(m, blk);
+    return m->cache[(size_t)blk * 64 + (unsigned)((r & 3) << 4 | (g & 3) << 2 | (b & 3))];
 }
 
 uint8_t kn_palette_nearest(kn_palette_mapper *m, uint32_t rgb)

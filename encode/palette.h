@@ -17,8 +17,9 @@
  *      then k-means (Lloyd) refinement, which only lowers the error.
  *   3. kn_palette_mapper: maps RGB rows to palette indexes with serpentine
  *      Floyd-Steinberg error diffusion. The nearest palette entry of every
- *      24-bit colour is searched once and cached, so a colour that is in the
- *      palette always maps to itself (zero error: flat areas stay flat).
+ *      24-bit colour is found exactly (once, then cached), so a colour that
+ *      is in the palette always maps to itself (zero error: flat areas stay
+ *      flat).
  *
  * Distances are plain squared RGB differences in sRGB values, the same in
  * every step, so the palette is optimal for the metric the mapper uses.
@@ -72,8 +73,9 @@ uint64_t kn_palette_hist_pixels(const kn_palette_hist *h);
 int kn_palette_build(const kn_palette_hist *h, int max_colors, kn_palette *out, kn_err *err);
 
 /* A mapper for rows of up to max_width pixels onto pal (copied). Holds a
- * lazily filled 24-bit nearest-colour cache (18 MiB of address space; only
- * the pages of colours met are touched). */
+ * lazily filled nearest-colour table for all 2^24 colours (16 MiB of
+ * address space, filled 64 neighbouring colours at a time; only the pages
+ * of the colours met are touched). */
 int kn_palette_mapper_create(const kn_palette *pal, int max_width, kn_palette_mapper **out,
                              kn_err *err);
 void kn_palette_mapper_destroy(kn_palette_mapper *m);

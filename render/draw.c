@@ -331,7 +331,11 @@ static void text_show(cairo_t *cr, PangoLayout *layout, double tx, double ty)
     }
     PangoRectangle ink;
     pango_layout_get_pixel_extents(layout, &ink, NULL);
+    /* The caller may hold the text's outline for a stroke after this:
+     * keep it across the clip rectangle. */
+    cairo_path_t *outline = cairo_copy_path(cr);
     cairo_save(cr);
+    cairo_new_path(cr);
     cairo_rectangle(cr, tx + ink.x - 2, ty + ink.y - 2, ink.width + 4, ink.height + 4);
     cairo_clip(cr);
     cairo_push_group(cr);
@@ -341,6 +345,9 @@ static void text_show(cairo_t *cr, PangoLayout *layout, double tx, double ty)
     cairo_pop_group_to_source(cr);
     cairo_paint_with_alpha(cr, a);
     cairo_restore(cr);
+    cairo_new_path(cr);
+    if (outline->status == CAIRO_STATUS_SUCCESS) cairo_append_path(cr, outline);
+    cairo_path_destroy(outline);
 }
 
 /* ---- shapes ------------------------------------------------------------- */

@@ -382,9 +382,12 @@ static int decode(int fmt, uint8_t *buf, size_t n, long w, long h, kn_image *img
     if (ret < 0 || frame->width != w || frame->height != h ||
         (frame->flags & AV_FRAME_FLAG_CORRUPT) || frame->decode_error_flags) {
         char why[AV_ERROR_MAX_STRING_SIZE] = "";
-        if (ret < 0 && ret != AVERROR_EOF && ret != AVERROR(EAGAIN)) av_strerror(ret, why, sizeof why);
-        else if (ret < 0) snprintf(why, sizeof why, "no picture in the data");
-        else snprintf(why, sizeof why, "the picture does not match its header");
+        if (ret < 0 && ret != AVERROR_EOF && ret != AVERROR(EAGAIN))
+            av_strerror(ret, why, sizeof why);
+        else if (ret < 0)
+            snprintf(why, sizeof why, "no picture in the data");
+        else
+            snprintf(why, sizeof why, "the picture does not match its header");
         rc = kn_err_set(err, ret == AVERROR(ENOMEM) ? KN_ENOMEM : KN_EINVAL, NULL,
                         "corrupt or unsupported %s: decoding failed (%s)", FMT_UPPER[fmt], why);
         goto out;

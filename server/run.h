@@ -5,6 +5,10 @@
  * canceled, or something fails. Used by the scheduler (one job at a time)
  * and by `kinora render`.
  *
+ * GIF output needs one palette from every frame before the first is
+ * written, so a GIF job makes two passes, each on a fresh ring: the first
+ * only gathers colours, the second encodes (progress: see report in run.c).
+ *
  * The output is written to "<out_path>.part" and renamed to out_path only on
  * success; on any failure or cancel the partial file is removed.
  *
