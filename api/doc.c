@@ -76,7 +76,7 @@
  *    "set" is required. Errors about an entry's frame point at its "index",
  *    or at the entry when the index came from its position.
  *  - output: mp4 (h264, hevc) and webm (vp9), checked by the encoder module
- *    (gif: "not supported yet"; vp9 with encoder gpu is a 400); bitrate
+ *    and gif (vp9 with encoder gpu is a 400); bitrate
  *    is an integer 1..1000000 kbit/s (the encoder's cap) and excludes quality; keyframe_interval
  *    is > 0 and <= 3600 s; an empty preset means the encoder's default.
  *  - caps: 100000 elements, 4000000 numbers in one array value, 1000000
