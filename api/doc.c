@@ -994,6 +994,10 @@ static int parse_value(parser *p, const json_t *j, const pdesc *d, kn_value *out
             s[1] = s[0];
         } else if (json_is_array(j) && json_array_size(j) == 2) {
             if ((rc = parse_xy(p, j, "[sx, sy]", s))) return rc;
+        } else if (is_expr_string(j) && p->calc_slot >= 0) {
+            /* A uniform scale computed every frame. */
+            if ((rc = add_calc(p, KN_CALC_SCALE, p->calc_slot, 0, json_string_value(j) + 1))) return rc;
+            s[0] = s[1] = 1;
         } else if (json_is_string(j) && json_string_value(j)[0] == '=') {
             return get_num(p, j, &R_ANY, &s[0]);
         } else {

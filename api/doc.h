@@ -182,7 +182,8 @@ typedef enum kn_calc_kind {
     KN_CALC_NUM,        /* slot (NUM) = expr */
     KN_CALC_POINTS_X,   /* slot (points): x of point i = expr with i */
     KN_CALC_POINTS_Y,   /* slot (points): y of point i = expr with x, i */
-    KN_CALC_TEXT        /* slot (STR) = template rendered */
+    KN_CALC_TEXT,       /* slot (STR) = template rendered */
+    KN_CALC_SCALE,      /* slot (ARRAY of 2) = [expr, expr] */
 } kn_calc_kind;
 
 /* A value computed every frame (spec 2: "=expr" numbers, "{expr:fmt}"

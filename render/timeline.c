@@ -380,6 +380,9 @@ static void run_calc(kn_state *st, size_t k)
         xv[KN_XV_X] = xv[KN_XV_I] = 0;
         break;
     }
+    case KN_CALC_SCALE:
+        if (dst->n >= 2) dst->arr[0] = dst->arr[1] = kn_expr_eval(c->expr, xv);
+        break;
     case KN_CALC_TEXT:
         kn_template_render(c->tmpl, xv, st->text[k], TEXT_CAP);
         dst->type = KN_VT_STR;

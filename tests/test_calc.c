@@ -116,12 +116,29 @@ static void test_nonfinite_is_kept(void **state)
     kn_doc_destroy(d);
 }
 
+static void test_scale_expression(void **state)
+{
+    (void)state;
+    kn_doc *d = parse("{\"width\": 64, \"height\": 64, \"fps\": 10, \"duration\": 1,"
+                      " \"elements\": [{\"id\": \"s\", \"type\": \"rect\", \"width\": 4, \"height\": 4,"
+                      " \"scale\": \"=1 + t\"}]}");
+    kn_state *st = kn_state_create(d);
+    kn_state_eval_frame(st, 5);
+    const kn_value *v = kn_state_get(st, slot_of(d, "s.scale"));
+    assert_int_equal(v->n, 2);
+    assert_true(fabs(v->arr[0] - 1.5) < 1e-12 && fabs(v->arr[1] - 1.5) < 1e-12);
+    assert_true(d->animated[slot_of(d, "s.scale")]);
+    kn_state_destroy(st);
+    kn_doc_destroy(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values_per_frame),
         cmocka_unit_test(test_animated_flags),
         cmocka_unit_test(test_nonfinite_is_kept),
+        cmocka_unit_test(test_scale_expression),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
