@@ -19,7 +19,7 @@ set -eu
 runtime_pkgs="libcairo2 libpango-1.0-0 libpangocairo-1.0-0 libavcodec59 libavformat59
   libavutil57 libmicrohttpd12 libjansson4 libsqlite3-0 libyuv0
   fonts-dejavu-core fonts-wqy-microhei fonts-noto-color-emoji ca-certificates curl"
-build_pkgs="build-essential cmake pkg-config clang
+build_pkgs="build-essential cmake pkg-config clang libclang-rt-14-dev
   libcairo2-dev libpango1.0-dev libavcodec-dev libavformat-dev libavutil-dev
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libcmocka-dev libyuv-dev
   ffmpeg curl python3 fonts-dejavu-core fonts-wqy-microhei fonts-noto-color-emoji
