@@ -81,12 +81,24 @@
  *    is > 0 and <= 3600 s; an empty preset means the encoder's default.
  *  - caps: 100000 elements, 4000000 numbers in one array value, 1000000
  *    scenes, groups and scenes nested at most 32 deep.
+ *  - plot: x, y, width, height (both required), title/xlabel/ylabel (text,
+ *    templates allowed), xlim/ylim (ARRAY of 2, or empty for "auto", so an
+ *    auto limit cannot be tweened), xscale/yscale, grid, legend, style,
+ *    font, size (default 12) are slots of the element; "ticks" (at most 32
+ *    per axis) and "series" (at most 256) are static in el->plot. Each
+ *    series gets SERIES_SLOTS slots named "<series id>.x|y|color|width"
+ *    (heatmap: "<id>.data", its shape fixed by the first data); series ids
+ *    share p->ids with element ids, stored as -1 - (element << 16 | series)
+ *    so resolve_target can tell them apart. A "=expr" y is a
+ *    KN_CALC_SERIES_Y over its x slot (x must then be numbers); without x,
+ *    x is 0..n-1. Heatmap cmap names are checked against render/cmap.h.
  */
 #include "api/doc.h"
 #include "api/jsonmem.h"
 #include "render/expr.h"
 #include "render/path.h"
 #include "render/image.h"
+#include "render/cmap.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -110,6 +122,9 @@
 #define MAX_BITRATE   1000000L
 #define MAX_KEYINT    3600.0
 #define PATH_CAP      1024
+#define MAX_SERIES    256     /* per plot */
+#define MAX_TICKS     32      /* explicit ticks per axis (KN_TICKS_MAX) */
+#define SERIES_SLOTS  4       /* x, y (or data), color, width */
 
 /* ---- arena ------------------------------------------------------------ */
 
@@ -464,7 +479,7 @@ static const nrange R_POS = { 0, 0, R_LO | R_LO_OPEN };
 
 typedef enum vkind {
     K_NUM, K_BOOL, K_COLOR, K_ENUM, K_TEXT, K_FONT, K_SCALE, K_ORIGIN, K_DASH,
-    K_POINTS, K_VSTR, K_VARR
+    K_POINTS, K_VSTR, K_VARR, K_LIM, K_GRID
 } vkind;
 
 typedef struct pdesc {
@@ -478,9 +493,14 @@ static const char *const CAPS[] = { "butt", "round", "square", NULL };
 static const char *const JOINS[] = { "miter", "round", "bevel", NULL };
 static const char *const ALIGNS[] = { "left", "center", "right", NULL };
 static const char *const BASELINES[] = { "top", "middle", "alphabetic", "bottom", NULL };
+static const char *const SCALES[] = { "linear", "log", NULL };
+static const char *const LEGENDS[] = { "none", "upper right", "upper left", "lower left",
+                                       "lower right", NULL };
+static const char *const STYLES[] = { "light", "dark", NULL };
 
 /* g_desc[0..KN_P_COUNT-1]: element properties; then the var kinds. */
-enum { D_VNUM = KN_P_COUNT, D_VBOOL, D_VCOLOR, D_VSTR, D_VARR, D_COUNT };
+enum { D_VNUM = KN_P_COUNT, D_VBOOL, D_VCOLOR, D_VSTR, D_VARR, D_SARR, D_SCOLOR, D_SWIDTH,
+       D_SGRID, D_COUNT };
 
 static const pdesc g_desc[D_COUNT] = {
     [KN_P_OPACITY]      = { "opacity", K_NUM, { 0, 1, R_LO | R_HI }, NULL },
@@ -514,11 +534,25 @@ static const pdesc g_desc[D_COUNT] = {
     [KN_P_SIZE]         = { "size", K_NUM, { 0, 0, R_LO | R_LO_OPEN }, NULL },
     [KN_P_ALIGN]        = { "align", K_ENUM, { 0, 0, 0 }, ALIGNS },
     [KN_P_BASELINE]     = { "baseline", K_ENUM, { 0, 0, 0 }, BASELINES },
+    [KN_P_TITLE]        = { "title", K_TEXT, { 0, 0, 0 }, NULL },
+    [KN_P_XLABEL]       = { "xlabel", K_TEXT, { 0, 0, 0 }, NULL },
+    [KN_P_YLABEL]       = { "ylabel", K_TEXT, { 0, 0, 0 }, NULL },
+    [KN_P_XLIM]         = { "xlim", K_LIM, { 0, 0, 0 }, NULL },
+    [KN_P_YLIM]         = { "ylim", K_LIM, { 0, 0, 0 }, NULL },
+    [KN_P_XSCALE]       = { "xscale", K_ENUM, { 0, 0, 0 }, SCALES },
+    [KN_P_YSCALE]       = { "yscale", K_ENUM, { 0, 0, 0 }, SCALES },
+    [KN_P_GRID]         = { "grid", K_BOOL, { 0, 0, 0 }, NULL },
+    [KN_P_LEGEND]       = { "legend", K_ENUM, { 0, 0, 0 }, LEGENDS },
+    [KN_P_STYLE]        = { "style", K_ENUM, { 0, 0, 0 }, STYLES },
     [D_VNUM]            = { "number var", K_NUM, { 0, 0, 0 }, NULL },
     [D_VBOOL]           = { "boolean var", K_BOOL, { 0, 0, 0 }, NULL },
     [D_VCOLOR]          = { "colour var", K_COLOR, { 0, 0, 0 }, NULL },
     [D_VSTR]            = { "string var", K_VSTR, { 0, 0, 0 }, NULL },
     [D_VARR]            = { "array var", K_VARR, { 0, 0, 0 }, NULL },
+    [D_SARR]            = { "series data", K_VARR, { 0, 0, 0 }, NULL },
+    [D_SCOLOR]          = { "series colour", K_COLOR, { 0, 0, 0 }, NULL },
+    [D_SWIDTH]          = { "series width", K_NUM, { 0, 0, R_LO }, NULL },
+    [D_SGRID]           = { "heatmap data", K_GRID, { 0, 0, 0 }, NULL },
 };
 
 #define PB(p) ((uint64_t)1 << (p))
@@ -528,7 +562,7 @@ static const pdesc g_desc[D_COUNT] = {
 
 static const char *const g_type_name[KN_E_COUNT] = {
     "rect", "circle", "ellipse", "line", "polyline", "polygon", "text", "group", "path",
-    "composition", "image"
+    "composition", "image", "plot"
 };
 
 /* "a rect", "an image": for messages that name an element type. */
@@ -555,6 +589,13 @@ static const uint64_t g_type_props[KN_E_COUNT] = {
     [KN_E_IMAGE]    = PB(KN_P_OPACITY) | PB(KN_P_VISIBLE) | PB(KN_P_ROTATION) | PB(KN_P_SCALE) |
                       PB(KN_P_ORIGIN) | PB(KN_P_X) | PB(KN_P_Y) | PB(KN_P_WIDTH) |
                       PB(KN_P_HEIGHT),   /* plus "src", decoded once into el->image */
+    /* Its colours come from its style and series, not from paint fields. */
+    [KN_E_PLOT]     = PB(KN_P_OPACITY) | PB(KN_P_VISIBLE) | PB(KN_P_ROTATION) | PB(KN_P_SCALE) |
+                      PB(KN_P_ORIGIN) | PB(KN_P_X) | PB(KN_P_Y) | PB(KN_P_WIDTH) |
+                      PB(KN_P_HEIGHT) | PB(KN_P_FONT) | PB(KN_P_SIZE) | PB(KN_P_TITLE) |
+                      PB(KN_P_XLABEL) | PB(KN_P_YLABEL) | PB(KN_P_XLIM) | PB(KN_P_YLIM) |
+                      PB(KN_P_XSCALE) | PB(KN_P_YSCALE) | PB(KN_P_GRID) | PB(KN_P_LEGEND) |
+                      PB(KN_P_STYLE),   /* plus "ticks" and "series" (el->plot) */
 };
 
 static const uint64_t g_type_required[KN_E_COUNT] = {
@@ -562,9 +603,11 @@ static const uint64_t g_type_required[KN_E_COUNT] = {
     [KN_E_CIRCLE]  = PB(KN_P_R),
     [KN_E_ELLIPSE] = PB(KN_P_RX) | PB(KN_P_RY),
     [KN_E_IMAGE]   = PB(KN_P_WIDTH) | PB(KN_P_HEIGHT),
+    [KN_E_PLOT]    = PB(KN_P_WIDTH) | PB(KN_P_HEIGHT),
 };
 
-#define TYPE_LIST "rect, circle, ellipse, line, polyline, polygon, text, group, path, composition, image"
+#define TYPE_LIST "rect, circle, ellipse, line, polyline, polygon, text, group, path, composition, " \
+                  "image, plot"
 
 static double g_empty[1];
 
@@ -716,8 +759,8 @@ static int add_calc(parser *p, kn_calc_kind kind, int slot, int is_var, const ch
         p->calcs = nc;
         p->cap_calcs = ncap;
     }
-    p->calcs[p->ncalcs++] = (kn_calc){ .kind = kind, .slot = slot, .expr = e, .tmpl = t,
-                                       .is_var = is_var };
+    p->calcs[p->ncalcs++] = (kn_calc){ .kind = kind, .slot = slot, .src = -1, .expr = e,
+                                       .tmpl = t, .is_var = is_var };
     if (!is_var) p->ecalc[slot] = 1;
     return KN_OK;
 }
@@ -901,6 +944,51 @@ static int parse_gradient(parser *p, const json_t *j, const kn_gradient **out)
     return KN_OK;
 }
 
+/* Heatmap data: a 2-D array of numbers [[row0...], [row1...]] with rows of
+ * one length, flattened row by row; a flat array is taken as it is (per-frame
+ * data, whose shape the series fixed). */
+static int parse_grid(parser *p, const json_t *j, kn_value *out, size_t *rows, size_t *cols)
+{
+    if (!json_is_array(j) || !json_array_size(j) || !json_is_array(json_array_get(j, 0))) {
+        if (rows) return fail(p, KN_EINVAL, "expected a 2-D array of numbers [[...], [...]], "
+                              "got %s", jdesc(j));
+        return parse_num_array(p, j, &R_ANY, out);
+    }
+    size_t nr = json_array_size(j), nc = json_array_size(json_array_get(j, 0));
+    if (!nc) {
+        size_t old = push_idx(p, 0);
+        int rc = fail(p, KN_EINVAL, "a heatmap row needs at least one number");
+        pop(p, old);
+        return rc;
+    }
+    if (nr > MAX_ARRAY / nc)
+        return fail(p, KN_ETOOBIG, "%zu x %zu numbers are more than the %d allowed", nr, nc,
+                    MAX_ARRAY);
+    double *a = palloc(p, nr * nc, sizeof *a);
+    if (!a) return p->err->code;
+    for (size_t r = 0; r < nr; r++) {
+        const json_t *row = json_array_get(j, r);
+        size_t old = push_idx(p, r);
+        int rc = KN_OK;
+        if (!json_is_array(row) || json_array_size(row) != nc)
+            rc = fail(p, KN_EINVAL, "expected a row of %zu numbers like row 0, got %s%s", nc,
+                      jdesc(row), json_is_array(row) ? " of another length" : "");
+        for (size_t c = 0; c < nc && !rc; c++) {
+            size_t o2 = push_idx(p, c);
+            rc = get_num(p, json_array_get(row, c), &R_ANY, &a[r * nc + c]);
+            pop(p, o2);
+        }
+        pop(p, old);
+        if (rc) return rc;
+    }
+    out->type = KN_VT_ARRAY;
+    out->arr = a;
+    out->n = nr * nc;
+    if (rows) *rows = nr;
+    if (cols) *cols = nc;
+    return KN_OK;
+}
+
 /* Parses j as a value of kind d into *out (strings and arrays in the arena). */
 static int parse_value(parser *p, const json_t *j, const pdesc *d, kn_value *out)
 {
@@ -1038,6 +1126,20 @@ static int parse_value(parser *p, const json_t *j, const pdesc *d, kn_value *out
         break;
     case K_VARR:
         if ((rc = parse_num_array(p, j, &R_ANY, &v))) return rc;
+        break;
+    case K_LIM:
+        if (json_is_string(j) && !strcmp(json_string_value(j), "auto")) {
+            v.type = KN_VT_ARRAY;
+            v.arr = g_empty;
+            break;
+        }
+        if (!json_is_array(j) || json_array_size(j) != 2)
+            return fail(p, KN_EINVAL, "expected [lo, hi] or \"auto\", got %s%s", jdesc(j),
+                        json_is_array(j) ? " of another length" : "");
+        if ((rc = parse_num_array(p, j, &R_ANY, &v))) return rc;
+        break;
+    case K_GRID:
+        if ((rc = parse_grid(p, j, &v, NULL, NULL))) return rc;
         break;
     }
     *out = v;
@@ -1375,6 +1477,10 @@ static void count_elems(const json_t *arr, int depth, size_t *nel, size_t *nslot
         if (t < 0) continue;
         (*nel)++;
         *nslots += (size_t)popcount64(g_type_props[t]);
+        if (t == KN_E_PLOT) {
+            const json_t *ser = json_object_get(e, "series");
+            if (json_is_array(ser)) *nslots += SERIES_SLOTS * json_array_size(ser);
+        }
         if (*nel > MAX_ELEMENTS) return;
         if (t == KN_E_GROUP) count_elems(json_object_get(e, "children"), depth + 1, nel, nslots);
     }
@@ -1406,7 +1512,13 @@ static int set_default(parser *p, kn_etype t, int prop, kn_value *v)
     case KN_P_LINE_JOIN: v->type = KN_VT_STR; v->str = JOINS[0]; break;
     case KN_P_TEXT: v->type = KN_VT_STR; v->str = ""; break;
     case KN_P_FONT: v->type = KN_VT_STR; v->str = "DejaVu Sans"; break;
-    case KN_P_SIZE: v->num = 32; break;
+    case KN_P_SIZE: v->num = t == KN_E_PLOT ? 12 : 32; break;
+    case KN_P_TITLE: case KN_P_XLABEL: case KN_P_YLABEL: v->type = KN_VT_STR; v->str = ""; break;
+    case KN_P_XLIM: case KN_P_YLIM: v->type = KN_VT_ARRAY; v->arr = g_empty; v->n = 0; break;
+    case KN_P_XSCALE: case KN_P_YSCALE: v->type = KN_VT_STR; v->str = SCALES[0]; break;
+    case KN_P_GRID: v->type = KN_VT_BOOL; v->num = 0; break;
+    case KN_P_LEGEND: v->type = KN_VT_STR; v->str = LEGENDS[0]; break;
+    case KN_P_STYLE: v->type = KN_VT_STR; v->str = STYLES[0]; break;
     case KN_P_ALIGN: v->type = KN_VT_STR; v->str = ALIGNS[0]; break;
     case KN_P_BASELINE: v->type = KN_VT_STR; v->str = BASELINES[2]; break;
     default: break;
@@ -1428,6 +1540,7 @@ static void allowed_elem_fields(kn_etype t, char *buf, size_t n)
     if (t == KN_E_PATH && len < n) snprintf(buf + len, n - len, ", d");
     if (t == KN_E_COMPOSITION && len < n) snprintf(buf + len, n - len, ", document, start, speed");
     if (t == KN_E_IMAGE && len < n) snprintf(buf + len, n - len, ", src");
+    if (t == KN_E_PLOT && len < n) snprintf(buf + len, n - len, ", ticks, series");
 }
 
 static int parse_elems(parser *p, const json_t *arr, int depth, kn_elem **out, size_t *nout);
@@ -1569,6 +1682,318 @@ static int parse_composition(parser *p, kn_elem *el, const json_t *j)
     return rc;
 }
 
+/* ---- plot ------------------------------------------------------------- */
+
+static const char *const SERIES_TYPES[] = { "line", "scatter", "bar", "area", "step",
+                                            "heatmap", NULL };
+static const char *const MARKERS[] = { "none", "o", "s", "^", "x", NULL };
+/* matplotlib's default colour cycle (tab10). */
+static const char *const TAB10[] = { "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf" };
+
+/* A new slot for series data, named "<series id>.<name>" (or by position
+ * when the series has no id). */
+static int series_slot(parser *p, const kn_series *s, size_t flat, size_t k, int kind,
+                       const char *name, int *out)
+{
+    const char *full = s->id ? pprintf(p, "%s.%s", s->id, name)
+                             : pprintf(p, "#%zu.series.%zu.%s", flat, k, name);
+    if (!full) return p->err->code;
+    *out = new_slot(p, (unsigned char)kind, full);
+    if (*out < 0) return fail(p, KN_EINTERNAL, "slot count mismatch");
+    return KN_OK;
+}
+
+static int parse_series_id(parser *p, const json_t *jid, size_t flat, size_t k, kn_series *s)
+{
+    size_t old = push_key(p, "id");
+    const char *id = json_is_string(jid) ? json_string_value(jid) : NULL;
+    int rc = KN_OK;
+    if (!id)
+        rc = fail(p, KN_EINVAL, "expected a string id, got %s", jdesc(jid));
+    else if (!*id)
+        rc = fail(p, KN_EINVAL, "an id may not be empty");
+    else if (strchr(id, '.'))
+        rc = fail(p, KN_EINVAL, "id \"%.64s\" contains '.', which separates id and property "
+                  "in targets (\"id.property\")", id);
+    else if (json_object_get(p->ids, id))
+        rc = fail(p, KN_EINVAL, "duplicate id \"%.64s\": element and series ids must be unique "
+                  "within the document", id);
+    /* Negative values mark series: -1 - (element << 16 | series). */
+    else if (json_object_set_new(p->ids, id, json_integer(-1 - (json_int_t)((flat << 16) | k))))
+        rc = fail(p, KN_ENOMEM, "out of memory");
+    else if (!(s->id = pstrdup(p, id)))
+        rc = p->err->code;
+    pop(p, old);
+    return rc;
+}
+
+/* One field of a series, parsed at its own pointer into slot (if >= 0). */
+static int series_field(parser *p, const json_t *j, const char *key, int kind, int slot)
+{
+    const json_t *v = json_object_get(j, key);
+    if (!v) return KN_OK;
+    size_t old = push_key(p, key);
+    p->calc_slot = kind == D_SWIDTH ? slot : -1;
+    int rc = parse_value(p, v, &g_desc[kind], &p->doc->init[slot]);
+    p->calc_slot = -1;
+    pop(p, old);
+    return rc;
+}
+
+static int parse_heatmap(parser *p, const json_t *j, size_t flat, size_t k, kn_series *s)
+{
+    static const char *const KEYS[] = { "id", "type", "data", "cmap", "vmin", "vmax",
+                                        "colorbar", "label", NULL };
+    int rc;
+    size_t old;
+    if ((rc = check_keys(p, j, KEYS))) return rc;
+    if ((rc = series_slot(p, s, flat, k, D_SGRID, "data", &s->slot_y))) return rc;
+    const json_t *jd = json_object_get(j, "data");
+    old = push_key(p, "data");
+    if (!jd)
+        rc = fail(p, KN_EINVAL, "missing field \"data\": a heatmap needs a 2-D array of "
+                  "numbers [[...], [...]]");
+    else
+        rc = parse_grid(p, jd, &p->doc->init[s->slot_y], &s->rows, &s->cols);
+    pop(p, old);
+    if (rc) return rc;
+    s->cmap = "viridis";
+    const json_t *jc = json_object_get(j, "cmap");
+    if (jc) {
+        old = push_key(p, "cmap");
+        if (!json_is_string(jc) || !kn_cmap_lookup(json_string_value(jc)))
+            rc = fail(p, KN_EINVAL, "expected a colormap name (one of %s), got %s%.64s%s",
+                      kn_cmap_names(), json_is_string(jc) ? "\"" : "",
+                      json_is_string(jc) ? json_string_value(jc) : jdesc(jc),
+                      json_is_string(jc) ? "\"" : "");
+        else
+            s->cmap = kn_cmap_name(kn_cmap_lookup(json_string_value(jc)));
+        pop(p, old);
+        if (rc) return rc;
+    }
+    const char *nk[2] = { "vmin", "vmax" };
+    for (int q = 0; q < 2; q++) {
+        const json_t *jv = json_object_get(j, nk[q]);
+        if (!jv) continue;
+        old = push_key(p, nk[q]);
+        rc = get_num(p, jv, &R_ANY, q ? &s->vmax : &s->vmin);
+        pop(p, old);
+        if (rc) return rc;
+        if (q) s->has_vmax = 1; else s->has_vmin = 1;
+    }
+    if (s->has_vmin && s->has_vmax && !(s->vmin < s->vmax)) {
+        old = push_key(p, "vmax");
+        rc = fail(p, KN_EINVAL, "vmax (%g) must be greater than vmin (%g)", s->vmax, s->vmin);
+        pop(p, old);
+        return rc;
+    }
+    const json_t *jb = json_object_get(j, "colorbar");
+    if (jb) {
+        old = push_key(p, "colorbar");
+        if (!json_is_boolean(jb))
+            rc = fail(p, KN_EINVAL, "expected true or false, got %s", jdesc(jb));
+        s->colorbar = json_is_true(jb);
+        pop(p, old);
+    }
+    return rc;
+}
+
+/* A series of a plot (spec 8). x and y are ARRAY slots of equal length; y
+ * may be "=expr" of x and i (x must then be numbers, so the count is known);
+ * without x, x is 0..n-1 as in matplotlib's plot(y). */
+static int parse_series(parser *p, const json_t *j, size_t flat, size_t k, kn_series *s)
+{
+    static const char *const KEYS[] = { "id", "type", "x", "y", "color", "width", "marker",
+                                        "marker_size", "label", NULL };
+    int rc;
+    size_t old;
+    s->slot_x = s->slot_y = s->slot_color = s->slot_width = -1;
+    s->marker_size = 6;
+    if (!json_is_object(j))
+        return fail(p, KN_EINVAL, "a series is an object with a \"type\" (line, scatter, bar, "
+                    "area, step, heatmap), got %s", jdesc(j));
+    const json_t *jt = json_object_get(j, "type");
+    old = push_key(p, "type");
+    int t = -1;
+    if (!jt) {
+        rc = fail(p, KN_EINVAL, "missing field \"type\" (one of line, scatter, bar, area, step, "
+                  "heatmap)");
+    } else if (!json_is_string(jt)) {
+        rc = fail(p, KN_EINVAL, "expected a series type (line, scatter, bar, area, step, "
+                  "heatmap), got %s", jdesc(jt));
+    } else {
+        for (int q = 0; SERIES_TYPES[q]; q++)
+            if (!strcmp(SERIES_TYPES[q], json_string_value(jt))) t = q;
+        rc = t < 0 ? fail(p, KN_EINVAL, "unknown series type \"%.64s\" (allowed: line, scatter, "
+                          "bar, area, step, heatmap)", json_string_value(jt)) : KN_OK;
+    }
+    pop(p, old);
+    if (rc) return rc;
+    s->type = (kn_series_type)t;
+    const json_t *jid = json_object_get(j, "id");
+    if (jid && (rc = parse_series_id(p, jid, flat, k, s))) return rc;
+    const json_t *jl = json_object_get(j, "label");
+    if (jl) {
+        old = push_key(p, "label");
+        if (!json_is_string(jl))
+            rc = fail(p, KN_EINVAL, "expected a string, got %s", jdesc(jl));
+        else if (!(s->label = pstrdup(p, json_string_value(jl))))
+            rc = p->err->code;
+        pop(p, old);
+        if (rc) return rc;
+    }
+    if (s->type == KN_SER_HEATMAP) return parse_heatmap(p, j, flat, k, s);
+    if ((rc = check_keys(p, j, KEYS))) return rc;
+
+    if ((rc = series_slot(p, s, flat, k, D_SARR, "x", &s->slot_x)) ||
+        (rc = series_slot(p, s, flat, k, D_SARR, "y", &s->slot_y)) ||
+        (rc = series_slot(p, s, flat, k, D_SCOLOR, "color", &s->slot_color)) ||
+        (rc = series_slot(p, s, flat, k, D_SWIDTH, "width", &s->slot_width)))
+        return rc;
+    kn_value *vx = &p->doc->init[s->slot_x], *vy = &p->doc->init[s->slot_y];
+    const json_t *jx = json_object_get(j, "x"), *jy = json_object_get(j, "y");
+    if (jx && is_expr_string(jx)) {
+        old = push_key(p, "x");
+        rc = fail(p, KN_EINVAL, "\"x\" must be numbers (an array or {\"linspace\": [start, "
+                  "stop, count]}) so the number of points is known; \"y\" may be an "
+                  "expression of x");
+        pop(p, old);
+        return rc;
+    }
+    if (jx) {
+        old = push_key(p, "x");
+        rc = parse_num_array(p, jx, &R_ANY, vx);
+        pop(p, old);
+        if (rc) return rc;
+    }
+    old = push_key(p, "y");
+    if (!jy) {
+        rc = fail(p, KN_EINVAL, "missing field \"y\": a series needs its y values (an array, "
+                  "{\"linspace\": ...} or \"=expr\" of x and i)");
+    } else if (is_expr_string(jy)) {
+        if (!jx) {
+            pop(p, old);
+            old = push_key(p, "x");
+            rc = fail(p, KN_EINVAL, "missing field \"x\": \"y\" is an expression, so \"x\" must "
+                      "give the points (an array or {\"linspace\": [start, stop, count]})");
+        } else if (!(rc = add_calc(p, KN_CALC_SERIES_Y, s->slot_y, 0,
+                                   json_string_value(jy) + 1))) {
+            p->calcs[p->ncalcs - 1].src = s->slot_x;
+            vy->type = KN_VT_ARRAY;
+            vy->n = vx->n;
+            vy->arr = vx->n ? palloc(p, vx->n, sizeof *vy->arr) : g_empty;
+            if (!vy->arr) rc = p->err->code;
+        }
+    } else if (!(rc = parse_num_array(p, jy, &R_ANY, vy)) && jx && vx->n != vy->n) {
+        rc = fail(p, KN_EINVAL, "\"x\" has %zu numbers and \"y\" has %zu: they must have the "
+                  "same length", vx->n, vy->n);
+    }
+    pop(p, old);
+    if (rc) return rc;
+    if (!jx) {
+        vx->type = KN_VT_ARRAY;
+        vx->n = vy->n;
+        vx->arr = vy->n ? palloc(p, vy->n, sizeof *vx->arr) : g_empty;
+        if (!vx->arr) return p->err->code;
+        for (size_t i = 0; i < vy->n; i++) vx->arr[i] = (double)i;
+    }
+
+    kn_value *vc = &p->doc->init[s->slot_color], *vw = &p->doc->init[s->slot_width];
+    memset(vc, 0, sizeof *vc);
+    vc->type = KN_VT_COLOR;
+    if ((rc = kn_color_parse(TAB10[k % 10], &vc->color, p->path, p->err))) return rc;
+    memset(vw, 0, sizeof *vw);
+    vw->type = KN_VT_NUM;
+    vw->num = 1.5;
+    if ((rc = series_field(p, j, "color", D_SCOLOR, s->slot_color)) ||
+        (rc = series_field(p, j, "width", D_SWIDTH, s->slot_width)))
+        return rc;
+
+    if (s->type == KN_SER_SCATTER) s->marker = 'o';
+    const json_t *jm = json_object_get(j, "marker");
+    if (jm) {
+        static const pdesc DM = { "marker", K_ENUM, { 0, 0, 0 }, MARKERS };
+        kn_value mv;
+        old = push_key(p, "marker");
+        rc = parse_value(p, jm, &DM, &mv);
+        pop(p, old);
+        if (rc) return rc;
+        s->marker = strcmp(mv.str, "none") ? mv.str[0] : 0;
+    }
+    const json_t *jms = json_object_get(j, "marker_size");
+    if (jms) {
+        static const nrange RMS = { 0, 1000, R_LO | R_HI };
+        old = push_key(p, "marker_size");
+        rc = get_num(p, jms, &RMS, &s->marker_size);
+        pop(p, old);
+    }
+    return rc;
+}
+
+/* ticks: {"x": [...], "y": [...]} explicit tick values for either axis. */
+static int parse_ticks(parser *p, const json_t *j, kn_plot *pl)
+{
+    static const char *const XY[] = { "x", "y", NULL };
+    int rc;
+    if (!json_is_object(j))
+        return fail(p, KN_EINVAL, "expected {\"x\": [...], \"y\": [...]} (explicit tick values; "
+                    "leave \"ticks\" out for automatic ticks), got %s", jdesc(j));
+    if ((rc = check_keys(p, j, XY))) return rc;
+    for (int a = 0; a < 2; a++) {
+        const json_t *ja = json_object_get(j, XY[a]);
+        if (!ja) continue;
+        size_t old = push_key(p, XY[a]);
+        kn_value v;
+        memset(&v, 0, sizeof v);
+        if (json_is_array(ja) && json_array_size(ja) > MAX_TICKS)
+            rc = fail(p, KN_EINVAL, "%zu ticks are more than the %d allowed",
+                      json_array_size(ja), MAX_TICKS);
+        else
+            rc = parse_num_array(p, ja, &R_ANY, &v);
+        pop(p, old);
+        if (rc) return rc;
+        pl->has_ticks[a] = 1;
+        pl->ticks[a] = v.arr;
+        pl->nticks[a] = v.n;
+    }
+    return KN_OK;
+}
+
+static int parse_plot(parser *p, kn_elem *el, size_t flat, const json_t *j)
+{
+    int rc = KN_OK;
+    kn_plot *pl = palloc(p, 1, sizeof *pl);
+    if (!pl) return p->err->code;
+    el->plot = pl;
+    const json_t *jt = json_object_get(j, "ticks");
+    if (jt) {
+        size_t old = push_key(p, "ticks");
+        rc = parse_ticks(p, jt, pl);
+        pop(p, old);
+        if (rc) return rc;
+    }
+    const json_t *js = json_object_get(j, "series");
+    if (!js) return KN_OK;
+    size_t old = push_key(p, "series");
+    size_t n = json_is_array(js) ? json_array_size(js) : 0;
+    if (!json_is_array(js))
+        rc = fail(p, KN_EINVAL, "expected an array of series, got %s", jdesc(js));
+    else if (n > MAX_SERIES)
+        rc = fail(p, KN_EINVAL, "%zu series are more than the %d a plot may have", n, MAX_SERIES);
+    kn_series *ser = rc || !n ? NULL : palloc(p, n, sizeof *ser);
+    if (!rc && n && !ser) rc = p->err->code;
+    for (size_t k = 0; k < n && !rc; k++) {
+        size_t o2 = push_idx(p, k);
+        rc = parse_series(p, json_array_get(js, k), flat, k, &ser[k]);
+        pop(p, o2);
+        pl->series = ser;
+        pl->nseries = k + 1;   /* targets resolve against parsed series only */
+    }
+    pop(p, old);
+    return rc;
+}
+
 static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
 {
     int rc;
@@ -1590,9 +2015,6 @@ static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
         t = type_of_name(ts);
         if (t >= 0)
             rc = KN_OK;
-        else if (!strcmp(ts, "plot"))
-            rc = fail(p, KN_EINVAL, "element type \"%s\" is not supported yet (supported: %s)",
-                      ts, TYPE_LIST);
         else
             rc = fail(p, KN_EINVAL, "unknown element type \"%.64s\" (allowed: %s)", ts, TYPE_LIST);
     }
@@ -1646,6 +2068,7 @@ static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
         if (t == KN_E_GROUP && !strcmp(key, "children")) continue;
         if (t == KN_E_PATH && !strcmp(key, "d")) continue;
         if (t == KN_E_IMAGE && !strcmp(key, "src")) continue;
+        if (t == KN_E_PLOT && (!strcmp(key, "ticks") || !strcmp(key, "series"))) continue;
         if (t == KN_E_COMPOSITION &&
             (!strcmp(key, "document") || !strcmp(key, "start") || !strcmp(key, "speed")))
             continue;
@@ -1684,6 +2107,7 @@ static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
     if (t == KN_E_PATH && (rc = parse_path_data(p, el, json_object_get(j, "d")))) return rc;
     if (t == KN_E_COMPOSITION && (rc = parse_composition(p, el, j))) return rc;
     if (t == KN_E_IMAGE && (rc = parse_image_src(p, el, json_object_get(j, "src")))) return rc;
+    if (t == KN_E_PLOT && (rc = parse_plot(p, el, flat, j))) return rc;
 
     if (t == KN_E_GROUP) {
         const json_t *ch = json_object_get(j, "children");
@@ -1720,6 +2144,27 @@ static int parse_elems(parser *p, const json_t *arr, int depth, kn_elem **out, s
 
 /* ---- targets ---------------------------------------------------------- */
 
+/* "<series id>.<prop>": code is the negative value p->ids holds for a
+ * series (see parse_series). */
+static int resolve_series_target(parser *p, const char *key, const char *prop, json_int_t code,
+                                 int *slot)
+{
+    json_int_t c = -1 - code;
+    const kn_elem *el = p->elems[c >> 16];
+    const kn_series *s = &el->plot->series[c & 0xffff];
+    int heat = s->type == KN_SER_HEATMAP;
+    if (!heat && !strcmp(prop, "x")) *slot = s->slot_x;
+    else if (!heat && !strcmp(prop, "y")) *slot = s->slot_y;
+    else if (!heat && !strcmp(prop, "color")) *slot = s->slot_color;
+    else if (!heat && !strcmp(prop, "width")) *slot = s->slot_width;
+    else if (heat && !strcmp(prop, "data")) *slot = s->slot_y;
+    else
+        return fail(p, KN_EINVAL, "unknown target \"%.64s\": a %s series has no property "
+                    "\"%.32s\" (it has: %s)", key, heat ? "heatmap" : "plot", prop,
+                    heat ? "data" : "x, y, color, width");
+    return KN_OK;
+}
+
 /* Resolves a target key at the current path (the key's own pointer). */
 static int resolve_target(parser *p, const char *key, int *slot)
 {
@@ -1735,6 +2180,11 @@ static int resolve_target(parser *p, const char *key, int *slot)
         if (!e)
             return fail(p, KN_EINVAL, "unknown target \"%.64s\": no element has id \"%.*s\"",
                         key, (int)(dot - key > 64 ? 64 : dot - key), key);
+        if (json_integer_value(e) < 0) {
+            int rc = resolve_series_target(p, key, dot + 1, json_integer_value(e), slot);
+            if (rc) return rc;
+            goto checks;
+        }
         const kn_elem *el = p->elems[json_integer_value(e)];
         const char *prop = dot + 1;
         int k;
@@ -1760,6 +2210,7 @@ static int resolve_target(parser *p, const char *key, int *slot)
                         "opacity or use colours", key, g_desc[k].name);
         *slot = el->slot[k];
     }
+checks:
     if (p->ecalc[*slot])
         return fail(p, KN_EINVAL, "target \"%.64s\" is computed by an expression every frame, "
                     "so it cannot also be set or tweened: animate a var the expression uses "
@@ -2253,6 +2704,7 @@ static int calc_uses_animated(const kn_calc *c, const kn_doc *doc, const unsigne
 {
 #define USES(i) (c->expr ? kn_expr_uses(c->expr, (i)) : kn_template_uses(c->tmpl, (i)))
     if (USES(KN_XV_T) || USES(KN_XV_FRAME)) return 1;
+    if (c->kind == KN_CALC_SERIES_Y && anim[c->src]) return 1;
     for (size_t v = 0; v < doc->nvars; v++)
         if (anim[v] && USES(KN_XV_VARS + (int)v)) return 1;
 #undef USES

@@ -60,7 +60,8 @@ typedef struct kn_value {
 
 typedef enum kn_etype {
     KN_E_RECT, KN_E_CIRCLE, KN_E_ELLIPSE, KN_E_LINE, KN_E_POLYLINE,
-    KN_E_POLYGON, KN_E_TEXT, KN_E_GROUP, KN_E_PATH, KN_E_COMPOSITION, KN_E_IMAGE, KN_E_COUNT
+    KN_E_POLYGON, KN_E_TEXT, KN_E_GROUP, KN_E_PATH, KN_E_COMPOSITION, KN_E_IMAGE, KN_E_PLOT,
+    KN_E_COUNT
 } kn_etype;
 
 struct kn_path;   /* render/path.h */
@@ -101,8 +102,50 @@ typedef enum kn_prop {
     KN_P_X1, KN_P_Y1, KN_P_X2, KN_P_Y2,
     KN_P_POINTS,
     KN_P_TEXT, KN_P_FONT, KN_P_SIZE, KN_P_ALIGN, KN_P_BASELINE,
+    /* plot (spec 8): TITLE, XLABEL, YLABEL are STR (templates allowed);
+     * XLIM, YLIM an ARRAY of 2, or of 0 for "auto"; XSCALE, YSCALE, LEGEND,
+     * STYLE are STR enumerations; GRID is BOOL. */
+    KN_P_TITLE, KN_P_XLABEL, KN_P_YLABEL, KN_P_XLIM, KN_P_YLIM, KN_P_XSCALE, KN_P_YSCALE,
+    KN_P_GRID, KN_P_LEGEND, KN_P_STYLE,
     KN_P_COUNT
 } kn_prop;
+
+/* A plot's data series (spec 8). Its animatable data are slots named
+ * "<series id>.<name>" (series ids share the document's id space):
+ *   x      ARRAY: the x values (line..step); default 0..n-1
+ *   y      ARRAY: the y values, same length as x (extra values of either
+ *          are ignored); "=expr" computes y[i] from x = x[i] and i
+ *          (KN_CALC_SERIES_Y); heatmap: "data", rows*cols numbers row by row
+ *   color  COLOR (default: matplotlib's tab10 cycle by series index)
+ *   width  NUM, line width in px (default 1.5)
+ * A slot a series lacks is -1. */
+typedef enum kn_series_type {
+    KN_SER_LINE, KN_SER_SCATTER, KN_SER_BAR, KN_SER_AREA, KN_SER_STEP, KN_SER_HEATMAP
+} kn_series_type;
+
+typedef struct kn_series {
+    kn_series_type type;
+    const char *id;                 /* NULL when the series has none */
+    int slot_x, slot_y, slot_color, slot_width;
+    const char *label;              /* legend text, or NULL */
+    char marker;                    /* 0 (none), 'o', 's', '^', 'x' */
+    double marker_size;             /* px, default 6 */
+    size_t rows, cols;              /* heatmap: the data's shape */
+    const char *cmap;               /* heatmap: a render/cmap.h name */
+    int has_vmin, has_vmax;         /* heatmap: else the data's range */
+    double vmin, vmax;
+    int colorbar;                   /* heatmap: draw a colour bar */
+} kn_series;
+
+/* A plot's static parts. Explicit ticks (has_ticks[axis], axis 0 = x) replace
+ * the automatic ones. */
+typedef struct kn_plot {
+    const kn_series *series;
+    size_t nseries;
+    int has_ticks[2];
+    const double *ticks[2];
+    size_t nticks[2];
+} kn_plot;
 
 typedef struct kn_elem {
     kn_etype type;
@@ -118,6 +161,7 @@ typedef struct kn_elem {
                                        that slot holds "none" and is never a target. */
     const struct kn_image *image;   /* KN_E_IMAGE: its decoded `src`, never NULL
                                        (static; render/image.h) */
+    const kn_plot *plot;            /* KN_E_PLOT: its series and ticks, never NULL */
 } kn_elem;
 
 /* ---- timeline ------------------------------------------------------- */
@@ -184,6 +228,7 @@ typedef enum kn_calc_kind {
     KN_CALC_POINTS_Y,   /* slot (points): y of point i = expr with x, i */
     KN_CALC_TEXT,       /* slot (STR) = template rendered */
     KN_CALC_SCALE,      /* slot (ARRAY of 2) = [expr, expr] */
+    KN_CALC_SERIES_Y,   /* slot (ARRAY): y[i] = expr with x = src[i], i */
 } kn_calc_kind;
 
 /* A value computed every frame (spec 2: "=expr" numbers, "{expr:fmt}"
@@ -195,7 +240,8 @@ typedef enum kn_calc_kind {
 typedef struct kn_calc {
     kn_calc_kind kind;
     int slot;
-    const struct kn_expr *expr;      /* NUM, POINTS_X, POINTS_Y */
+    int src;                         /* SERIES_Y: the x slot (ARRAY); else -1 */
+    const struct kn_expr *expr;      /* NUM, POINTS_X, POINTS_Y, SCALE, SERIES_Y */
     const struct kn_template *tmpl;  /* TEXT */
     int is_var;                      /* runs before the timeline */
     int dynamic;                     /* may differ between frames */

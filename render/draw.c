@@ -23,6 +23,7 @@
 #include "render/draw.h"
 #include "render/path.h"
 #include "render/image.h"
+#include "render/plot.h"
 
 #include <limits.h>
 #include <math.h>
@@ -472,6 +473,7 @@ static void shape_center(const ectx *x, const kn_elem *el, const double tbox[4],
         return;
     case KN_E_COMPOSITION:
     case KN_E_IMAGE:
+    case KN_E_PLOT:
         *ox = num(x, el, KN_P_X, 0) + num(x, el, KN_P_WIDTH, 0) / 2;
         *oy = num(x, el, KN_P_Y, 0) + num(x, el, KN_P_HEIGHT, 0) / 2;
         return;
@@ -747,6 +749,17 @@ static void draw_elem(const ectx *x, const kn_elem *el)
         return;
     }
 
+    if (el->type == KN_E_PLOT) {
+        if (op < 1) cairo_push_group(cr);
+        kn_plot_draw(cr, x->c->layout, el, x->st);
+        if (op < 1) {
+            cairo_pop_group_to_source(cr);
+            cairo_paint_with_alpha(cr, op);
+        }
+        cairo_restore(cr);
+        return;
+    }
+
     if (el->type == KN_E_IMAGE) {
         draw_image(x, el, op);
         cairo_restore(cr);
@@ -850,6 +863,12 @@ static int elem_static(const kn_elem *el, const unsigned char *anim)
         if (el->slot[p] >= 0 && anim[el->slot[p]]) return 0;
     for (size_t i = 0; i < el->nchildren; i++)
         if (!elem_static(&el->children[i], anim)) return 0;
+    for (size_t i = 0; el->plot && i < el->plot->nseries; i++) {
+        const kn_series *s = &el->plot->series[i];
+        int sl[4] = { s->slot_x, s->slot_y, s->slot_color, s->slot_width };
+        for (int k = 0; k < 4; k++)
+            if (sl[k] >= 0 && anim[sl[k]]) return 0;
+    }
     return 1;
 }
 

@@ -169,6 +169,10 @@ kn_state *kn_state_create(const kn_doc *doc)
         for (size_t i = 0; i < fe->nsets; i++)
             need(cap, fe->sets[i].slot, doc->nslots, &fe->sets[i].to);
     }
+    /* A computed series y takes as many values as its x may have. */
+    for (size_t k = 0; k < doc->ncalcs; k++)
+        if (doc->calcs[k].kind == KN_CALC_SERIES_Y && cap[doc->calcs[k].src] > cap[doc->calcs[k].slot])
+            cap[doc->calcs[k].slot] = cap[doc->calcs[k].src];
     for (size_t i = 0; i < doc->nslots; i++) {
         if (!cap[i]) continue;
         st->v[i].arr = malloc(cap[i] * sizeof *st->v[i].arr);
@@ -376,6 +380,20 @@ static void run_calc(kn_state *st, size_t k)
             xv[KN_XV_X] = dst->arr[2 * i];
             xv[KN_XV_I] = (double)i;
             dst->arr[2 * i + off] = kn_expr_eval(c->expr, xv);
+        }
+        xv[KN_XV_X] = xv[KN_XV_I] = 0;
+        break;
+    }
+    case KN_CALC_SERIES_Y: {
+        /* y follows x's length as far as the y array's capacity allows
+         * (x may be replaced per frame). */
+        const kn_value *xs = &st->v[c->src];
+        size_t n = xs->n < dst->cap ? xs->n : dst->cap;
+        dst->n = n;
+        for (size_t i = 0; i < n; i++) {
+            xv[KN_XV_X] = xs->arr[i];
+            xv[KN_XV_I] = (double)i;
+            dst->arr[i] = kn_expr_eval(c->expr, xv);
         }
         xv[KN_XV_X] = xv[KN_XV_I] = 0;
         break;

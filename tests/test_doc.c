@@ -637,7 +637,7 @@ static const bad_case BAD[] = {
     { EL("{'type': 'path'}"), KN_EINVAL, "/elements/0/d", "missing field \"d\"" },
     { EL("{'type': 'path', 'd': 'M0 0', 'points': []}"), KN_EINVAL, "/elements/0/points",
       "unknown field" },
-    { EL("{'type': 'plot'}"), KN_EINVAL, "/elements/0/type", "not supported yet" },
+    { EL("{'type': 'plot'}"), KN_EINVAL, "/elements/0/width", "a plot needs it" },
     { EL("{'type': 'square'}"), KN_EINVAL, "/elements/0/type", "unknown element type" },
     { EL("{'x': 1}"), KN_EINVAL, "/elements/0/type", "missing field \"type\"" },
     { EL("7"), KN_EINVAL, "/elements/0", "got a number" },

@@ -1,0 +1,699 @@
+/*
+ * render/plot.c - the plot element (spec 8), drawn the way matplotlib 3.6
+ * draws the same chart with its default style, in pixels: tick marks 3.5
+ * px outward and 0.8 px wide, tick labels 3.5 px beyond them, spines 0.8
+ * px, grid #b0b0b0 0.8 px, lines 1.5 px, default colours tab10.
+ *
+ * Invariants:
+ *  - nothing a document can animate into (empty or inverted limits, log of
+ *    non-positive values, NaN data, zero box) reaches Cairo in a form that
+ *    would put cr into an error state: limits are fixed with
+ *    kn_ticks_fix_limits*, and a non-finite point breaks a line into a new
+ *    subpath instead of being drawn.
+ *  - every series is clipped to the axes rectangle; cr's state is balanced.
+ */
+#include "render/plot.h"
+#include "render/cmap.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define TICK_LEN 3.5
+#define TICK_PAD 3.5
+#define LABEL_PAD 4.0
+#define TITLE_PAD 6.0
+#define MAX_HEAT_SIDE 16384
+
+typedef struct axis {
+    double lo, hi;      /* view, lo at p0 */
+    int log;
+    double p0, p1;      /* pixels of lo and hi */
+    double t[KN_TICKS_MAX];
+    size_t nt;
+    kn_tick_fmt fmt;
+} axis;
+
+typedef struct theme {
+    kn_color fig, face, fg, grid, legend_edge;
+} theme;
+
+static const kn_value *sval(const kn_state *st, int slot)
+{
+    return slot >= 0 ? kn_state_get(st, slot) : NULL;
+}
+
+static const kn_value *prop(const kn_state *st, const kn_elem *el, kn_prop p)
+{
+    return sval(st, el->slot[p]);
+}
+
+static double pnum(const kn_state *st, const kn_elem *el, kn_prop p, double def)
+{
+    const kn_value *v = prop(st, el, p);
+    return v && (v->type == KN_VT_NUM || v->type == KN_VT_BOOL) && isfinite(v->num) ? v->num
+                                                                                    : def;
+}
+
+static const char *pstr(const kn_state *st, const kn_elem *el, kn_prop p, const char *def)
+{
+    const kn_value *v = prop(st, el, p);
+    return v && v->type == KN_VT_STR && v->str ? v->str : def;
+}
+
+/* x and y arrays of a series and how many points they share. */
+static size_t series_xy(const kn_state *st, const kn_series *s, const double **x,
+                        const double **y)
+{
+    const kn_value *vx = sval(st, s->slot_x), *vy = sval(st, s->slot_y);
+    if (!vx || !vy || vx->type != KN_VT_ARRAY || vy->type != KN_VT_ARRAY) return 0;
+    *x = vx->arr;
+    *y = vy->arr;
+    return vx->n < vy->n ? vx->n : vy->n;
+}
+
+/* The shape a heatmap draws with this frame's data (0 when it has none). */
+static const double *heat_data(const kn_state *st, const kn_series *s)
+{
+    const kn_value *v = sval(st, s->slot_y);
+    if (!v || v->type != KN_VT_ARRAY || v->n < s->rows * s->cols || !v->arr) return NULL;
+    return v->arr;
+}
+
+static double bar_width(const double *x, size_t n)
+{
+    double w = INFINITY;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n && j < i + 64; j++) {
+            double d = fabs(x[j] - x[i]);
+            if (d > 0 && d < w) w = d;
+        }
+    /* Sorted x (the usual case) have their minimum spacing among
+     * neighbours; the window above bounds the work on unsorted data. */
+    return isfinite(w) ? 0.8 * w : 0.8;
+}
+
+static void extent_add(double v, double *mn, double *mx, double *minpos)
+{
+    if (!isfinite(v)) return;
+    if (v < *mn) *mn = v;
+    if (v > *mx) *mx = v;
+    if (v > 0 && v < *minpos) *minpos = v;
+}
+
+/* Data extent along axis a (0 x, 1 y) over every series. sticky_lo/hi get
+ * the edges matplotlib keeps without margins (bars' 0, heatmap borders). */
+static void data_extent(const kn_elem *el, const kn_state *st, int a, int log, double *mn,
+                        double *mx, double *minpos, int *heat)
+{
+    *mn = INFINITY;
+    *mx = -INFINITY;
+    *minpos = INFINITY;
+    *heat = 0;
+#define ADD(v) extent_add((v), mn, mx, minpos)
+    for (size_t k = 0; k < el->plot->nseries; k++) {
+        const kn_series *s = &el->plot->series[k];
+        if (s->type == KN_SER_HEATMAP) {
+            if (!heat_data(st, s)) continue;
+            *heat = 1;
+            ADD(-0.5);
+            ADD((a ? (double)s->rows : (double)s->cols) - 0.5);
+            continue;
+        }
+        const double *x, *y;
+        size_t n = series_xy(st, s, &x, &y);
+        const double *v = a ? y : x;
+        double hw = s->type == KN_SER_BAR && !a ? bar_width(x, n) / 2 : 0;
+        for (size_t i = 0; i < n; i++) {
+            if (log && !(v[i] > 0)) continue;
+            if (!isfinite(x[i]) || !isfinite(y[i])) continue;
+            ADD(v[i] - hw);
+            ADD(v[i] + hw);
+        }
+        if (n && a && (s->type == KN_SER_BAR || s->type == KN_SER_AREA) && !log) ADD(0);
+    }
+#undef ADD
+}
+
+static void axis_setup(const kn_elem *el, const kn_state *st, int a, double p0, double p1,
+                       double size, axis *ax)
+{
+    const kn_value *lim = prop(st, el, a ? KN_P_YLIM : KN_P_XLIM);
+    ax->log = !strcmp(pstr(st, el, a ? KN_P_YSCALE : KN_P_XSCALE, "linear"), "log");
+    ax->p0 = p0;
+    ax->p1 = p1;
+    ax->nt = 0;
+    memset(&ax->fmt, 0, sizeof ax->fmt);
+    int ok = 0;
+    if (lim && lim->type == KN_VT_ARRAY && lim->n == 2)
+        ok = (ax->log ? kn_ticks_fix_limits_log(lim->arr[0], lim->arr[1], &ax->lo, &ax->hi, NULL)
+                      : kn_ticks_fix_limits(lim->arr[0], lim->arr[1], &ax->lo, &ax->hi, NULL))
+             == KN_OK;
+    if (!ok) {
+        double mn, mx, minpos;
+        int heat;
+        data_extent(el, st, a, ax->log, &mn, &mx, &minpos, &heat);
+        if (ax->log)
+            kn_ticks_auto_limits_log(minpos, mx, &ax->lo, &ax->hi);
+        else if (heat && isfinite(mn))
+            ax->lo = mn, ax->hi = mx;   /* images are sticky: no margins */
+        else
+            kn_ticks_auto_limits(mn, mx, &ax->lo, &ax->hi);
+        /* Bars and areas stand on 0 exactly, as matplotlib's sticky edges
+         * keep them. */
+        if (a && !ax->log && !heat && isfinite(mn)) {
+            int bar = 0;
+            for (size_t k = 0; k < el->plot->nseries; k++)
+                bar |= el->plot->series[k].type == KN_SER_BAR ||
+                       el->plot->series[k].type == KN_SER_AREA;
+            if (bar && mn == 0 && ax->lo < 0) ax->lo = 0;
+            if (bar && mx == 0 && ax->hi > 0) ax->hi = 0;
+        }
+        /* An image shows row 0 at the top (imshow's origin 'upper'). */
+        if (a && heat) { double t = ax->lo; ax->lo = ax->hi; ax->hi = t; }
+    }
+    double len = fabs(p1 - p0);
+    if (el->plot->has_ticks[a]) {
+        double vmin = fmin(ax->lo, ax->hi), vmax = fmax(ax->lo, ax->hi);
+        for (size_t i = 0; i < el->plot->nticks[a] && ax->nt < KN_TICKS_MAX; i++) {
+            double v = el->plot->ticks[a][i];
+            if (v >= vmin && v <= vmax && (!ax->log || v > 0)) ax->t[ax->nt++] = v;
+        }
+        if (!ax->log) kn_ticks_format_plan(ax->t, ax->nt, ax->lo, ax->hi, &ax->fmt);
+    } else {
+        int nb = kn_ticks_auto_count(len, size, a, ax->log);
+        if (ax->log) {
+            if (kn_ticks_log(ax->lo, ax->hi, nb, ax->t, KN_TICKS_MAX, &ax->nt, NULL)) ax->nt = 0;
+        } else if (kn_ticks_linear(ax->lo, ax->hi, nb, ax->t, KN_TICKS_MAX, &ax->nt, &ax->fmt,
+                                   NULL)) {
+            ax->nt = 0;
+        }
+    }
+}
+
+static double amap(const axis *ax, double v)
+{
+    double u;
+    if (ax->log) {
+        if (!(v > 0)) return NAN;
+        u = (log10(v) - log10(ax->lo)) / (log10(ax->hi) - log10(ax->lo));
+    } else {
+        u = (v - ax->lo) / (ax->hi - ax->lo);
+    }
+    double p = ax->p0 + u * (ax->p1 - ax->p0);
+    /* Far outside the view only the direction matters; keep Cairo's fixed
+     * point range. */
+    if (p > 1e6) p = 1e6;
+    if (p < -1e6) p = -1e6;
+    return p;
+}
+
+static void tick_label(const axis *ax, double v, char *buf)
+{
+    int rc = ax->log ? kn_ticks_format_log(v, buf, KN_TICKS_LABEL_MAX, NULL)
+                     : kn_ticks_label(&ax->fmt, v, 0, buf, KN_TICKS_LABEL_MAX, NULL);
+    if (rc) buf[0] = '\0';
+}
+
+/* The box of the axes area inside the plot box; a colour bar takes a strip
+ * off the right. */
+static void axes_box(const kn_elem *el, const kn_state *st, double b[4], int *cbar)
+{
+    double bx = pnum(st, el, KN_P_X, 0), by = pnum(st, el, KN_P_Y, 0);
+    double bw = pnum(st, el, KN_P_WIDTH, 0), bh = pnum(st, el, KN_P_HEIGHT, 0);
+    *cbar = 0;
+    for (size_t k = 0; k < el->plot->nseries; k++)
+        if (el->plot->series[k].type == KN_SER_HEATMAP && el->plot->series[k].colorbar) *cbar = 1;
+    b[0] = bx + 0.125 * bw;
+    b[1] = by + (1 - 0.88) * bh;
+    b[2] = bx + (*cbar ? 0.75 : 0.9) * bw;
+    b[3] = by + (1 - 0.11) * bh;
+}
+
+size_t kn_plot_axis(const kn_elem *el, const kn_state *st, int a, double view[2],
+                    double ticks[KN_TICKS_MAX], char labels[][KN_TICKS_LABEL_MAX])
+{
+    double b[4];
+    int cbar;
+    axes_box(el, st, b, &cbar);
+    axis ax;
+    axis_setup(el, st, a, a ? b[3] : b[0], a ? b[1] : b[2], pnum(st, el, KN_P_SIZE, 12), &ax);
+    view[0] = ax.lo;
+    view[1] = ax.hi;
+    for (size_t i = 0; i < ax.nt; i++) {
+        ticks[i] = ax.t[i];
+        if (labels) tick_label(&ax, ax.t[i], labels[i]);
+    }
+    return ax.nt;
+}
+
+/* ---- text --------------------------------------------------------------- */
+
+/* Shows s with the point (fx, fy) of its logical box (fractions of width
+ * and height) at (x, y); vertical turns it 90 degrees anticlockwise. Sets
+ * *w, *h to the box size (unrotated) when not NULL. measure_only draws
+ * nothing. */
+static void text_at(cairo_t *cr, PangoLayout *ly, PangoFontDescription *fd, double size,
+                    const char *s, double x, double y, double fx, double fy, int vertical,
+                    kn_color c, int measure_only, double *w, double *h)
+{
+    if (w) *w = 0;
+    if (h) *h = 0;
+    if (!s || !*s || !fd || !(size > 0)) return;
+    pango_font_description_set_absolute_size(fd, size * PANGO_SCALE);
+    cairo_save(cr);
+    cairo_translate(cr, x, y);
+    if (vertical) cairo_rotate(cr, -M_PI / 2);
+    pango_cairo_update_layout(cr, ly);
+    pango_layout_set_font_description(ly, fd);
+    pango_layout_set_alignment(ly, PANGO_ALIGN_LEFT);
+    pango_layout_set_text(ly, s, -1);
+    PangoRectangle lg;
+    pango_layout_get_extents(ly, NULL, &lg);
+    double lw = (double)lg.width / PANGO_SCALE, lh = (double)lg.height / PANGO_SCALE;
+    if (w) *w = lw;
+    if (h) *h = lh;
+    if (!measure_only) {
+        cairo_set_source_rgba(cr, c.r, c.g, c.b, c.a);
+        cairo_move_to(cr, -(double)lg.x / PANGO_SCALE - fx * lw,
+                      -(double)lg.y / PANGO_SCALE - fy * lh);
+        pango_cairo_show_layout(cr, ly);
+    }
+    cairo_restore(cr);
+}
+
+/* ---- series ------------------------------------------------------------- */
+
+static void set_color(cairo_t *cr, kn_color c, double alpha)
+{
+    cairo_set_source_rgba(cr, c.r, c.g, c.b, c.a * alpha);
+}
+
+static void marker(cairo_t *cr, char m, double x, double y, double d, kn_color c)
+{
+    double r = d / 2;
+    if (!(r > 0) || !isfinite(x) || !isfinite(y)) return;
+    cairo_new_path(cr);
+    set_color(cr, c, 1);
+    switch (m) {
+    case 'o':
+        cairo_arc(cr, x, y, r, 0, 2 * M_PI);
+        cairo_fill(cr);
+        break;
+    case 's':
+        cairo_rectangle(cr, x - r, y - r, d, d);
+        cairo_fill(cr);
+        break;
+    case '^':
+        cairo_move_to(cr, x, y - r);
+        cairo_line_to(cr, x + r, y + r);
+        cairo_line_to(cr, x - r, y + r);
+        cairo_close_path(cr);
+        cairo_fill(cr);
+        break;
+    case 'x':
+        cairo_move_to(cr, x - r, y - r);
+        cairo_line_to(cr, x + r, y + r);
+        cairo_move_to(cr, x + r, y - r);
+        cairo_line_to(cr, x - r, y + r);
+        cairo_set_line_width(cr, fmax(1, d / 6));
+        cairo_stroke(cr);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Appends the series' polyline (steps for a step series), a non-finite
+ * point ending one subpath; returns the number of points used. */
+static void line_path(cairo_t *cr, const kn_series *s, const axis *X, const axis *Y,
+                      const double *x, const double *y, size_t n)
+{
+    int open = 0;
+    double px = 0, py = 0;
+    for (size_t i = 0; i < n; i++) {
+        double qx = amap(X, x[i]), qy = amap(Y, y[i]);
+        if (!isfinite(qx) || !isfinite(qy) || !isfinite(x[i]) || !isfinite(y[i])) {
+            open = 0;
+            continue;
+        }
+        if (!open) {
+            cairo_move_to(cr, qx, qy);
+            open = 1;
+        } else if (s->type == KN_SER_STEP) {
+            /* steps-pre: y[i] holds over (x[i-1], x[i]]. */
+            cairo_line_to(cr, px, qy);
+            cairo_line_to(cr, qx, qy);
+        } else {
+            cairo_line_to(cr, qx, qy);
+        }
+        px = qx;
+        py = qy;
+    }
+    (void)py;
+}
+
+static kn_color series_color(const kn_state *st, const kn_series *s)
+{
+    const kn_value *v = sval(st, s->slot_color);
+    kn_color none = { 0, 0, 0, 0 };
+    return v && v->type == KN_VT_COLOR ? v->color : none;
+}
+
+static double series_width(const kn_state *st, const kn_series *s)
+{
+    const kn_value *v = sval(st, s->slot_width);
+    return v && v->type == KN_VT_NUM && isfinite(v->num) && v->num >= 0 && v->num < 1e4
+           ? v->num : 1.5;
+}
+
+static void draw_heatmap(cairo_t *cr, const kn_series *s, const kn_state *st, const axis *X,
+                         const axis *Y, double *vmin, double *vmax)
+{
+    const double *d = heat_data(st, s);
+    if (!d || s->rows > MAX_HEAT_SIDE || s->cols > MAX_HEAT_SIDE) return;
+    const kn_cmap *cm = kn_cmap_lookup(s->cmap);
+    if (!cm) return;
+    size_t n = s->rows * s->cols;
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(d[i])) { lo = fmin(lo, d[i]); hi = fmax(hi, d[i]); }
+    if (s->has_vmin) lo = s->vmin;
+    if (s->has_vmax) hi = s->vmax;
+    if (!isfinite(lo)) lo = 0, hi = 1;
+    *vmin = lo;
+    *vmax = hi;
+    cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, (int)s->cols,
+                                                      (int)s->rows);
+    if (cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) {
+        cairo_surface_destroy(img);
+        return;
+    }
+    cairo_surface_flush(img);
+    unsigned char *px = cairo_image_surface_get_data(img);
+    int stride = cairo_image_surface_get_stride(img);
+    for (size_t r = 0; r < s->rows; r++)
+        for (size_t c = 0; c < s->cols; c++) {
+            double v = d[r * s->cols + c], rgb[3];
+            double u = hi > lo ? (v - lo) / (hi - lo) : 0;   /* matplotlib: 0 when flat */
+            uint32_t pix = 0;
+            if (isfinite(v) && kn_cmap_sample(cm, u, rgb))
+                pix = 0xff000000u | (uint32_t)lround(rgb[0] * 255) << 16 |
+                      (uint32_t)lround(rgb[1] * 255) << 8 | (uint32_t)lround(rgb[2] * 255);
+            memcpy(px + r * (size_t)stride + c * 4, &pix, 4);
+        }
+    cairo_surface_mark_dirty(img);
+    double x0 = amap(X, -0.5), x1 = amap(X, (double)s->cols - 0.5);
+    double y0 = amap(Y, -0.5), y1 = amap(Y, (double)s->rows - 0.5);
+    double sx = (x1 - x0) / (double)s->cols, sy = (y1 - y0) / (double)s->rows;
+    if (isfinite(sx) && isfinite(sy) && fabs(sx) > 1e-9 && fabs(sy) > 1e-9) {
+        cairo_save(cr);
+        cairo_translate(cr, x0, y0);
+        cairo_scale(cr, sx, sy);
+        cairo_set_source_surface(cr, img, 0, 0);
+        cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
+        cairo_rectangle(cr, 0, 0, (double)s->cols, (double)s->rows);
+        cairo_fill(cr);
+        cairo_restore(cr);
+    }
+    cairo_surface_destroy(img);
+}
+
+static void draw_series(cairo_t *cr, const kn_series *s, const kn_state *st, const axis *X,
+                        const axis *Y)
+{
+    const double *x, *y;
+    size_t n = series_xy(st, s, &x, &y);
+    if (!n) return;
+    kn_color c = series_color(st, s);
+    double w = series_width(st, s);
+    cairo_new_path(cr);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    cairo_set_line_cap(cr, CAIRO_LINE_CAP_SQUARE);
+    switch (s->type) {
+    case KN_SER_BAR: {
+        double hw = bar_width(x, n) / 2;
+        double base = Y->log ? fmin(Y->lo, Y->hi) : 0;
+        set_color(cr, c, 1);
+        for (size_t i = 0; i < n; i++) {
+            if (!isfinite(x[i]) || !isfinite(y[i])) continue;
+            double a = amap(X, x[i] - hw), b = amap(X, x[i] + hw);
+            double t = amap(Y, y[i]), z = amap(Y, base);
+            if (!isfinite(a) || !isfinite(b) || !isfinite(t) || !isfinite(z)) continue;
+            cairo_rectangle(cr, fmin(a, b), fmin(t, z), fabs(b - a), fabs(z - t));
+        }
+        cairo_fill(cr);
+        return;
+    }
+    case KN_SER_AREA: {
+        /* Each finite run fills down to 0 on its own. */
+        double z = amap(Y, Y->log ? fmin(Y->lo, Y->hi) : 0);
+        size_t i = 0;
+        while (i < n) {
+            while (i < n && !(isfinite(amap(X, x[i])) && isfinite(amap(Y, y[i])) &&
+                              isfinite(x[i]) && isfinite(y[i])))
+                i++;
+            size_t a = i;
+            while (i < n && isfinite(amap(X, x[i])) && isfinite(amap(Y, y[i])) &&
+                   isfinite(x[i]) && isfinite(y[i]))
+                i++;
+            if (i == a || !isfinite(z)) continue;
+            cairo_move_to(cr, amap(X, x[a]), z);
+            for (size_t k = a; k < i; k++) cairo_line_to(cr, amap(X, x[k]), amap(Y, y[k]));
+            cairo_line_to(cr, amap(X, x[i - 1]), z);
+            cairo_close_path(cr);
+        }
+        set_color(cr, c, 0.3);
+        cairo_fill(cr);
+        break;
+    }
+    default:
+        break;
+    }
+    if (s->type != KN_SER_SCATTER && w > 0) {
+        line_path(cr, s, X, Y, x, y, n);
+        set_color(cr, c, 1);
+        cairo_set_line_width(cr, w);
+        cairo_stroke(cr);
+    }
+    if (s->marker)
+        for (size_t i = 0; i < n; i++)
+            if (isfinite(x[i]) && isfinite(y[i]))
+                marker(cr, s->marker, amap(X, x[i]), amap(Y, y[i]), s->marker_size, c);
+    cairo_new_path(cr);
+}
+
+/* ---- legend ------------------------------------------------------------- */
+
+static void draw_legend(cairo_t *cr, PangoLayout *ly, PangoFontDescription *fd, double size,
+                        const kn_elem *el, const kn_state *st, const double b[4],
+                        const char *where, const theme *th)
+{
+    size_t n = 0;
+    double tw = 0, th_ = 0;
+    for (size_t k = 0; k < el->plot->nseries; k++) {
+        const kn_series *s = &el->plot->series[k];
+        if (s->type == KN_SER_HEATMAP || !s->label || !*s->label) continue;
+        double w, h;
+        text_at(cr, ly, fd, size, s->label, 0, 0, 0, 0, 0, th->fg, 1, &w, &h);
+        tw = fmax(tw, w);
+        th_ = fmax(th_, h);
+        n++;
+    }
+    if (!n) return;
+    double pad = 0.4 * size, handle = 2 * size, gap = 0.8 * size, row = fmax(th_, size) * 1.2;
+    double bw = pad + handle + gap + tw + pad, bh = 2 * pad + row * (double)n;
+    double margin = 0.5 * size;
+    double lx = strstr(where, "right") ? b[2] - margin - bw : b[0] + margin;
+    double ty = strstr(where, "upper") ? b[1] + margin : b[3] - margin - bh;
+    cairo_new_path(cr);
+    cairo_rectangle(cr, lx, ty, bw, bh);
+    set_color(cr, th->face, 0.8);
+    cairo_fill_preserve(cr);
+    set_color(cr, th->legend_edge, 0.8);
+    cairo_set_line_width(cr, 0.8);
+    cairo_stroke(cr);
+    size_t i = 0;
+    for (size_t k = 0; k < el->plot->nseries; k++) {
+        const kn_series *s = &el->plot->series[k];
+        if (s->type == KN_SER_HEATMAP || !s->label || !*s->label) continue;
+        double cy = ty + pad + row * ((double)i + 0.5), hx = lx + pad;
+        kn_color c = series_color(st, s);
+        cairo_new_path(cr);
+        if (s->type == KN_SER_BAR || s->type == KN_SER_AREA) {
+            cairo_rectangle(cr, hx, cy - 0.35 * size, handle, 0.7 * size);
+            set_color(cr, c, s->type == KN_SER_AREA ? 0.3 : 1);
+            cairo_fill(cr);
+        }
+        if (s->type != KN_SER_SCATTER && s->type != KN_SER_BAR) {
+            cairo_move_to(cr, hx, cy);
+            cairo_line_to(cr, hx + handle, cy);
+            set_color(cr, c, 1);
+            cairo_set_line_width(cr, series_width(st, s));
+            cairo_stroke(cr);
+        }
+        if (s->marker) marker(cr, s->marker, hx + handle / 2, cy, s->marker_size, c);
+        text_at(cr, ly, fd, size, s->label, hx + handle + gap, cy, 0, 0.5, 0, th->fg, 0, NULL,
+                NULL);
+        i++;
+    }
+}
+
+/* ---- the plot ----------------------------------------------------------- */
+
+static kn_color rgb(unsigned v)
+{
+    return (kn_color){ ((v >> 16) & 255) / 255.0, ((v >> 8) & 255) / 255.0, (v & 255) / 255.0, 1 };
+}
+
+void kn_plot_draw(cairo_t *cr, PangoLayout *ly, const kn_elem *el, const kn_state *st)
+{
+    double bx = pnum(st, el, KN_P_X, 0), by = pnum(st, el, KN_P_Y, 0);
+    double bw = pnum(st, el, KN_P_WIDTH, 0), bh = pnum(st, el, KN_P_HEIGHT, 0);
+    if (!(bw > 0 && bh > 0) || bw > 1e6 || bh > 1e6) return;
+    double size = pnum(st, el, KN_P_SIZE, 12);
+    if (!(size > 0) || size > 1e4) return;
+    int dark = !strcmp(pstr(st, el, KN_P_STYLE, "light"), "dark");
+    theme th = dark ? (theme){ rgb(0x1e1e1e), rgb(0x1e1e1e), rgb(0xd0d0d0), rgb(0x505050),
+                               rgb(0x606060) }
+                    : (theme){ rgb(0xffffff), rgb(0xffffff), rgb(0x000000), rgb(0xb0b0b0),
+                               rgb(0xcccccc) };
+    double b[4];
+    int cbar;
+    axes_box(el, st, b, &cbar);
+    axis X, Y;
+    axis_setup(el, st, 0, b[0], b[2], size, &X);
+    axis_setup(el, st, 1, b[3], b[1], size, &Y);
+    PangoFontDescription *fd =
+        pango_font_description_from_string(pstr(st, el, KN_P_FONT, "DejaVu Sans"));
+
+    cairo_save(cr);
+    cairo_new_path(cr);
+    cairo_rectangle(cr, bx, by, bw, bh);
+    set_color(cr, th.fig, 1);
+    cairo_fill(cr);
+    cairo_rectangle(cr, b[0], b[1], b[2] - b[0], b[3] - b[1]);
+    set_color(cr, th.face, 1);
+    cairo_fill(cr);
+
+    /* Data, under the grid for images only (matplotlib: grid above
+     * images, below lines when axisbelow='line'). */
+    double vmin = 0, vmax = 1;
+    const kn_series *heat = NULL;
+    cairo_save(cr);
+    cairo_rectangle(cr, b[0], b[1], b[2] - b[0], b[3] - b[1]);
+    cairo_clip(cr);
+    for (size_t k = 0; k < el->plot->nseries; k++)
+        if (el->plot->series[k].type == KN_SER_HEATMAP) {
+            draw_heatmap(cr, &el->plot->series[k], st, &X, &Y, &vmin, &vmax);
+            heat = &el->plot->series[k];
+        }
+    if (pnum(st, el, KN_P_GRID, 0) != 0) {
+        cairo_set_line_width(cr, 0.8);
+        set_color(cr, th.grid, 1);
+        for (size_t i = 0; i < X.nt; i++) {
+            double p = amap(&X, X.t[i]);
+            cairo_move_to(cr, p, b[1]);
+            cairo_line_to(cr, p, b[3]);
+        }
+        for (size_t i = 0; i < Y.nt; i++) {
+            double p = amap(&Y, Y.t[i]);
+            cairo_move_to(cr, b[0], p);
+            cairo_line_to(cr, b[2], p);
+        }
+        cairo_stroke(cr);
+    }
+    for (size_t k = 0; k < el->plot->nseries; k++)
+        if (el->plot->series[k].type != KN_SER_HEATMAP)
+            draw_series(cr, &el->plot->series[k], st, &X, &Y);
+    cairo_restore(cr);
+
+    /* Spines and ticks. */
+    cairo_new_path(cr);
+    set_color(cr, th.fg, 1);
+    cairo_set_line_width(cr, 0.8);
+    cairo_set_line_cap(cr, CAIRO_LINE_CAP_SQUARE);
+    cairo_rectangle(cr, b[0], b[1], b[2] - b[0], b[3] - b[1]);
+    cairo_stroke(cr);
+    cairo_set_line_cap(cr, CAIRO_LINE_CAP_BUTT);
+    for (size_t i = 0; i < X.nt; i++) {
+        double p = amap(&X, X.t[i]);
+        cairo_move_to(cr, p, b[3]);
+        cairo_line_to(cr, p, b[3] + TICK_LEN);
+    }
+    for (size_t i = 0; i < Y.nt; i++) {
+        double p = amap(&Y, Y.t[i]);
+        cairo_move_to(cr, b[0], p);
+        cairo_line_to(cr, b[0] - TICK_LEN, p);
+    }
+    cairo_stroke(cr);
+
+    char lab[KN_TICKS_LABEL_MAX];
+    double xh = 0, yw = 0, w, h;
+    for (size_t i = 0; i < X.nt; i++) {
+        tick_label(&X, X.t[i], lab);
+        text_at(cr, ly, fd, size, lab, amap(&X, X.t[i]), b[3] + TICK_LEN + TICK_PAD, 0.5, 0, 0,
+                th.fg, 0, &w, &h);
+        xh = fmax(xh, h);
+    }
+    for (size_t i = 0; i < Y.nt; i++) {
+        tick_label(&Y, Y.t[i], lab);
+        text_at(cr, ly, fd, size, lab, b[0] - TICK_LEN - TICK_PAD, amap(&Y, Y.t[i]), 1, 0.5, 0,
+                th.fg, 0, &w, &h);
+        yw = fmax(yw, w);
+    }
+    if (!X.log && X.fmt.exp10 && !kn_ticks_offset(&X.fmt, lab, sizeof lab, NULL))
+        text_at(cr, ly, fd, size, lab, b[2], b[3] + TICK_LEN + TICK_PAD + xh, 1, 0, 0, th.fg, 0,
+                NULL, NULL);
+    if (!Y.log && Y.fmt.exp10 && !kn_ticks_offset(&Y.fmt, lab, sizeof lab, NULL))
+        text_at(cr, ly, fd, size, lab, b[0], b[1] - 2, 0, 1, 0, th.fg, 0, NULL, NULL);
+
+    text_at(cr, ly, fd, size, pstr(st, el, KN_P_XLABEL, ""), (b[0] + b[2]) / 2,
+            b[3] + TICK_LEN + TICK_PAD + xh + LABEL_PAD, 0.5, 0, 0, th.fg, 0, NULL, NULL);
+    text_at(cr, ly, fd, size, pstr(st, el, KN_P_YLABEL, ""),
+            b[0] - TICK_LEN - TICK_PAD - yw - LABEL_PAD, (b[1] + b[3]) / 2, 0.5, 1, 1, th.fg, 0,
+            NULL, NULL);
+    text_at(cr, ly, fd, 1.2 * size, pstr(st, el, KN_P_TITLE, ""), (b[0] + b[2]) / 2,
+            b[1] - TITLE_PAD, 0.5, 1, 0, th.fg, 0, NULL, NULL);
+
+    const char *legend = pstr(st, el, KN_P_LEGEND, "none");
+    if (strcmp(legend, "none")) draw_legend(cr, ly, fd, size, el, st, b, legend, &th);
+
+    if (cbar && heat) {
+        const kn_cmap *cm = kn_cmap_lookup(heat->cmap);
+        double cx0 = bx + 0.775 * bw, cx1 = bx + 0.8 * bw;
+        if (cm && cx1 > cx0) {
+            cairo_pattern_t *g = cairo_pattern_create_linear(0, b[3], 0, b[1]);
+            for (int i = 0; i < KN_CMAP_N; i++) {
+                double c3[3];
+                kn_cmap_entry(cm, (size_t)i, c3);
+                cairo_pattern_add_color_stop_rgb(g, (double)i / KN_CMAP_N, c3[0], c3[1], c3[2]);
+                cairo_pattern_add_color_stop_rgb(g, (double)(i + 1) / KN_CMAP_N, c3[0], c3[1],
+                                                 c3[2]);
+            }
+            cairo_rectangle(cr, cx0, b[1], cx1 - cx0, b[3] - b[1]);
+            cairo_set_source(cr, g);
+            cairo_fill(cr);
+            cairo_pattern_destroy(g);
+            axis C = { .lo = vmin, .hi = vmax > vmin ? vmax : vmin + 1, .p0 = b[3], .p1 = b[1] };
+            int nb = kn_ticks_auto_count(b[3] - b[1], size, 1, 0);
+            if (kn_ticks_linear(C.lo, C.hi, nb, C.t, KN_TICKS_MAX, &C.nt, &C.fmt, NULL)) C.nt = 0;
+            set_color(cr, th.fg, 1);
+            cairo_set_line_width(cr, 0.8);
+            cairo_rectangle(cr, cx0, b[1], cx1 - cx0, b[3] - b[1]);
+            for (size_t i = 0; i < C.nt; i++) {
+                cairo_move_to(cr, cx1, amap(&C, C.t[i]));
+                cairo_line_to(cr, cx1 + TICK_LEN, amap(&C, C.t[i]));
+            }
+            cairo_stroke(cr);
+            for (size_t i = 0; i < C.nt; i++) {
+                tick_label(&C, C.t[i], lab);
+                text_at(cr, ly, fd, size, lab, cx1 + TICK_LEN + TICK_PAD, amap(&C, C.t[i]), 0,
+                        0.5, 0, th.fg, 0, NULL, NULL);
+            }
+        }
+    }
+    cairo_new_path(cr);
+    cairo_restore(cr);
+    if (fd) pango_font_description_free(fd);
+}

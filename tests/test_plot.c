@@ -1,0 +1,372 @@
+/*
+ * tests/test_plot.c - the plot element (spec 8) end to end through the
+ * parser, the frame evaluator and the drawing code: where data lands in
+ * pixels, which ticks the axes get (against render/ticks.h called
+ * directly), per-frame titles and series data, non-finite data, the other
+ * series types and the 400s for bad plot fields.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "render/cmap.h"
+#include "render/plot.h"
+#include "render/render.h"
+
+#define W 200
+#define H 200
+/* The axes area of a plot filling the 200x200 frame (matplotlib margins). */
+#define AX_L (0.125 * W)
+#define AX_R (0.9 * W)
+#define AX_T ((1 - 0.88) * H)
+#define AX_B ((1 - 0.11) * H)
+
+static kn_renderer *make(const char *doc)
+{
+    kn_renderer *r = NULL;
+    kn_err err;
+    if (kn_renderer_create(doc, strlen(doc), &r, &err) != KN_OK)
+        fail_msg("%s: %s", err.path, err.msg);
+    return r;
+}
+
+static const uint8_t *draw(kn_renderer *r, long frame)
+{
+    kn_err err;
+    if (kn_renderer_draw(r, frame, &err) != KN_OK) fail_msg("%s", err.msg);
+    return kn_canvas_data(kn_renderer_canvas(r));
+}
+
+static const uint8_t *px(kn_renderer *r, int x, int y)
+{
+    return kn_canvas_data(kn_renderer_canvas(r)) + y * kn_canvas_stride(kn_renderer_canvas(r)) +
+           x * 4;
+}
+
+static int reddish(const uint8_t *p)   /* B G R A */
+{
+    return p[2] > 150 && p[1] < 120 && p[0] < 120;
+}
+
+/* The row of column x whose pixel is most red, or -1. */
+static int red_row(kn_renderer *r, int x)
+{
+    int best = -1, score = 0;
+    for (int y = 0; y < H; y++) {
+        const uint8_t *p = px(r, x, y);
+        int s = p[2] - (p[1] + p[0]) / 2;
+        if (s > score) { score = s; best = y; }
+    }
+    return score > 60 ? best : -1;
+}
+
+#define HEAD "{\"width\":200,\"height\":200,\"fps\":10,\"duration\":1,\"background\":\"#000000\","
+
+static void test_diagonal(void **state)
+{
+    (void)state;
+    kn_renderer *r = make(HEAD "\"elements\":[{\"type\":\"plot\",\"x\":0,\"y\":0,\"width\":200,"
+                          "\"height\":200,\"xlim\":[0,1],\"ylim\":[0,1],\"series\":[{\"id\":"
+                          "\"line1\",\"type\":\"line\",\"x\":{\"linspace\":[0,1,101]},\"y\":\"=x\","
+                          "\"color\":\"#ff0000\",\"width\":2}]}]}");
+    draw(r, 0);
+    /* White figure (light style) around the axes. */
+    assert_true(px(r, 2, 2)[0] == 255 && px(r, 2, 2)[1] == 255 && px(r, 2, 2)[2] == 255);
+    const double us[] = { 0.1, 0.3, 0.5, 0.7, 0.9 };
+    for (size_t k = 0; k < sizeof us / sizeof us[0]; k++) {
+        double fx = AX_L + us[k] * (AX_R - AX_L), fy = AX_B - us[k] * (AX_B - AX_T);
+        int row = red_row(r, (int)fx);
+        assert_true(row >= 0);
+        /* Pixel row row covers [row, row + 1); the line's centre at fx. */
+        double want = fy + (floor(fx) + 0.5 - fx) * -(AX_B - AX_T) / (AX_R - AX_L);
+        if (fabs(row + 0.5 - want) > 1.0) fail_msg("x=%g: row %d, want %g", fx, row, want);
+    }
+    /* Clipped to the axes: nothing red left of the y axis or below the x axis. */
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < (int)AX_L - 1; x++) assert_false(reddish(px(r, x, y)));
+    kn_renderer_destroy(r);
+}
+
+static void test_default_ticks_match_locator(void **state)
+{
+    (void)state;
+    kn_renderer *r = make(HEAD "\"elements\":[{\"type\":\"plot\",\"x\":0,\"y\":0,\"width\":200,"
+                          "\"height\":200,\"series\":[{\"type\":\"line\",\"x\":[0,1,2,3],"
+                          "\"y\":[3,-1,7.5,2]}]}]}");
+    const kn_doc *d = kn_renderer_doc(r);
+    kn_state *st = kn_state_create(d);
+    assert_non_null(st);
+    kn_state_eval_frame(st, 0);
+    const kn_elem *el = &d->elements[0];
+    for (int a = 0; a < 2; a++) {
+        double view[2], t[KN_TICKS_MAX], want[KN_TICKS_MAX], lo, hi;
+        char lab[KN_TICKS_MAX][KN_TICKS_LABEL_MAX];
+        size_t n = kn_plot_axis(el, st, a, view, t, lab), nw = 0;
+        if (a) kn_ticks_auto_limits(-1, 7.5, &lo, &hi);
+        else kn_ticks_auto_limits(0, 3, &lo, &hi);
+        assert_true(view[0] == lo && view[1] == hi);
+        double len = a ? AX_B - AX_T : AX_R - AX_L;
+        kn_tick_fmt fmt;
+        assert_int_equal(kn_ticks_linear(lo, hi, kn_ticks_auto_count(len, 12, a, 0), want,
+                                         KN_TICKS_MAX, &nw, &fmt, NULL), KN_OK);
+        assert_true(nw >= 2);
+        assert_int_equal(n, nw);
+        for (size_t i = 0; i < n; i++) {
+            char buf[KN_TICKS_LABEL_MAX];
+            assert_true(t[i] == want[i]);
+            assert_int_equal(kn_ticks_label(&fmt, want[i], 0, buf, sizeof buf, NULL), KN_OK);
+            assert_string_equal(lab[i], buf);
+        }
+    }
+    kn_state_destroy(st);
+    kn_renderer_destroy(r);
+}
+
+static int region_differs(const uint8_t *a, const uint8_t *b, int stride, int x0, int y0, int x1,
+                          int y1)
+{
+    for (int y = y0; y < y1; y++)
+        if (memcmp(a + y * stride + x0 * 4, b + y * stride + x0 * 4, (size_t)(x1 - x0) * 4))
+            return 1;
+    return 0;
+}
+
+static void test_title_template_and_frame_data(void **state)
+{
+    (void)state;
+    kn_renderer *r = make(HEAD "\"vars\":{\"f\":1},\"elements\":[{\"type\":\"plot\",\"x\":0,"
+                          "\"y\":0,\"width\":200,\"height\":200,\"title\":\"F={f:.3f}\","
+                          "\"xlim\":[0,1],\"ylim\":[0,1],\"series\":[{\"id\":\"line1\",\"type\":"
+                          "\"line\",\"x\":[0,1],\"y\":[0,0.5],\"color\":\"red\"}]}],"
+                          "\"timeline\":{\"tween\":{\"f\":[1,2]},\"duration\":1},"
+                          "\"frames\":[{\"index\":5,\"set\":{\"line1.y\":[1,0]}}]}");
+    int stride = kn_canvas_stride(kn_renderer_canvas(r));
+    size_t bytes = (size_t)stride * H;
+    uint8_t *f0 = malloc(bytes), *f1 = malloc(bytes);
+    assert_non_null(f0);
+    assert_non_null(f1);
+    memcpy(f0, draw(r, 0), bytes);
+    memcpy(f1, draw(r, 3), bytes);
+    /* The title (above the axes) changes; the data does not. */
+    assert_true(region_differs(f0, f1, stride, 0, 0, W, (int)AX_T - 1));
+    assert_false(region_differs(f0, f1, stride, (int)AX_L + 2, (int)AX_T + 2, (int)AX_R - 2,
+                                (int)AX_B - 2));
+    /* Frame 5 replaces line1.y: the line now falls from top-left. */
+    draw(r, 5);
+    int x = (int)(AX_L + 0.25 * (AX_R - AX_L));
+    int row = red_row(r, x);
+    assert_true(row >= 0 && fabs(row + 0.5 - (AX_T + 0.25 * (AX_B - AX_T))) < 1.5);
+    draw(r, 4);
+    row = red_row(r, x);
+    assert_true(row >= 0 && fabs(row + 0.5 - (AX_B - 0.125 * (AX_B - AX_T))) < 1.5);
+    free(f0);
+    free(f1);
+    kn_renderer_destroy(r);
+}
+
+static void test_nonfinite_breaks_line(void **state)
+{
+    (void)state;
+    kn_renderer *r = make(HEAD "\"elements\":[{\"type\":\"plot\",\"x\":0,\"y\":0,\"width\":200,"
+                          "\"height\":200,\"xlim\":[-1,1],\"ylim\":[0,1],\"series\":[{\"type\":"
+                          "\"line\",\"x\":{\"linspace\":[-1,1,201]},\"y\":\"=sqrt(x)\",\"color\":"
+                          "\"red\"}]}]}");
+    draw(r, 0);
+    int right = red_row(r, (int)(AX_L + 0.9 * (AX_R - AX_L)));
+    assert_true(right >= 0);
+    assert_int_equal(red_row(r, (int)(AX_L + 0.25 * (AX_R - AX_L))), -1);
+    kn_renderer_destroy(r);
+}
+
+static void test_series_types(void **state)
+{
+    (void)state;
+    /* Bars of width 0.8 centred on x = 0, 1, 2 from 0 up to 1 (ylim [0, 2]). */
+    kn_renderer *r = make(HEAD "\"elements\":[{\"type\":\"plot\",\"x\":0,\"y\":0,\"width\":200,"
+                          "\"height\":200,\"xlim\":[-0.5,2.5],\"ylim\":[0,2],\"series\":[{"
+                          "\"type\":\"bar\",\"x\":[0,1,2],\"y\":[1,1,1],\"color\":\"red\"}]}]}");
+    draw(r, 0);
+    double sx = (AX_R - AX_L) / 3, ymid = AX_B - 0.25 * (AX_B - AX_T);
+    assert_true(reddish(px(r, (int)(AX_L + 0.5 * sx), (int)ymid)));          /* x = 0 */
+    assert_true(reddish(px(r, (int)(AX_L + 0.5 * sx + 0.35 * sx), (int)ymid)));
+    assert_false(reddish(px(r, (int)(AX_L + 0.5 * sx + 0.45 * sx), (int)ymid)));   /* gap */
+    assert_false(reddish(px(r, (int)(AX_L + 0.5 * sx), (int)(AX_B - 0.75 * (AX_B - AX_T)))));
+    kn_renderer_destroy(r);
+
+    /* Area: translucent fill under the line down to 0. */
+    r = make(HEAD "\"elements\":[{\"type\":\"plot\",\"x\":0,\"y\":0,\"width\":200,\"height\":200,"
+             "\"xlim\":[0,1],\"ylim\":[0,1],\"series\":[{\"type\":\"area\",\"x\":[0,1],"
+             "\"y\":[0.5,0.5],\"color\":\"#ff0000\"}]}]}");
+    draw(r, 0);
+    const uint8_t *p = px(r, W / 2, (int)(AX_B - 0.25 * (AX_B - AX_T)));
+    assert_in_range(p[2], 250, 255);               /* 0.3 red over white */
+    assert_in_range(p[1], 170, 185);
+    assert_true(px(r, W / 2, (int)(AX_B - 0.75 * (AX_B - AX_T)))[1] == 255);
+    kn_renderer_destroy(r);
+
+    /* Step (pre): y[1] = 1 already holds just right of x[0]. */
+    r = make(HEAD "\"elements\":[{\"type\":\"plot\",\"x\":0,\"y\":0,\"width\":200,\"height\":200,"
+             "\"xlim\":[0,2],\"ylim\":[0,2],\"series\":[{\"type\":\"step\",\"x\":[0,1,2],"
+             "\"y\":[0,1,1],\"color\":\"red\"}]}]}");
+    draw(r, 0);
+    int row = red_row(r, (int)(AX_L + 0.25 * (AX_R - AX_L)));
+    assert_true(row >= 0 && fabs(row + 0.5 - (AX_B - 0.5 * (AX_B - AX_T))) < 1.5);
+    kn_renderer_destroy(r);
+
+    /* Scatter: a filled disc of marker_size px, nothing between points. */
+    r = make(HEAD "\"elements\":[{\"type\":\"plot\",\"x\":0,\"y\":0,\"width\":200,\"height\":200,"
+             "\"xlim\":[0,1],\"ylim\":[0,1],\"series\":[{\"type\":\"scatter\",\"x\":[0.25,0.75],"
+             "\"y\":[0.5,0.5],\"marker_size\":10,\"color\":\"red\"}]}]}");
+    draw(r, 0);
+    int cy = (int)(AX_B - 0.5 * (AX_B - AX_T));
+    assert_true(reddish(px(r, (int)(AX_L + 0.25 * (AX_R - AX_L)), cy)));
+    assert_false(reddish(px(r, W / 2, cy)));
+    kn_renderer_destroy(r);
+}
+
+static void test_log_axis_and_legend(void **state)
+{
+    (void)state;
+    kn_renderer *r = make(HEAD "\"elements\":[{\"type\":\"plot\",\"x\":0,\"y\":0,\"width\":200,"
+                          "\"height\":200,\"yscale\":\"log\",\"ylim\":[1,1000],\"legend\":"
+                          "\"upper left\",\"series\":[{\"type\":\"line\",\"x\":[0,1],\"y\":[1,1000],"
+                          "\"label\":\"data\",\"color\":\"red\"}]}]}");
+    const kn_doc *d = kn_renderer_doc(r);
+    kn_state *st = kn_state_create(d);
+    kn_state_eval_frame(st, 0);
+    double view[2], t[KN_TICKS_MAX];
+    char lab[KN_TICKS_MAX][KN_TICKS_LABEL_MAX];
+    size_t n = kn_plot_axis(&d->elements[0], st, 1, view, t, lab);
+    assert_int_equal(n, 4);
+    assert_true(t[0] == 1 && t[3] == 1000);
+    assert_string_equal(lab[2], "10²");
+    kn_state_destroy(st);
+    draw(r, 0);
+    /* On a log axis y = 10 is a third of the way up. */
+    int row = red_row(r, (int)(AX_L + 0.9 * (AX_R - AX_L)));
+    (void)row;
+    double fx = AX_L + (1.0 / 3) * (AX_R - AX_L);
+    row = red_row(r, (int)fx + 30);
+    assert_true(row >= 0);
+    /* The legend's red handle sits in the upper-left corner of the axes. */
+    int found = 0;
+    for (int y = (int)AX_T; y < (int)AX_T + 30; y++)
+        for (int x = (int)AX_L; x < (int)AX_L + 40; x++) found |= reddish(px(r, x, y));
+    assert_true(found);
+    kn_renderer_destroy(r);
+}
+
+static void test_heatmap(void **state)
+{
+    (void)state;
+    kn_renderer *r = make(HEAD "\"elements\":[{\"type\":\"plot\",\"x\":0,\"y\":0,\"width\":200,"
+                          "\"height\":200,\"series\":[{\"id\":\"hm\",\"type\":\"heatmap\","
+                          "\"data\":[[0,1],[2,3]],\"cmap\":\"magma\",\"vmin\":0,\"vmax\":3,"
+                          "\"colorbar\":true}]}],"
+                          "\"frames\":[{\"index\":2,\"set\":{\"hm.data\":[[3,3],[3,3]]}}]}");
+    draw(r, 0);
+    /* With a colour bar the axes end at 0.75 of the width; row 0 on top. */
+    double r1 = 0.75 * W;
+    const double vals[2][2] = { { 0, 1 }, { 2, 3 } };
+    for (int row = 0; row < 2; row++)
+        for (int col = 0; col < 2; col++) {
+            int x = (int)(AX_L + (col + 0.5) * (r1 - AX_L) / 2);
+            int y = (int)(AX_T + (row + 0.5) * (AX_B - AX_T) / 2);
+            double rgb[3];
+            kn_cmap_sample(kn_cmap_lookup("magma"), vals[row][col] / 3, rgb);
+            const uint8_t *p = px(r, x, y);
+            assert_true(labs((long)p[2] - lround(rgb[0] * 255)) <= 1);
+            assert_true(labs((long)p[1] - lround(rgb[1] * 255)) <= 1);
+            assert_true(labs((long)p[0] - lround(rgb[2] * 255)) <= 1);
+        }
+    /* Per-frame data replaces the cells. */
+    draw(r, 2);
+    double rgb[3];
+    kn_cmap_sample(kn_cmap_lookup("magma"), 1, rgb);
+    const uint8_t *p = px(r, (int)(AX_L + 0.25 * (r1 - AX_L)), (int)(AX_T + 0.25 * (AX_B - AX_T)));
+    assert_true(labs((long)p[2] - lround(rgb[0] * 255)) <= 1);
+    kn_renderer_destroy(r);
+}
+
+static void expect_400(const char *elem_json, const char *path, const char *needle)
+{
+    char doc[2048];
+    snprintf(doc, sizeof doc, HEAD "\"elements\":[%s]}", elem_json);
+    kn_renderer *r = NULL;
+    kn_err err;
+    assert_int_equal(kn_renderer_create(doc, strlen(doc), &r, &err), KN_EINVAL);
+    if (strcmp(err.path, path)) fail_msg("%s: path %s, want %s (%s)", elem_json, err.path, path, err.msg);
+    if (needle && !strstr(err.msg, needle)) fail_msg("%s: message %s lacks %s", elem_json, err.msg, needle);
+}
+
+#define PLOT "{\"type\":\"plot\",\"width\":100,\"height\":100,"
+
+static void test_errors(void **state)
+{
+    (void)state;
+    expect_400(PLOT "\"series\":[{\"type\":\"pie\",\"y\":[1]}]}", "/elements/0/series/0/type",
+               "unknown series type \"pie\"");
+    expect_400(PLOT "\"series\":[{\"type\":\"line\"}]}", "/elements/0/series/0/y", "missing");
+    expect_400(PLOT "\"series\":[{\"type\":\"line\",\"x\":[1,2],\"y\":[1]}]}",
+               "/elements/0/series/0/y", "same length");
+    expect_400(PLOT "\"series\":[{\"type\":\"line\",\"y\":\"=x\"}]}", "/elements/0/series/0/x",
+               "missing");
+    expect_400(PLOT "\"series\":[{\"type\":\"line\",\"y\":[1],\"colour\":\"red\"}]}",
+               "/elements/0/series/0/colour", "unknown field");
+    expect_400(PLOT "\"series\":[{\"type\":\"line\",\"y\":[1],\"color\":\"nope\"}]}",
+               "/elements/0/series/0/color", NULL);
+    expect_400(PLOT "\"series\":[{\"type\":\"line\",\"y\":[1, \"a\"]}]}",
+               "/elements/0/series/0/y/1", NULL);
+    expect_400(PLOT "\"series\":[{\"type\":\"scatter\",\"y\":[1],\"marker\":\"*\"}]}",
+               "/elements/0/series/0/marker", NULL);
+    expect_400(PLOT "\"xlim\":[1]}", "/elements/0/xlim", "[lo, hi]");
+    expect_400(PLOT "\"ylim\":\"tight\"}", "/elements/0/ylim", NULL);
+    expect_400(PLOT "\"xscale\":\"symlog\"}", "/elements/0/xscale", "linear, log");
+    expect_400(PLOT "\"legend\":\"middle\"}", "/elements/0/legend", NULL);
+    expect_400(PLOT "\"style\":\"neon\"}", "/elements/0/style", NULL);
+    expect_400(PLOT "\"grid\":1}", "/elements/0/grid", NULL);
+    expect_400(PLOT "\"ticks\":{\"z\":[1]}}", "/elements/0/ticks/z", NULL);
+    expect_400(PLOT "\"fill\":\"red\"}", "/elements/0/fill", "unknown field");
+    expect_400("{\"type\":\"plot\",\"width\":100}", "/elements/0/height", "missing");
+    expect_400(PLOT "\"id\":\"a\",\"series\":[{\"id\":\"a\",\"type\":\"line\",\"y\":[1]}]}",
+               "/elements/0/series/0/id", "duplicate");
+    expect_400(PLOT "\"series\":[{\"type\":\"heatmap\",\"data\":[[1,2],[3]]}]}",
+               "/elements/0/series/0/data/1", NULL);
+    expect_400(PLOT "\"series\":[{\"type\":\"heatmap\",\"data\":[[1]],\"cmap\":\"jet\"}]}",
+               "/elements/0/series/0/cmap", "viridis");
+
+    /* Targets: series properties resolve; unknown ones are 400s; a computed
+     * y cannot be a target. */
+    const char *bad = HEAD "\"elements\":[" PLOT "\"series\":[{\"id\":\"s\",\"type\":\"line\","
+                      "\"y\":[1,2]}]}],\"frames\":[{\"index\":0,\"set\":{\"s.z\":1}}]}";
+    kn_renderer *r = NULL;
+    kn_err err;
+    assert_int_equal(kn_renderer_create(bad, strlen(bad), &r, &err), KN_EINVAL);
+    assert_string_equal(err.path, "/frames/0/set/s.z");
+    bad = HEAD "\"elements\":[" PLOT "\"series\":[{\"id\":\"s\",\"type\":\"line\",\"x\":[1,2],"
+          "\"y\":\"=x\"}]}],\"frames\":[{\"index\":0,\"set\":{\"s.y\":[1,2]}}]}";
+    assert_int_equal(kn_renderer_create(bad, strlen(bad), &r, &err), KN_EINVAL);
+    assert_non_null(strstr(err.msg, "computed by an expression"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_diagonal),
+        cmocka_unit_test(test_default_ticks_match_locator),
+        cmocka_unit_test(test_title_template_and_frame_data),
+        cmocka_unit_test(test_nonfinite_breaks_line),
+        cmocka_unit_test(test_series_types),
+        cmocka_unit_test(test_log_axis_and_legend),
+        cmocka_unit_test(test_heatmap),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
