@@ -16,6 +16,8 @@ ap.add_argument("--size", default="1280x720")
 ap.add_argument("--fps", type=int, default=30)
 ap.add_argument("--preset", default="medium")
 ap.add_argument("--crf", type=int, default=23)
+ap.add_argument("--plot", action="store_true",
+                help="the same chart as a `plot` element (axes, ticks and labels by Kinora)")
 ap.add_argument("--expr", action="store_true",
                 help="compute the wave with an expression of t (a 3 kB document)")
 ap.add_argument("--tween", action="store_true",
@@ -63,7 +65,16 @@ job = {
     "elements": els,
     "output": {"format": "mp4", "codec": "h264", "encoder": "cpu", "preset": a.preset, "quality": a.crf},
 }
-if a.expr:
+if a.plot:
+    clip = a.frames / a.fps
+    job["elements"] = [{
+        "type": "plot", "x": 0, "y": 0, "width": w, "height": h, "title": "sine",
+        "xlim": [0, 2 * math.pi], "ylim": [-1.2, 1.2], "size": 14,
+        "series": [{"id": "wave", "type": "line", "width": 2,
+                    "x": {"linspace": [0, 2 * math.pi, N]},
+                    "y": "=sin(x + 2*pi*t/%r)" % clip}],
+    }]
+elif a.expr:
     # y = sin(x + phase) with phase = 2 pi t / clip length, mapped to pixels
     # exactly as px()/py() do for the per-frame version.
     clip = a.frames / a.fps

@@ -21,6 +21,7 @@ out=$root/bench/out
 rm -rf "$out"; mkdir -p "$out"
 /usr/bin/python3 bench/make_wave_job.py --frames 300 --size 1280x720 --preset medium --crf 23 > "$out/wave.json"
 /usr/bin/python3 bench/make_wave_job.py --expr --frames 300 --size 1280x720 --preset medium --crf 23 > "$out/wave_expr.json"
+/usr/bin/python3 bench/make_wave_job.py --plot --frames 300 --size 1280x720 --preset medium --crf 23 > "$out/wave_plot.json"
 
 build/kinora serve --port 0 --bind 127.0.0.1 --data "$out/data" --port-file "$out/port" 2>"$out/server.log" &
 srv=$!
@@ -43,7 +44,7 @@ run_job() {
 }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-: > "$out/kinora.txt"; : > "$out/kexpr.txt"; : > "$out/ffmpeg.txt"; : > "$out/mpl.txt"
+: > "$out/kinora.txt"; : > "$out/kexpr.txt"; : > "$out/kplot.txt"; : > "$out/ffmpeg.txt"; : > "$out/mpl.txt"
 for r in $(seq "$RUNS"); do
   read -r id secs < <(run_job "$out/wave.json")
   echo "$secs" >> "$out/kinora.txt"
@@ -52,10 +53,13 @@ for r in $(seq "$RUNS"); do
   read -r id2 secs2 < <(run_job "$out/wave_expr.json")
   echo "$secs2" >> "$out/kexpr.txt"
   curl -sf -X DELETE "$base/v1/jobs/$id2" >/dev/null
+  read -r id3 secs3 < <(run_job "$out/wave_plot.json")
+  echo "$secs3" >> "$out/kplot.txt"
+  curl -sf -X DELETE "$base/v1/jobs/$id3" >/dev/null
   bash "$shared/bench/encoder_limit.sh" "$out/wave.mp4" medium 23 | sed -E 's/.* in ([0-9.]+) s.*/\1/' >> "$out/ffmpeg.txt"
   (cd "$out" && /usr/bin/python3 "$shared/bench/mpl_wave.py" --frames 300 --size 1280x720 --preset medium --crf 23 \
      --out "$out/mpl.mp4") | sed -E 's/.* in ([0-9.]+) s.*/\1/' >> "$out/mpl.txt"
-  echo "round $r: kinora $(tail -1 "$out/kinora.txt") s (expression job $(tail -1 "$out/kexpr.txt") s), ffmpeg $(tail -1 "$out/ffmpeg.txt") s, matplotlib $(tail -1 "$out/mpl.txt") s"
+  echo "round $r: kinora $(tail -1 "$out/kinora.txt") s (expression job $(tail -1 "$out/kexpr.txt") s, plot job $(tail -1 "$out/kplot.txt") s), ffmpeg $(tail -1 "$out/ffmpeg.txt") s, matplotlib $(tail -1 "$out/mpl.txt") s"
 done
 k=$(median < "$out/kinora.txt"); f=$(median < "$out/ffmpeg.txt"); m=$(median < "$out/mpl.txt")
 # Per-round ratios pair runs taken seconds apart, so slow drifts of a shared
@@ -71,7 +75,13 @@ ke=$(median < "$out/kexpr.txt")
 rke=$(paste "$out/kexpr.txt" "$out/ffmpeg.txt" | awk '{print $1 / $2}' | median)
 rme=$(paste "$out/mpl.txt" "$out/kexpr.txt" | awk '{print $1 / $2}' | median)
 printf 'same animation with an expression (3 kB job): %.2fx the ffmpeg CLI, matplotlib %.1fx slower (medians of per-round ratios)\n' "$rke" "$rme"
-printf 'medians: kinora %.2f s, kinora expression job %.2f s, ffmpeg %.2f s, matplotlib %.2f s\n' "$k" "$ke" "$f" "$m"
+kp=$(median < "$out/kplot.txt")
+rkp=$(paste "$out/kplot.txt" "$out/ffmpeg.txt" | awk '{print $1 / $2}' | median)
+rmp=$(paste "$out/mpl.txt" "$out/kplot.txt" | awk '{print $1 / $2}' | median)
+printf 'same chart as a plot element: %.2fx the ffmpeg CLI, matplotlib %.1fx slower (medians of per-round ratios)\n' "$rkp" "$rmp"
+printf 'medians: kinora %.2f s, expression job %.2f s, plot job %.2f s, ffmpeg %.2f s, matplotlib %.2f s\n' "$k" "$ke" "$kp" "$f" "$m"
+printf 'render cost of one 1080p plot frame in one worker (examples/mpl_line.json, goal < 5 ms): '
+build/render_cost examples/mpl_line.json 200 | sed -E 's/.*median draw ([0-9.]+) ms, convert ([0-9.]+) ms.*/draw \1 ms + convert \2 ms/' 
 
 if [ "${MEM:-1}" = 1 ]; then
   /usr/bin/python3 bench/make_wave_job.py --tween --frames 3000 --size 1920x1080 --preset ultrafast > "$out/mem.json"
