@@ -324,33 +324,82 @@ static void marker(cairo_t *cr, char m, double x, double y, double d, kn_color c
     }
 }
 
-/* Appends the series' polyline (steps for a step series), a non-finite
- * point ending one subpath; returns the number of points used. */
+typedef struct pt {
+    double x, y;
+    size_t i;
+} pt;
+
+/* Consecutive points of a line that land in the same pixel column draw as
+ * one vertical run, so of each such run only the first, the lowest, the
+ * highest and the last point are drawn (in their original order). A series
+ * of a million points then costs a few thousand segments, and no extremum
+ * is ever dropped: the picture is the one all points would give. */
+typedef struct run {
+    int has;
+    double col;
+    pt first, lo, hi, last;
+} run;
+
+static void emit(cairo_t *cr, int *open, const pt *p)
+{
+    if (!*open) {
+        cairo_move_to(cr, p->x, p->y);
+        *open = 1;
+    } else {
+        cairo_line_to(cr, p->x, p->y);
+    }
+}
+
+static void run_flush(cairo_t *cr, int *open, run *r)
+{
+    if (!r->has) return;
+    emit(cr, open, &r->first);
+    const pt *a = r->lo.i < r->hi.i ? &r->lo : &r->hi, *b = a == &r->lo ? &r->hi : &r->lo;
+    if (a->i != r->first.i && a->i != r->last.i) emit(cr, open, a);
+    if (b->i != r->first.i && b->i != r->last.i && b->i != a->i) emit(cr, open, b);
+    if (r->last.i != r->first.i) emit(cr, open, &r->last);
+    r->has = 0;
+}
+
+/* Appends the series' polyline (steps for a step series); a non-finite
+ * point ends one subpath. */
 static void line_path(cairo_t *cr, const kn_series *s, const axis *X, const axis *Y,
                       const double *x, const double *y, size_t n)
 {
     int open = 0;
-    double px = 0, py = 0;
+    double px = 0;
+    run r = { 0 };
     for (size_t i = 0; i < n; i++) {
         double qx = amap(X, x[i]), qy = amap(Y, y[i]);
         if (!isfinite(qx) || !isfinite(qy) || !isfinite(x[i]) || !isfinite(y[i])) {
+            run_flush(cr, &open, &r);
             open = 0;
             continue;
         }
-        if (!open) {
-            cairo_move_to(cr, qx, qy);
-            open = 1;
-        } else if (s->type == KN_SER_STEP) {
-            /* steps-pre: y[i] holds over (x[i-1], x[i]]. */
-            cairo_line_to(cr, px, qy);
-            cairo_line_to(cr, qx, qy);
-        } else {
-            cairo_line_to(cr, qx, qy);
+        if (s->type == KN_SER_STEP) {
+            if (!open) {
+                cairo_move_to(cr, qx, qy);
+                open = 1;
+            } else {
+                /* steps-pre: y[i] holds over (x[i-1], x[i]]. */
+                cairo_line_to(cr, px, qy);
+                cairo_line_to(cr, qx, qy);
+            }
+            px = qx;
+            continue;
         }
-        px = qx;
-        py = qy;
+        pt q = { qx, qy, i };
+        double col = floor(qx);
+        if (r.has && col == r.col) {
+            if (qy < r.lo.y) r.lo = q;
+            if (qy > r.hi.y) r.hi = q;
+            r.last = q;
+            continue;
+        }
+        run_flush(cr, &open, &r);
+        r = (run){ 1, col, q, q, q, q };
     }
-    (void)py;
+    run_flush(cr, &open, &r);
 }
 
 static kn_color series_color(const kn_state *st, const kn_series *s)

@@ -18,6 +18,7 @@
 
 #include "render/cmap.h"
 #include "render/plot.h"
+#include "common/log.h"
 #include "render/render.h"
 
 #define W 200
@@ -356,9 +357,40 @@ static void test_errors(void **state)
     assert_non_null(strstr(err.msg, "computed by an expression"));
 }
 
+/* A million points: every extremum survives the per-column decimation. One
+ * point reaches the top and one the bottom among a million zeros; both
+ * spikes must be drawn, and the frame must stay cheap to draw. */
+static void test_million_points_keep_extrema(void **state)
+{
+    (void)state;
+    kn_renderer *r = make(HEAD "\"elements\":[{\"type\":\"plot\",\"x\":0,\"y\":0,\"width\":200,"
+        "\"height\":200,\"xlim\":[0,1],\"ylim\":[-1,1],\"series\":[{\"type\":\"line\","
+        "\"color\":\"red\",\"x\":{\"linspace\":[0,1,1000000]},"
+        "\"y\":\"=i == 500000 ? 1 : (i == 700001 ? -1 : 0)\"}]}]}");
+    double t0 = kn_mono();
+    draw(r, 0);
+    double dt = kn_mono() - t0;
+    /* Axes box: 0.125..0.9 of 200 across, 0.12..0.89 of 200 down. */
+    int top = 200 - (int)(0.88 * 200), bottom = 200 - (int)(0.11 * 200);
+    int cx_max = (int)(25 + 155 * 0.5), cx_min = (int)(25 + 155 * 0.700001);
+    int hit_top = 0, hit_bottom = 0;
+    for (int x = cx_max - 1; x <= cx_max + 1; x++)
+        for (int y = top; y < top + 4; y++) hit_top |= reddish(px(r, x, y));
+    for (int x = cx_min - 1; x <= cx_min + 1; x++)
+        for (int y = bottom - 4; y <= bottom; y++) hit_bottom |= reddish(px(r, x, y));
+    assert_true(hit_top);
+    assert_true(hit_bottom);
+    /* Away from the spikes the line sits on y = 0 (the middle). */
+    assert_int_equal(red_row(r, 50) >= 98 && red_row(r, 50) <= 102, 1);
+    /* Evaluating a million expressions dominates; drawing is decimated. */
+    if (dt > 2.0) fail_msg("a million-point frame took %.2f s", dt);
+    kn_renderer_destroy(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_million_points_keep_extrema),
         cmocka_unit_test(test_diagonal),
         cmocka_unit_test(test_default_ticks_match_locator),
         cmocka_unit_test(test_title_template_and_frame_data),
