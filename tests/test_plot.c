@@ -357,6 +357,27 @@ static void test_errors(void **state)
     assert_non_null(strstr(err.msg, "computed by an expression"));
 }
 
+/* Limits and series data animate like any property: at t = 0.5 of a
+ * 1 s tween, xlim is [0, 1.5] and y is halfway between [0, 0] and [0, 1]. */
+static void test_tweened_limits_and_data(void **state)
+{
+    (void)state;
+    kn_renderer *r = make(HEAD "\"elements\":[{\"id\":\"chart\",\"type\":\"plot\",\"x\":0,\"y\":0,"
+        "\"width\":200,\"height\":200,\"xlim\":[0,1],\"ylim\":[0,1],\"series\":[{\"id\":\"line1\","
+        "\"type\":\"line\",\"color\":\"red\",\"width\":2,\"x\":[0,1],\"y\":[0,0]}]}],"
+        "\"timeline\":{\"tween\":{\"chart.xlim\":[0,2],\"line1.y\":[0,1]},\"duration\":1}}");
+    draw(r, 5);
+    int top = 200 - (int)(0.88 * 200), bottom = 200 - (int)(0.11 * 200);
+    /* data x = 0.75 is the middle of [0, 1.5]; y there is 0.75 * 0.5. */
+    int col = (int)(25 + 155 * 0.5);
+    double want = bottom - (bottom - top) * 0.375;
+    int row = red_row(r, col);
+    if (row < want - 2 || row > want + 2) fail_msg("line at row %d, expected about %.1f", row, want);
+    /* Past data x = 1 (two thirds across) nothing is drawn. */
+    assert_int_equal(red_row(r, (int)(25 + 155 * 0.8)), -1);
+    kn_renderer_destroy(r);
+}
+
 /* A million points: every extremum survives the per-column decimation. One
  * point reaches the top and one the bottom among a million zeros; both
  * spikes must be drawn, and the frame must stay cheap to draw. */
@@ -391,6 +412,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_million_points_keep_extrema),
+        cmocka_unit_test(test_tweened_limits_and_data),
         cmocka_unit_test(test_diagonal),
         cmocka_unit_test(test_default_ticks_match_locator),
         cmocka_unit_test(test_title_template_and_frame_data),
