@@ -83,6 +83,22 @@ printf 'medians: kinora %.2f s, expression job %.2f s, plot job %.2f s, ffmpeg %
 printf 'render cost of one 1080p plot frame in one worker (examples/mpl_line.json, goal < 5 ms): '
 build/render_cost examples/mpl_line.json 200 | sed -E 's/.*median draw ([0-9.]+) ms, convert ([0-9.]+) ms.*/draw \1 ms + convert \2 ms/' 
 
+if [ "${MPL_LINE:-0}" = 1 ]; then
+  # pympanim's example, 1080 frames at 1920x1080: one round (matplotlib
+  # needs minutes for it).
+  python3 - "$out/mpl_line.json" <<'PY'
+import json, sys
+d = json.load(open("examples/mpl_line.json"))
+d["output"] = {"format": "mp4", "codec": "h264", "encoder": "cpu", "preset": "medium", "quality": 23}
+json.dump(d, open(sys.argv[1], "w"))
+PY
+  read -r idl secsl < <(run_job "$out/mpl_line.json")
+  curl -sf -X DELETE "$base/v1/jobs/$idl" >/dev/null
+  ml=$(cd "$out" && /usr/bin/python3 "$root/bench/mpl_line.py" --out "$out/mpl_line.mp4" | sed -E 's/.* in ([0-9.]+) s.*/\1/')
+  printf '== examples/mpl_line.json (1920x1080, 1080 frames, medium CRF 23), one round: kinora %.2f s, matplotlib %.2f s: %.1fx faster\n' \
+    "$secsl" "$ml" "$(echo "$ml / $secsl" | bc -l)"
+fi
+
 if [ "${MEM:-1}" = 1 ]; then
   /usr/bin/python3 bench/make_wave_job.py --tween --frames 3000 --size 1920x1080 --preset ultrafast > "$out/mem.json"
   pss() {  # PSS in kB of the server and all its descendants
