@@ -937,7 +937,7 @@ static int find_procs(const char *comm, int *pids, int max)
         char *c = tu_read_file(p, NULL);
         if (!c) continue;
         c[strcspn(c, "\n")] = '\0';
-        if (!strcmp(c, comm)) pids[n++] = atoi(e->d_name);
+        if (!strcmp(c, comm)) pids[n++] = (int)strtol(e->d_name, NULL, 10);
         free(c);
     }
     if (d) closedir(d);
