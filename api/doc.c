@@ -2295,6 +2295,64 @@ static int add_check(parser *p, int slot, size_t n)
 
 /* A {TARGET: value} object of a tween (tween != 0), a timeline set
  * (timeline != 0) or a frame entry. */
+/* Compiles "=expr" (src without the '=') into an expression the doc owns.
+ * Errors point at the field being parsed and give the column. */
+static int compile_owned_expr(parser *p, const char *src, const kn_expr **out)
+{
+    kn_expr *e = NULL;
+    int col = 0;
+    kn_err cerr;
+    kn_expr_names names = { p->names, p->nnames };
+    kn_err_clear(&cerr);
+    int rc = kn_expr_compile(src, &names, &e, &col, &cerr);
+    if (rc != KN_OK) {
+        char ex[64];
+        return fail(p, rc, "expression \"=%s\": %s (column %d of the string)",
+                    kn_err_excerpt(src, ex, sizeof ex), cerr.msg, col + 1);
+    }
+    owned *o = palloc(p, 1, sizeof *o);
+    if (!o) {
+        kn_expr_destroy(e);
+        return p->err->code;
+    }
+    memset(o, 0, sizeof *o);
+    o->expr = e;
+    o->next = p->A->owned;
+    p->A->owned = o;
+    *out = e;
+    return KN_OK;
+}
+
+/* A number target's value written as "=expr" (a tween's `to`, `set`, a
+ * frame entry) or a tween's [from, to] with an expression on either side.
+ * Returns 1 when v had that form and was handled (rc in *rc), else 0. */
+static int parse_expr_target(parser *p, const json_t *v, int tween, kn_target *t, int *rc)
+{
+    if (p->doc->init[t->slot].type != KN_VT_NUM) return 0;
+    const nrange *r = &slot_desc(p, t->slot)->range;
+    if (is_expr_string(v)) {
+        t->to = (kn_value){ .type = KN_VT_NUM };
+        *rc = compile_owned_expr(p, json_string_value(v) + 1, &t->to_expr);
+        return 1;
+    }
+    if (!tween || !json_is_array(v) || json_array_size(v) != 2) return 0;
+    const json_t *a = json_array_get(v, 0), *b = json_array_get(v, 1);
+    if (!is_expr_string(a) && !is_expr_string(b)) return 0;
+    t->has_from = 1;
+    t->from = t->to = (kn_value){ .type = KN_VT_NUM };
+    const json_t *side[2] = { a, b };
+    kn_value *val[2] = { &t->from, &t->to };
+    const kn_expr **ex[2] = { &t->from_expr, &t->to_expr };
+    for (size_t k = 0; k < 2; k++) {
+        size_t old = push_idx(p, k);
+        *rc = is_expr_string(side[k]) ? compile_owned_expr(p, json_string_value(side[k]) + 1, ex[k])
+                                      : get_num(p, side[k], r, &val[k]->num);
+        pop(p, old);
+        if (*rc) return 1;
+    }
+    return 1;
+}
+
 static int parse_targets(parser *p, const json_t *obj, int tween, int timeline,
                          kn_target **out, size_t *nout)
 {
@@ -2315,7 +2373,9 @@ static int parse_targets(parser *p, const json_t *obj, int tween, int timeline,
         kn_target *t = &ts[i++];
         size_t old = push_key(p, key);
         rc = resolve_target(p, key, &t->slot);
-        if (!rc && tween) {
+        if (!rc && parse_expr_target(p, v, tween, t, &rc)) {
+            if (!rc && tween) p->tweened[t->slot] = 1;
+        } else if (!rc && tween) {
             rc = parse_tween_value(p, v, t->slot, t);
             if (!rc) p->tweened[t->slot] = 1;
         } else if (!rc) {

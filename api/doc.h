@@ -171,10 +171,15 @@ typedef enum kn_stype {
 } kn_stype;
 
 /* One assignment of a tween or set. For a set only `to` is used. */
+struct kn_expr;
+
 typedef struct kn_target {
     int slot;
     int has_from;        /* tween: from given; else from = value just before */
     kn_value from, to;
+    /* Number targets may give from/to as "=expr": evaluated each frame when
+     * the scene or entry applies (then the matching value above is unused). */
+    const struct kn_expr *from_expr, *to_expr;
 } kn_target;
 
 typedef struct kn_scene {

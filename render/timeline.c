@@ -233,10 +233,21 @@ static void apply_targets(kn_state *st, const kn_scene *sc, double p, int at_end
         const kn_target *tg = &sc->targets[i];
         assert(tg->slot >= 0 && (size_t)tg->slot < st->nslots);
         kn_value *dst = &st->v[tg->slot];
+        const kn_value *from = &tg->from, *to = &tg->to;
+        kn_value fx, tx;
+        if (tg->to_expr || tg->from_expr) {
+            /* Expression values: computed now, from this frame's context. */
+            fx = tg->from;
+            tx = tg->to;
+            if (tg->from_expr) fx.num = kn_expr_eval(tg->from_expr, st->xv);
+            if (tg->to_expr) tx.num = kn_expr_eval(tg->to_expr, st->xv);
+            from = &fx;
+            to = &tx;
+        }
         if (at_end)
-            value_assign(dst, &tg->to);
+            value_assign(dst, to);
         else
-            value_lerp(dst, tg->has_from ? &tg->from : dst, &tg->to, p);
+            value_lerp(dst, tg->has_from ? from : dst, to, p);
     }
 }
 
@@ -428,7 +439,7 @@ void kn_state_eval_frame(kn_state *st, long frame)
     /* Computed vars first (the timeline may tween them further), in
      * document order so each sees the ones before it. */
     size_t k = 0;
-    if (doc->ncalcs) sync_vars(st);
+    sync_vars(st);
     for (; k < doc->ncalcs && doc->calcs[k].is_var; k++) run_calc(st, k);
 
     if (doc->timeline)
@@ -437,6 +448,7 @@ void kn_state_eval_frame(kn_state *st, long frame)
     for (size_t i = 0; fe && i < fe->nsets; i++) {
         assert(fe->sets[i].slot >= 0 && (size_t)fe->sets[i].slot < st->nslots);
         value_assign(&st->v[fe->sets[i].slot], &fe->sets[i].to);
+        if (fe->sets[i].to_expr) st->v[fe->sets[i].slot].num = kn_expr_eval(fe->sets[i].to_expr, xv);
     }
 
     /* Element values last, from the vars as animated. */

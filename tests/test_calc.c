@@ -132,6 +132,33 @@ static void test_scale_expression(void **state)
     kn_doc_destroy(d);
 }
 
+/* Expressions as timeline and per-frame values: a tween between two
+ * computed ends, a set computed when it applies, and a frame entry. */
+static void test_timeline_value_expressions(void **state)
+{
+    (void)state;
+    kn_doc *d = parse("{\"width\": 640, \"height\": 64, \"fps\": 10, \"duration\": 2,"
+                      " \"vars\": {\"k\": 3},"
+                      " \"elements\": [{\"id\": \"sq\", \"type\": \"rect\", \"width\": 4, \"height\": 4}],"
+                      " \"timeline\": {\"sequence\": ["
+                      "   {\"tween\": {\"sq.x\": [\"=width/4\", \"=width - 96\"]}, \"duration\": 1},"
+                      "   {\"set\": {\"sq.y\": \"=t*10 + k\"}}]},"
+                      " \"frames\": [{\"index\": 15, \"set\": {\"sq.width\": \"=frame*2\"}}]}");
+    kn_state *st = kn_state_create(d);
+    int sx = slot_of(d, "sq.x"), sy = slot_of(d, "sq.y"), sw = slot_of(d, "sq.width");
+    kn_state_eval_frame(st, 5);                 /* t 0.5: halfway 160 -> 544 */
+    assert_true(fabs(kn_state_get(st, sx)->num - 352) < 1e-9);
+    assert_true(kn_state_get(st, sy)->num == 0);
+    kn_state_eval_frame(st, 15);                /* t 1.5: set applied, evaluated now */
+    assert_true(fabs(kn_state_get(st, sx)->num - 544) < 1e-9);
+    assert_true(fabs(kn_state_get(st, sy)->num - 18) < 1e-9);
+    assert_true(kn_state_get(st, sw)->num == 30);
+    kn_state_eval_frame(st, 16);
+    assert_true(kn_state_get(st, sw)->num == 4);
+    kn_state_destroy(st);
+    kn_doc_destroy(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -139,6 +166,7 @@ int main(void)
         cmocka_unit_test(test_animated_flags),
         cmocka_unit_test(test_nonfinite_is_kept),
         cmocka_unit_test(test_scale_expression),
+        cmocka_unit_test(test_timeline_value_expressions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
