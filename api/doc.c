@@ -989,6 +989,42 @@ static int parse_grid(parser *p, const json_t *j, kn_value *out, size_t *rows, s
     return KN_OK;
 }
 
+/* An element's own array field (origin, a scale pair, dash) whose entries
+ * may mix numbers and "=expr" strings: each expression becomes a calc for
+ * its entry. want is the required length (0 = any). Returns 1 when j had
+ * an expression entry and was handled (rc in *rc), else 0 (parse it the
+ * ordinary way). */
+static int parse_expr_array(parser *p, const json_t *j, size_t want, const nrange *r,
+                            kn_value *out, int *rc)
+{
+    if (p->calc_slot < 0 || !json_is_array(j)) return 0;
+    size_t n = json_array_size(j);
+    int any = 0;
+    for (size_t i = 0; i < n; i++) any |= is_expr_string(json_array_get(j, i));
+    if (!any || (want && n != want)) return 0;
+    double *a = palloc(p, n, sizeof *a);
+    if (!a) {
+        *rc = p->err->code;
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(j, i);
+        size_t old = push_idx(p, i);
+        a[i] = 0;
+        if (is_expr_string(e)) {
+            *rc = add_calc(p, KN_CALC_ELEM, p->calc_slot, 0, json_string_value(e) + 1);
+            if (!*rc) p->calcs[p->ncalcs - 1].index = i;
+        } else {
+            *rc = get_num(p, e, r, &a[i]);
+        }
+        pop(p, old);
+        if (*rc) return 1;
+    }
+    *out = (kn_value){ .type = KN_VT_ARRAY, .arr = a, .n = n };
+    *rc = KN_OK;
+    return 1;
+}
+
 /* Parses j as a value of kind d into *out (strings and arrays in the arena). */
 static int parse_value(parser *p, const json_t *j, const pdesc *d, kn_value *out)
 {
@@ -1080,6 +1116,9 @@ static int parse_value(parser *p, const json_t *j, const pdesc *d, kn_value *out
         if (json_is_number(j)) {
             if ((rc = get_num(p, j, &R_ANY, &s[0]))) return rc;
             s[1] = s[0];
+        } else if (parse_expr_array(p, j, 2, &R_ANY, &v, &rc)) {
+            if (rc) return rc;
+            break;
         } else if (json_is_array(j) && json_array_size(j) == 2) {
             if ((rc = parse_xy(p, j, "[sx, sy]", s))) return rc;
         } else if (is_expr_string(j) && p->calc_slot >= 0) {
@@ -1102,6 +1141,10 @@ static int parse_value(parser *p, const json_t *j, const pdesc *d, kn_value *out
     }
     case K_ORIGIN: {
         double xy[2];
+        if (parse_expr_array(p, j, 2, &R_ANY, &v, &rc)) {
+            if (rc) return rc;
+            break;
+        }
         if ((rc = parse_xy(p, j, "[x, y]", xy))) return rc;
         double *a = palloc(p, 2, sizeof *a);
         if (!a) return p->err->code;
@@ -1113,6 +1156,12 @@ static int parse_value(parser *p, const json_t *j, const pdesc *d, kn_value *out
         break;
     }
     case K_DASH: {
+        /* Computed dash lengths are not checked here; the drawing code
+         * draws a solid line for a dash it cannot use. */
+        if (parse_expr_array(p, j, 0, &R_NONNEG, &v, &rc)) {
+            if (rc) return rc;
+            break;
+        }
         if ((rc = parse_num_array(p, j, &R_NONNEG, &v))) return rc;
         int any = 0;
         for (size_t i = 0; i < v.n; i++) any |= v.arr[i] > 0;

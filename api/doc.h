@@ -233,6 +233,7 @@ typedef enum kn_calc_kind {
     KN_CALC_POINTS_Y,   /* slot (points): y of point i = expr with x, i */
     KN_CALC_TEXT,       /* slot (STR) = template rendered */
     KN_CALC_SCALE,      /* slot (ARRAY of 2) = [expr, expr] */
+    KN_CALC_ELEM,       /* slot (ARRAY): element `index` = expr */
     KN_CALC_SERIES_Y,   /* slot (ARRAY): y[i] = expr with x = src[i], i */
 } kn_calc_kind;
 
@@ -248,6 +249,7 @@ typedef struct kn_calc {
     int src;                         /* SERIES_Y: the x slot (ARRAY); else -1 */
     const struct kn_expr *expr;      /* NUM, POINTS_X, POINTS_Y, SCALE, SERIES_Y */
     const struct kn_template *tmpl;  /* TEXT */
+    size_t index;                    /* KN_CALC_ELEM: which element */
     int is_var;                      /* runs before the timeline */
     int dynamic;                     /* may differ between frames */
 } kn_calc;

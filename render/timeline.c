@@ -409,6 +409,9 @@ static void run_calc(kn_state *st, size_t k)
         xv[KN_XV_X] = xv[KN_XV_I] = 0;
         break;
     }
+    case KN_CALC_ELEM:
+        if (c->index < dst->n) dst->arr[c->index] = kn_expr_eval(c->expr, xv);
+        break;
     case KN_CALC_SCALE:
         if (dst->n >= 2) dst->arr[0] = dst->arr[1] = kn_expr_eval(c->expr, xv);
         break;

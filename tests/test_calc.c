@@ -159,6 +159,28 @@ static void test_timeline_value_expressions(void **state)
     kn_doc_destroy(d);
 }
 
+/* Entries of an element's own arrays may be expressions. */
+static void test_array_entry_expressions(void **state)
+{
+    (void)state;
+    kn_doc *d = parse("{\"width\": 64, \"height\": 64, \"fps\": 10, \"duration\": 1,"
+                      " \"elements\": [{\"id\": \"s\", \"type\": \"rect\", \"width\": 4, \"height\": 4,"
+                      " \"stroke\": \"red\", \"origin\": [\"=width/2\", 7], \"scale\": [1, \"=1 + t\"],"
+                      " \"dash\": [\"=2 + frame\", 3]}]}");
+    kn_state *st = kn_state_create(d);
+    kn_state_eval_frame(st, 4);
+    const kn_value *o = kn_state_get(st, slot_of(d, "s.origin"));
+    const kn_value *sc = kn_state_get(st, slot_of(d, "s.scale"));
+    const kn_value *da = kn_state_get(st, slot_of(d, "s.dash"));
+    assert_true(o->arr[0] == 32 && o->arr[1] == 7);
+    assert_true(sc->arr[0] == 1 && fabs(sc->arr[1] - 1.4) < 1e-12);
+    assert_true(da->arr[0] == 6 && da->arr[1] == 3);
+    assert_true(d->animated[slot_of(d, "s.dash")]);
+    assert_false(d->animated[slot_of(d, "s.origin")]);
+    kn_state_destroy(st);
+    kn_doc_destroy(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -167,6 +189,7 @@ int main(void)
         cmocka_unit_test(test_nonfinite_is_kept),
         cmocka_unit_test(test_scale_expression),
         cmocka_unit_test(test_timeline_value_expressions),
+        cmocka_unit_test(test_array_entry_expressions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
