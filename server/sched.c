@@ -147,25 +147,25 @@ static void fail_job(kn_sched *s, const char *id, int code, const char *msg)
 
 static void run_one(kn_sched *s, const char *id)
 {
-    kn_job_rec rec = {0};
+    char *text = NULL;
     kn_doc *doc = NULL;
     kn_run *run = NULL;
     kn_err err;
     kn_err_clear(&err);
     char path[4200] = "";
 
-    if (kn_store_get(s->store, id, &rec, &err) != KN_OK) {
-        kn_error("job %s: cannot read it back: %s", id, err.msg);
+    if (kn_store_get_doc(s->store, id, &text, &err) != KN_OK) {
+        kn_error("job %s: cannot read its document back: %s", id, err.msg);
         goto out;
     }
-    size_t len = strlen(rec.doc);
+    size_t len = strlen(text);
     doc = take_offered(s, id);
-    if (!doc && kn_doc_parse(rec.doc, len, NULL, &doc, &err) != KN_OK) {
+    if (!doc && kn_doc_parse(text, len, NULL, &doc, &err) != KN_OK) {
         fail_job(s, id, KN_ERENDER, err.msg);
         goto out;
     }
     kn_sched_video_path(s, id, doc->output.format, path, sizeof path);
-    if (kn_run_create(s->pool, doc, rec.doc, len, path, s->ring_slots, &run, &err) != KN_OK) {
+    if (kn_run_create(s->pool, doc, text, len, path, s->ring_slots, &run, &err) != KN_OK) {
         fail_job(s, id, err.code, err.msg);
         goto out;
     }
@@ -227,7 +227,7 @@ out:
     kn_sched_notify(s);   /* the job ended one way or another */
     kn_run_destroy(run);
     kn_doc_destroy(doc);
-    kn_job_rec_clear(&rec);
+    free(text);
 }
 
 static void *sched_main(void *arg)

@@ -32,7 +32,7 @@
 
 #include "common/log.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define BUSY_TIMEOUT_MS 5000
 #define IDEM_WINDOW_S (24.0 * 3600.0)
 #define LIST_DEFAULT 50
@@ -67,16 +67,29 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "CREATE INDEX jobs_idem_key ON jobs(idem_key, created_at)"
     "  WHERE idem_key IS NOT NULL;"
     "PRAGMA user_version = 1;",
+
+    /* The document moves out of the jobs row: SQLite rewrites a whole row,
+     * overflow pages included, on every UPDATE, so with the text inline each
+     * progress write of a 2.4 MB per-frame job copied 2.4 MB into the WAL
+     * (and every status poll read it back). */
+    "CREATE TABLE job_docs ("
+    "  seq INTEGER PRIMARY KEY REFERENCES jobs(seq) ON DELETE CASCADE,"
+    "  doc TEXT NOT NULL"
+    ");"
+    "INSERT INTO job_docs (seq, doc) SELECT seq, doc FROM jobs;"
+    "ALTER TABLE jobs DROP COLUMN doc;"
+    "PRAGMA user_version = 2;",
 };
 
 /* The column list every record read uses; read_row() indexes it. */
-#define JOB_COLS "id, status, doc, metadata, created_at, started_at, finished_at, " \
+#define JOB_COLS "id, status, metadata, created_at, started_at, finished_at, " \
                  "frames_total, frames_rendered, frames_encoded, render_fps, eta, "  \
                  "error_code, error_message, output, attempts"
 enum {
-    C_ID, C_STATUS, C_DOC, C_METADATA, C_CREATED, C_STARTED, C_FINISHED,
+    C_ID, C_STATUS, C_METADATA, C_CREATED, C_STARTED, C_FINISHED,
     C_TOTAL, C_RENDERED, C_ENCODED, C_FPS, C_ETA, C_ECODE, C_EMSG, C_OUTPUT,
-    C_ATTEMPTS
+    C_ATTEMPTS,
+    C_DOC_SAME      /* ST_IDEM only: 1 when the stored document equals ?3 */
 };
 
 enum {
@@ -84,7 +97,7 @@ enum {
     ST_GET, ST_IDEM, ST_COUNT_STATUS, ST_COUNT_ALL, ST_INSERT, ST_SEQ_OF,
     ST_LIST_ALL, ST_LIST_STATUS, ST_NEXT_QUEUED, ST_START, ST_PROGRESS,
     ST_FINISH, ST_STATUS_OF, ST_DELETE, ST_RECOVER_FAIL, ST_RECOVER_REQUEUE,
-    ST_COUNT
+    ST_INSERT_DOC, ST_DOC, ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -93,12 +106,15 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
-    [ST_IDEM] = "SELECT " JOB_COLS " FROM jobs WHERE idem_key = ?1 AND created_at >= ?2"
+    [ST_IDEM] = "SELECT " JOB_COLS ", (SELECT doc = ?3 FROM job_docs WHERE job_docs.seq = jobs.seq)"
+                " FROM jobs WHERE idem_key = ?1 AND created_at >= ?2"
                 " ORDER BY seq DESC LIMIT 1",
     [ST_COUNT_STATUS] = "SELECT count(*) FROM jobs WHERE status = ?1",
     [ST_COUNT_ALL] = "SELECT count(*) FROM jobs",
-    [ST_INSERT] = "INSERT INTO jobs (id, status, doc, metadata, created_at, frames_total,"
-                  " attempts, idem_key) VALUES (?1, 'queued', ?2, ?3, ?4, ?5, 0, ?6)",
+    [ST_INSERT] = "INSERT INTO jobs (id, status, metadata, created_at, frames_total,"
+                  " attempts, idem_key) VALUES (?1, 'queued', ?2, ?3, ?4, 0, ?5)",
+    [ST_INSERT_DOC] = "INSERT INTO job_docs (seq, doc) VALUES (last_insert_rowid(), ?1)",
+    [ST_DOC] = "SELECT d.doc FROM jobs j JOIN job_docs d ON d.seq = j.seq WHERE j.id = ?1",
     [ST_SEQ_OF] = "SELECT seq FROM jobs WHERE id = ?1",
     [ST_LIST_ALL] = "SELECT " JOB_COLS " FROM jobs WHERE seq < ?1"
                     " ORDER BY seq DESC LIMIT ?2",
@@ -263,7 +279,7 @@ static int read_row(sqlite3_stmt *st, kn_job_rec *out, kn_err *err)
     col_copy(st, C_ID, r.id, sizeof r.id);
     col_copy(st, C_STATUS, r.status, sizeof r.status);
     col_copy(st, C_ECODE, r.error_code, sizeof r.error_code);
-    if (col_dup(st, C_DOC, &r.doc) || !r.doc || col_dup(st, C_METADATA, &r.metadata) ||
+    if (col_dup(st, C_METADATA, &r.metadata) ||
         col_dup(st, C_EMSG, &r.error_message) || col_dup(st, C_OUTPUT, &r.output)) {
         kn_job_rec_clear(&r);
         return kn_err_set(err, KN_ENOMEM, NULL, "out of memory reading a job record");
@@ -477,7 +493,8 @@ int kn_store_insert(kn_store *s, kn_job_rec *rec, const char *idem_key,
 
     if (idem_key) {
         st = stmt(s, ST_IDEM);
-        if (bind_text(st, 1, idem_key) || sqlite3_bind_double(st, 2, now - IDEM_WINDOW_S)) {
+        if (bind_text(st, 1, idem_key) || sqlite3_bind_double(st, 2, now - IDEM_WINDOW_S) ||
+            bind_text(st, 3, rec->doc)) {
             ret = db_fail(s->db, err, "%s: looking up its Idempotency-Key", what);
             goto out;
         }
@@ -486,7 +503,7 @@ int kn_store_insert(kn_store *s, kn_job_rec *rec, const char *idem_key,
             kn_job_rec found;
             ret = read_row(st, &found, err);
             if (ret != KN_OK) goto out;
-            if (strcmp(found.doc, rec->doc) != 0) {
+            if (sqlite3_column_int(st, C_DOC_SAME) != 1) {
                 ret = kn_err_set(err, KN_ECONFLICT, NULL,
                                  "Idempotency-Key \"%.64s\" was used with a different body "
                                  "(job %s); use a new key for a new job", idem_key, found.id);
@@ -533,11 +550,16 @@ int kn_store_insert(kn_store *s, kn_job_rec *rec, const char *idem_key,
     }
 
     st = stmt(s, ST_INSERT);
-    if (bind_text(st, 1, rec->id) || bind_text(st, 2, rec->doc) ||
-        bind_text(st, 3, rec->metadata) || sqlite3_bind_double(st, 4, created) ||
-        sqlite3_bind_int64(st, 5, rec->frames_total) || bind_text(st, 6, idem_key) ||
-        step_done(st) != SQLITE_OK) {
+    if (bind_text(st, 1, rec->id) || bind_text(st, 2, rec->metadata) ||
+        sqlite3_bind_double(st, 3, created) || sqlite3_bind_int64(st, 4, rec->frames_total) ||
+        bind_text(st, 5, idem_key) || step_done(st) != SQLITE_OK) {
         ret = db_fail(s->db, err, "%s", what);
+        goto out;
+    }
+    release(st);
+    st = stmt(s, ST_INSERT_DOC);
+    if (bind_text(st, 1, rec->doc) || step_done(st) != SQLITE_OK) {
+        ret = db_fail(s->db, err, "%s: storing its document", what);
         goto out;
     }
     release(st);
@@ -584,6 +606,32 @@ int kn_store_get(kn_store *s, const char *id, kn_job_rec *out, kn_err *err)
         ret = kn_err_set(err, KN_ENOTFOUND, NULL, "no job \"%.64s\"", id);
     else
         ret = db_fail(s->db, err, "reading job %.64s", id);
+out:
+    release(st);
+    pthread_mutex_unlock(&s->mu);
+    return ret;
+}
+
+int kn_store_get_doc(kn_store *s, const char *id, char **doc, kn_err *err)
+{
+    int ret = KN_OK;
+    if (!s || !id || !doc) return kn_err_set(err, KN_EINVAL, NULL, "kn_store_get_doc: NULL argument");
+    *doc = NULL;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = stmt(s, ST_DOC);
+    if (bind_text(st, 1, id)) {
+        ret = db_fail(s->db, err, "reading the document of job %.64s", id);
+        goto out;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        if (col_dup(st, 0, doc) != KN_OK || !*doc)
+            ret = kn_err_set(err, KN_ENOMEM, NULL, "out of memory reading the document of job %.64s", id);
+    } else if (rc == SQLITE_DONE) {
+        ret = kn_err_set(err, KN_ENOTFOUND, NULL, "no job \"%.64s\"", id);
+    } else {
+        ret = db_fail(s->db, err, "reading the document of job %.64s", id);
+    }
 out:
     release(st);
     pthread_mutex_unlock(&s->mu);

@@ -24,7 +24,9 @@ typedef struct kn_store kn_store;
 typedef struct kn_job_rec {
     char id[KN_JOB_ID_MAX];
     char status[16];            /* queued|rendering|succeeded|failed|canceled */
-    char *doc;                  /* the posted JSON text, NUL-terminated */
+    char *doc;                  /* the posted JSON text: set by the caller of
+                                   kn_store_insert; reads leave it NULL (see
+                                   kn_store_get_doc) */
     char *metadata;             /* JSON text of "metadata", or NULL */
     double created_at;          /* epoch seconds; 0 = null */
     double started_at, finished_at;
@@ -52,8 +54,13 @@ void kn_store_close(kn_store *s);       /* accepts NULL */
 int kn_store_insert(kn_store *s, kn_job_rec *rec, const char *idem_key,
                     long max_queued, int *existing, kn_err *err);
 
-/* Reads one job. KN_ENOTFOUND when absent. */
+/* Reads one job, all but its document (out->doc is NULL: status polls must
+ * not copy a multi-megabyte text). KN_ENOTFOUND when absent. */
 int kn_store_get(kn_store *s, const char *id, kn_job_rec *out, kn_err *err);
+
+/* The posted document text of job id in *doc (malloc'ed, the caller frees
+ * it). KN_ENOTFOUND when the job does not exist. */
+int kn_store_get_doc(kn_store *s, const char *id, char **doc, kn_err *err);
 
 /* Lists jobs newest first. status may be NULL (all). after: an id cursor
  * (list jobs older than it) or NULL. *out is a malloc'ed array of *n records

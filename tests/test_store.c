@@ -115,7 +115,13 @@ static void test_roundtrip(void **state)
     assert_int_equal(kn_store_get(f->s, "j_round", &out, &err), KN_OK);
     assert_string_equal(out.id, "j_round");
     assert_string_equal(out.status, "queued");
-    assert_string_equal(out.doc, in.doc);
+    assert_null(out.doc);   /* reads leave the document out */
+    char *doc = NULL;
+    assert_int_equal(kn_store_get_doc(f->s, "j_round", &doc, &err), KN_OK);
+    assert_string_equal(doc, in.doc);
+    free(doc);
+    assert_int_equal(kn_store_get_doc(f->s, "j_nope", &doc, &err), KN_ENOTFOUND);
+    assert_null(doc);
     assert_string_equal(out.metadata, in.metadata);
     assert_true(out.created_at == 1700000000.25);
     assert_true(out.started_at == 0 && out.finished_at == 0);
@@ -296,7 +302,7 @@ static void test_list(void **state)
     for (size_t i = 0; i < n; i++) {
         snprintf(id, sizeof id, "j_%03d", all[i]);
         assert_string_equal(v[i].id, id);
-        assert_non_null(v[i].doc);
+        assert_null(v[i].doc);
     }
     free_list(v, n);
 
@@ -393,7 +399,7 @@ static void test_idempotency(void **state)
     assert_int_equal(put(f->s, "j_second", body, "k1", 0, 0, &existing, &again, &err), KN_OK);
     assert_int_equal(existing, 1);
     assert_string_equal(again.id, "j_first");
-    assert_string_equal(again.doc, body);
+    assert_null(again.doc);
     assert_true(again.created_at == first.created_at);
     kn_job_rec_clear(&again);
     kn_job_rec_clear(&first);
@@ -735,7 +741,7 @@ static void test_wal_and_version(void **state)
     sqlite3_finalize(st);
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    assert_int_equal(sqlite3_column_int(st, 0), 2);
     sqlite3_finalize(st);
     /* the CHECK keeps out a status nobody knows */
     assert_int_not_equal(sqlite3_exec(db, "UPDATE jobs SET status = 'paused'", NULL, NULL, NULL),
@@ -759,6 +765,113 @@ static void test_wal_and_version(void **state)
     assert_null(f->s);
     assert_non_null(strstr(err.msg, "newer"));
     assert_non_null(strstr(err.msg, f->db));
+}
+
+/* Bytes this process has passed to write(2) and friends so far. */
+static long long wchar_now(void)
+{
+    FILE *fp = fopen("/proc/self/io", "r");
+    assert_non_null(fp);
+    char line[128];
+    long long v = -1;
+    while (fgets(line, sizeof line, fp))
+        if (sscanf(line, "wchar: %lld", &v) == 1) break;
+    fclose(fp);
+    assert_true(v >= 0);
+    return v;
+}
+
+/* Progress and status writes must not copy the document: a 2 MB per-frame
+ * job updated 50 times writes far less than one copy of it. */
+static void test_progress_leaves_doc_alone(void **state)
+{
+    fx *f = *state;
+    kn_err err = {0};
+    enum { BIG = 2 << 20 };
+    char *big = malloc(BIG + 1);
+    assert_non_null(big);
+    memset(big, ' ', BIG);
+    big[0] = '{';
+    big[BIG - 1] = '}';
+    big[BIG] = '\0';
+    assert_int_equal(put(f->s, "j_big", big, NULL, 0, 0, NULL, NULL, &err), KN_OK);
+    char id[KN_JOB_ID_MAX];
+    int found = 0;
+    assert_int_equal(kn_store_take_next(f->s, id, &found, &err), KN_OK);
+    assert_true(found);
+    long long w0 = wchar_now();
+    for (int i = 1; i <= 50; i++)
+        assert_int_equal(kn_store_progress(f->s, "j_big", 10, i % 10, i % 10, 30, 1, &err), KN_OK);
+    kn_job_rec r = {0};
+    assert_int_equal(kn_store_get(f->s, "j_big", &r, &err), KN_OK);
+    kn_job_rec_clear(&r);
+    assert_int_equal(kn_store_finish(f->s, "j_big", "succeeded", "{}", NULL, NULL, &err), KN_OK);
+    long long written = wchar_now() - w0;
+    if (written >= BIG / 2) fail_msg("50 progress writes wrote %lld bytes for a %d-byte document", written, BIG);
+    char *doc = NULL;
+    assert_int_equal(kn_store_get_doc(f->s, "j_big", &doc, &err), KN_OK);
+    assert_string_equal(doc, big);
+    free(doc);
+
+    /* deleting the job deletes its document */
+    assert_int_equal(kn_store_delete(f->s, "j_big", &err), KN_OK);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM job_docs", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    free(big);
+}
+
+/* A database written by schema version 1 (the document inline in jobs) is
+ * migrated on open: every job keeps its document and its state. */
+static void test_migrate_from_v1(void **state)
+{
+    fx *f = *state;
+    kn_err err = {0};
+    kn_store_close(f->s);
+    f->s = NULL;
+    unlink(f->db);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+                     SQLITE_OK);
+    const char *v1 =
+        "PRAGMA journal_mode = WAL;"
+        "CREATE TABLE jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
+        " status TEXT NOT NULL CHECK (status IN ('queued','rendering','succeeded','failed','canceled')),"
+        " doc TEXT NOT NULL, metadata TEXT, created_at REAL NOT NULL, started_at REAL,"
+        " finished_at REAL, frames_total INTEGER NOT NULL DEFAULT 0,"
+        " frames_rendered INTEGER NOT NULL DEFAULT 0, frames_encoded INTEGER NOT NULL DEFAULT 0,"
+        " render_fps REAL NOT NULL DEFAULT 0, eta REAL, error_code TEXT, error_message TEXT,"
+        " output TEXT, attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0), idem_key TEXT);"
+        "CREATE INDEX jobs_status_seq ON jobs(status, seq);"
+        "CREATE INDEX jobs_idem_key ON jobs(idem_key, created_at) WHERE idem_key IS NOT NULL;"
+        "INSERT INTO jobs (id, status, doc, created_at, frames_total, attempts) VALUES"
+        " ('j_old1', 'queued', '{\"a\":1}', 1700000000, 30, 0),"
+        " ('j_old2', 'succeeded', '{\"b\":2}', 1700000001, 60, 1);"
+        "PRAGMA user_version = 1;";
+    assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    assert_int_equal(kn_store_open(f->db, &f->s, &err), KN_OK);
+    char buf[16], *doc = NULL;
+    assert_string_equal(status_of(f->s, "j_old1", buf), "queued");
+    assert_string_equal(status_of(f->s, "j_old2", buf), "succeeded");
+    assert_int_equal(kn_store_get_doc(f->s, "j_old1", &doc, &err), KN_OK);
+    assert_string_equal(doc, "{\"a\":1}");
+    free(doc);
+    assert_int_equal(kn_store_get_doc(f->s, "j_old2", &doc, &err), KN_OK);
+    assert_string_equal(doc, "{\"b\":2}");
+    free(doc);
+    /* new jobs queue behind the old ones */
+    put_ok(f->s, "j_new");
+    char id[KN_JOB_ID_MAX];
+    int found = 0;
+    assert_int_equal(kn_store_take_next(f->s, id, &found, &err), KN_OK);
+    assert_string_equal(id, "j_old1");
 }
 
 /* ---- threads ---------------------------------------------------------- */
@@ -893,6 +1006,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_progress_and_finish, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_recovery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_and_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_progress_leaves_doc_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
     };
