@@ -717,23 +717,22 @@ static const char *const XV_NAMES[KN_XV_VARS] = {
     "t", "frame", "n_frames", "duration", "fps", "width", "height", "x", "i"
 };
 
-/* Compiles "=expr" (src without the '=') or a text template for slot and
- * records it as a calc. The doc owns the compiled object. Errors point at
- * the field being parsed and give the column within its string. */
-static int add_calc(parser *p, kn_calc_kind kind, int slot, int is_var, const char *src)
+/* Compiles src (after its '=') as an expression into *e, or as a text
+ * template into *t when is_text, and hands it to the arena's owned list so
+ * kn_doc_destroy frees it. A compile error fails the parse at the current
+ * pointer, with the column counted in the field's string. */
+static int compile_owned(parser *p, const char *src, int is_text, kn_expr **e, kn_template **t)
 {
-    kn_expr *e = NULL;
-    kn_template *t = NULL;
     int col = 0, rc;
     kn_err cerr;
     kn_expr_names names = { p->names, p->nnames };
     kn_err_clear(&cerr);
-    if (kind == KN_CALC_TEXT)
-        rc = kn_template_compile(src, &names, &t, &col, &cerr);
+    if (is_text)
+        rc = kn_template_compile(src, &names, t, &col, &cerr);
     else
-        rc = kn_expr_compile(src, &names, &e, &col, &cerr);
+        rc = kn_expr_compile(src, &names, e, &col, &cerr);
     if (rc != KN_OK) {
-        if (kind == KN_CALC_TEXT)
+        if (is_text)
             return fail(p, rc, "text template: %s", cerr.msg);
         /* The expression's columns count from after '='; the field's
          * string starts one earlier. */
@@ -743,15 +742,27 @@ static int add_calc(parser *p, kn_calc_kind kind, int slot, int is_var, const ch
     }
     owned *o = palloc(p, 1, sizeof *o);
     if (!o) {
-        kn_expr_destroy(e);
-        kn_template_destroy(t);
+        if (is_text) kn_template_destroy(*t), *t = NULL;
+        else kn_expr_destroy(*e), *e = NULL;
         return p->err->code;
     }
     memset(o, 0, sizeof *o);
-    o->expr = e;
-    o->tmpl = t;
+    o->expr = is_text ? NULL : *e;
+    o->tmpl = is_text ? *t : NULL;
     o->next = p->A->owned;
     p->A->owned = o;
+    return KN_OK;
+}
+
+/* Compiles "=expr" (src without the '=') or a text template for slot and
+ * records it as a calc. The doc owns the compiled object. Errors point at
+ * the field being parsed and give the column within its string. */
+static int add_calc(parser *p, kn_calc_kind kind, int slot, int is_var, const char *src)
+{
+    kn_expr *e = NULL;
+    kn_template *t = NULL;
+    int rc = compile_owned(p, src, kind == KN_CALC_TEXT, &e, &t);
+    if (rc != KN_OK) return rc;
     if (p->ncalcs == p->cap_calcs) {
         size_t ncap = p->cap_calcs ? 2 * p->cap_calcs : 16;
         kn_calc *nc = realloc(p->calcs, ncap * sizeof *nc);
@@ -2349,27 +2360,9 @@ static int add_check(parser *p, int slot, size_t n)
 static int compile_owned_expr(parser *p, const char *src, const kn_expr **out)
 {
     kn_expr *e = NULL;
-    int col = 0;
-    kn_err cerr;
-    kn_expr_names names = { p->names, p->nnames };
-    kn_err_clear(&cerr);
-    int rc = kn_expr_compile(src, &names, &e, &col, &cerr);
-    if (rc != KN_OK) {
-        char ex[64];
-        return fail(p, rc, "expression \"=%s\": %s (column %d of the string)",
-                    kn_err_excerpt(src, ex, sizeof ex), cerr.msg, col + 1);
-    }
-    owned *o = palloc(p, 1, sizeof *o);
-    if (!o) {
-        kn_expr_destroy(e);
-        return p->err->code;
-    }
-    memset(o, 0, sizeof *o);
-    o->expr = e;
-    o->next = p->A->owned;
-    p->A->owned = o;
-    *out = e;
-    return KN_OK;
+    int rc = compile_owned(p, src, 0, &e, NULL);
+    if (rc == KN_OK) *out = e;
+    return rc;
 }
 
 /* A number target's value written as "=expr" (a tween's `to`, `set`, a
