@@ -1036,6 +1036,19 @@ static int parse_expr_array(parser *p, const json_t *j, size_t want, const nrang
     return 1;
 }
 
+/* *v becomes the 2-number array {xy[0], xy[1]}, allocated in the doc. */
+static int pair_value(parser *p, const double xy[2], kn_value *v)
+{
+    double *a = palloc(p, 2, sizeof *a);
+    if (!a) return p->err->code;
+    a[0] = xy[0];
+    a[1] = xy[1];
+    v->type = KN_VT_ARRAY;
+    v->arr = a;
+    v->n = 2;
+    return KN_OK;
+}
+
 /* Parses j as a value of kind d into *out (strings and arrays in the arena). */
 static int parse_value(parser *p, const json_t *j, const pdesc *d, kn_value *out)
 {
@@ -1141,13 +1154,7 @@ static int parse_value(parser *p, const json_t *j, const pdesc *d, kn_value *out
         } else {
             return fail(p, KN_EINVAL, "expected a number or [sx, sy], got %s", jdesc(j));
         }
-        double *a = palloc(p, 2, sizeof *a);
-        if (!a) return p->err->code;
-        a[0] = s[0];
-        a[1] = s[1];
-        v.type = KN_VT_ARRAY;
-        v.arr = a;
-        v.n = 2;
+        if ((rc = pair_value(p, s, &v))) return rc;
         break;
     }
     case K_ORIGIN: {
@@ -1157,13 +1164,7 @@ static int parse_value(parser *p, const json_t *j, const pdesc *d, kn_value *out
             break;
         }
         if ((rc = parse_xy(p, j, "[x, y]", xy))) return rc;
-        double *a = palloc(p, 2, sizeof *a);
-        if (!a) return p->err->code;
-        a[0] = xy[0];
-        a[1] = xy[1];
-        v.type = KN_VT_ARRAY;
-        v.arr = a;
-        v.n = 2;
+        if ((rc = pair_value(p, xy, &v))) return rc;
         break;
     }
     case K_DASH: {
