@@ -251,6 +251,16 @@ static void apply_targets(kn_state *st, const kn_scene *sc, double p, int at_end
     }
 }
 
+/* Whether time u has reached boundary b. Scene lengths written in decimal
+ * are not exact in binary and add up with rounding (0.1 + 0.2 lands just
+ * above 0.3, where frame 3 at 10 fps is), so a time within a nanosecond of a
+ * boundary counts as on it: far below any frame interval (1/240 s), far
+ * above the rounding of sums of a few thousand lengths. */
+static int reached(double u, double b)
+{
+    return u >= b - 1e-9 * fmax(1.0, fabs(b));
+}
+
 /* The scene's content (no modifiers) at base time u. u may lie outside
  * [0, base] only when an easing overshoots; a tween extrapolates then, a
  * container clamps. */
@@ -282,10 +292,10 @@ static void apply_base(kn_state *st, const kn_scene *sc, double u)
              * child and starts the next with no rounding gap. */
             double end = (k + 1 < sc->nchildren) ? sc->child_start[k + 1] : s + ch->length;
             int last = (k + 1 == sc->nchildren);
-            if (u >= end || (last && u >= D)) {
+            if (reached(u, end) || (last && reached(u, D))) {
                 kn_timeline_apply(st, ch, ch->length);
-            } else if (u >= s) {
-                kn_timeline_apply(st, ch, u - s);
+            } else if (reached(u, s)) {
+                kn_timeline_apply(st, ch, u > s ? u - s : 0);
                 return;
             } else {
                 return;
@@ -297,7 +307,7 @@ static void apply_base(kn_state *st, const kn_scene *sc, double u)
         for (size_t k = 0; k < sc->nchildren; k++) {
             const kn_scene *ch = &sc->children[k];
             double L = ch->length;
-            kn_timeline_apply(st, ch, (u >= D || u >= L) ? L : u);
+            kn_timeline_apply(st, ch, (reached(u, D) || reached(u, L)) ? L : u);
         }
         return;
     }
@@ -320,14 +330,17 @@ void kn_timeline_apply(kn_state *st, const kn_scene *sc, double t)
 
     /* repeat */
     double x;
-    int end = (t >= sc->length || t >= (double)n * P || P <= 0);
-    if (end)
+    int end = (P <= 0 || reached(t, sc->length) || reached(t, (double)n * P));
+    if (end) {
         x = P;
-    else
+    } else {
         x = fmod(t, P);
+        /* On an iteration boundary the next iteration starts. */
+        if (reached(x, P)) x = 0;
+    }
 
     /* speed | duration: x in [0, P] -> [0, D1] */
-    if (end || x >= P) {
+    if (end) {
         x = D1;
         end = 1;
     } else if (sc->has_duration) {
@@ -335,7 +348,7 @@ void kn_timeline_apply(kn_state *st, const kn_scene *sc, double t)
     } else {
         x = x * sc->speed;
     }
-    if (x >= D1) { x = D1; end = 1; }
+    if (reached(x, D1)) { x = D1; end = 1; }
 
     /* easing: the end stays exact whatever E(1) is; elsewhere an overshoot
      * may leave [0, D1]. */
@@ -345,7 +358,7 @@ void kn_timeline_apply(kn_state *st, const kn_scene *sc, double t)
     /* reverse */
     if (sc->reverse) {
         x = end ? 0.0 : D1 - x;
-        end = (x >= D1);
+        end = reached(x, D1);
         if (end) x = D1;
     }
 

@@ -181,10 +181,48 @@ static void test_array_entry_expressions(void **state)
     kn_doc_destroy(d);
 }
 
+/* Scene lengths written in decimal add up with binary rounding (0.1 + 0.2
+ * is just above 0.3); a scene still starts on the frame at its decimal start
+ * time, and a repeat iteration starts on its boundary. */
+static void test_decimal_boundaries(void **state)
+{
+    (void)state;
+    kn_doc *d = parse(
+        "{\"width\": 32, \"height\": 32, \"fps\": 10, \"duration\": 1,"
+        " \"vars\": {\"c\": 0, \"px\": 0, \"r\": 0},"
+        " \"timeline\": {\"parallel\": ["
+        "  {\"sequence\": [{\"wait\": 0.1}, {\"wait\": 0.2}, {\"set\": {\"c\": 1}}]},"
+        "  {\"sequence\": [{\"tween\": {\"px\": [0, 4]}, \"duration\": 0.1},"
+        "                  {\"tween\": {\"px\": [4, 8]}, \"duration\": 0.2},"
+        "                  {\"tween\": {\"px\": [16, 24]}, \"duration\": 0.5}]},"
+        "  {\"tween\": {\"r\": [0, 10]}, \"duration\": 0.1, \"repeat\": 3}"
+        " ]}}");
+    kn_state *st = kn_state_create(d);
+    assert_non_null(st);
+    int c = slot_of(d, "c"), x = slot_of(d, "px"), r = slot_of(d, "r");
+    kn_state_eval_frame(st, 2);                 /* t = 0.2: before the set */
+    assert_true(kn_state_get(st, c)->num == 0);
+    assert_true(fabs(kn_state_get(st, x)->num - 6) < 1e-9);
+    kn_state_eval_frame(st, 3);                 /* t = 0.3: the set and the third tween begin */
+    assert_true(kn_state_get(st, c)->num == 1);
+    assert_true(kn_state_get(st, x)->num == 16);
+    /* r repeats a 0.1 s tween: frames 1 and 2 start an iteration (0), and
+     * frame 3 is the end of the last one (10). */
+    kn_state_eval_frame(st, 1);
+    assert_true(kn_state_get(st, r)->num == 0);
+    kn_state_eval_frame(st, 2);
+    assert_true(kn_state_get(st, r)->num == 0);
+    kn_state_eval_frame(st, 3);
+    assert_true(kn_state_get(st, r)->num == 10);
+    kn_state_destroy(st);
+    kn_doc_destroy(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values_per_frame),
+        cmocka_unit_test(test_decimal_boundaries),
         cmocka_unit_test(test_animated_flags),
         cmocka_unit_test(test_nonfinite_is_kept),
         cmocka_unit_test(test_scale_expression),
