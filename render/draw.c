@@ -353,6 +353,35 @@ static void text_show(cairo_t *cr, PangoLayout *layout, double tx, double ty)
 
 /* ---- shapes ------------------------------------------------------------- */
 
+
+/* Whether cr's matrix composed with t is one Cairo can use. A scale of
+ * 1e-200 (given, computed or nested) underflows the determinant to 0, one of
+ * 1e200 overflows it, and either puts cr into its sticky error state, which
+ * would fail the frame of a document that validated. Such an element is
+ * scaled to nothing visible (or past anything drawable): it draws nothing,
+ * like a scale of 0. */
+static int transform_usable(cairo_t *cr, const cairo_matrix_t *t)
+{
+    cairo_matrix_t cur, m;
+    cairo_get_matrix(cr, &cur);
+    cairo_matrix_multiply(&m, t, &cur);
+    double det = m.xx * m.yy - m.xy * m.yx;
+    return isfinite(det) && fabs(det) > 1e-100 && fabs(det) < 1e100 &&
+           isfinite(m.x0) && isfinite(m.y0);
+}
+
+/* cairo_translate(tx, ty) then cairo_scale(kx, ky), when the result is
+ * usable; returns 0 and leaves cr alone otherwise. */
+static int translate_scale(cairo_t *cr, double tx, double ty, double kx, double ky)
+{
+    cairo_matrix_t t;
+    cairo_matrix_init_translate(&t, tx, ty);
+    cairo_matrix_scale(&t, kx, ky);
+    if (!transform_usable(cr, &t)) return 0;
+    cairo_transform(cr, &t);
+    return 1;
+}
+
 /* Appends the element's outline to cr's path. Returns 0 when the shape is
  * degenerate and draws nothing. */
 static int shape_path(const ectx *x, const kn_elem *el, cairo_t *cr)
@@ -393,8 +422,7 @@ static int shape_path(const ectx *x, const kn_elem *el, cairo_t *cr)
          * force when stroking, so its width stays unscaled. */
         cairo_matrix_t m;
         cairo_get_matrix(cr, &m);
-        cairo_translate(cr, num(x, el, KN_P_CX, 0), num(x, el, KN_P_CY, 0));
-        cairo_scale(cr, erx, ery);
+        if (!translate_scale(cr, num(x, el, KN_P_CX, 0), num(x, el, KN_P_CY, 0), erx, ery)) return 0;
         cairo_new_sub_path(cr);
         cairo_arc(cr, 0, 0, 1, 0, 2 * M_PI);
         cairo_close_path(cr);
@@ -611,6 +639,7 @@ static void set_paint(cairo_t *cr, const kn_elem *el, int k, kn_color col, doubl
     cairo_set_source_rgba(cr, col.r, col.g, col.b, col.a * a);
 }
 
+
 /* Draws an image element's pixels scaled into its box (x, y, width, height)
  * under the transform already on cr. The doc's pixels are wrapped, not
  * copied, in a surface of this call's own: the doc is shared by every
@@ -627,18 +656,9 @@ static void draw_image(const ectx *x, const kn_elem *el, double op)
     double bx = num(x, el, KN_P_X, 0), by = num(x, el, KN_P_Y, 0);
     double kx = num(x, el, KN_P_WIDTH, 0) / img->width, ky = num(x, el, KN_P_HEIGHT, 0) / img->height;
     if (!(kx > 0 && ky > 0)) return;
-    /* A matrix Cairo cannot invert would put cr into its error state. */
-    cairo_matrix_t m;
-    cairo_get_matrix(cr, &m);
-    cairo_matrix_translate(&m, bx, by);
-    cairo_matrix_scale(&m, kx, ky);
-    if (cairo_matrix_invert(&m) != CAIRO_STATUS_SUCCESS) return;
-
     cairo_surface_t *s = cairo_image_surface_create_for_data(img->data, CAIRO_FORMAT_ARGB32,
                                                              img->width, img->height, img->stride);
-    if (cairo_surface_status(s) == CAIRO_STATUS_SUCCESS) {
-        cairo_translate(cr, bx, by);
-        cairo_scale(cr, kx, ky);
+    if (cairo_surface_status(s) == CAIRO_STATUS_SUCCESS && translate_scale(cr, bx, by, kx, ky)) {
         cairo_rectangle(cr, 0, 0, img->width, img->height);
         cairo_clip(cr);
         cairo_set_source_surface(cr, s, 0, 0);
@@ -705,8 +725,8 @@ static void draw_composition(const ectx *x, const kn_elem *el, double op)
     double bw = num(x, el, KN_P_WIDTH, d->width), bh = num(x, el, KN_P_HEIGHT, d->height);
     if (!(bw > 0 && bh > 0)) return;
     double s = fmin(bw / d->width, bh / d->height);
-    cairo_translate(cr, bx + (bw - d->width * s) / 2, by + (bh - d->height * s) / 2);
-    cairo_scale(cr, s, s);
+    if (!translate_scale(cr, bx + (bw - d->width * s) / 2, by + (bh - d->height * s) / 2, s, s))
+        return;
     cairo_rectangle(cr, 0, 0, d->width, d->height);
     cairo_clip(cr);
     cairo_set_source_surface(cr, cc->cv->surf, 0, 0);
@@ -736,11 +756,14 @@ static void draw_elem(const ectx *x, const kn_elem *el)
         const kn_value *o = arr(x, el, KN_P_ORIGIN, 2);
         if (o) { ox = o->arr[0]; oy = o->arr[1]; }
         else shape_center(x, el, tbox, &ox, &oy);
-        if (!isfinite(ox) || !isfinite(oy)) goto done;   /* Cairo would fail */
-        cairo_translate(cr, ox, oy);
-        cairo_rotate(cr, rot * (M_PI / 180));
-        cairo_scale(cr, sx, sy);
-        cairo_translate(cr, -ox, -oy);
+        if (!isfinite(ox) || !isfinite(oy) || !isfinite(rot)) goto done;   /* Cairo would fail */
+        cairo_matrix_t t;
+        cairo_matrix_init_translate(&t, ox, oy);
+        cairo_matrix_rotate(&t, rot * (M_PI / 180));
+        cairo_matrix_scale(&t, sx, sy);
+        cairo_matrix_translate(&t, -ox, -oy);
+        if (!transform_usable(cr, &t)) goto done;
+        cairo_transform(cr, &t);
     }
 
     if (el->type == KN_E_COMPOSITION) {

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "render/render.h"
@@ -124,10 +125,46 @@ static void test_path_element(void **state)
     assert_string_equal(err.path, "/elements/0/d");
 }
 
+/* Transforms too extreme for Cairo (a determinant that underflows to 0 or
+ * overflows), given, computed or built up by nesting, draw nothing instead
+ * of failing the frame, and the elements after them still draw (a
+ * non-finite rotation counts as 0, as every non-finite number does). */
+static void test_extreme_transforms_draw_nothing(void **state)
+{
+    (void)state;
+    static const char *const extreme[] = {
+        "{\"type\":\"rect\",\"x\":8,\"y\":8,\"width\":16,\"height\":16,\"fill\":\"red\",\"scale\":1e-200}",
+        "{\"type\":\"rect\",\"x\":8,\"y\":8,\"width\":16,\"height\":16,\"fill\":\"red\",\"scale\":1e200}",
+        "{\"type\":\"rect\",\"x\":8,\"y\":8,\"width\":16,\"height\":16,\"fill\":\"red\",\"scale\":\"=1e-300\"}",
+        "{\"type\":\"rect\",\"x\":8,\"y\":8,\"width\":16,\"height\":16,\"fill\":\"red\",\"rotation\":\"=1/0\"}",
+        "{\"type\":\"group\",\"scale\":1e-60,\"children\":[{\"type\":\"group\",\"scale\":1e-60,\"children\":"
+        "[{\"type\":\"rect\",\"x\":8,\"y\":8,\"width\":16,\"height\":16,\"fill\":\"red\"}]}]}",
+        "{\"type\":\"text\",\"x\":8,\"y\":8,\"text\":\"A\",\"fill\":\"red\",\"scale\":1e-300}",
+        "{\"type\":\"ellipse\",\"cx\":16,\"cy\":16,\"rx\":1e-300,\"ry\":1e-300,\"fill\":\"red\"}",
+        "{\"type\":\"composition\",\"x\":8,\"y\":8,\"width\":1e-300,\"height\":1e-300,"
+        "\"document\":{\"width\":16,\"height\":16,\"fps\":1,\"duration\":1,\"background\":\"red\"}}",
+        "{\"type\":\"image\",\"x\":8,\"y\":8,\"width\":1e-300,\"height\":1e-300,\"src\":"
+        "\"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg==\"}",
+    };
+    static uint8_t px[32 * 32 * 4];
+    for (size_t k = 0; k < sizeof extreme / sizeof extreme[0]; k++) {
+        char doc[1024];
+        snprintf(doc, sizeof doc,
+                 "{\"width\":32,\"height\":32,\"fps\":1,\"duration\":1,\"elements\":[%s,"
+                 "{\"type\":\"rect\",\"x\":0,\"y\":0,\"width\":4,\"height\":4,\"fill\":\"#00ff00\"}]}",
+                 extreme[k]);
+        render_frame0(doc, px, sizeof px);
+        const uint8_t *marker = px, *mid = px + (16 * 32 + 16) * 4;   /* BGRA */
+        if (!(marker[1] == 255 && marker[2] == 0)) fail_msg("element %zu: the marker is missing", k);
+        if (k != 1 && k != 3 && mid[2] != 0) fail_msg("element %zu: drew red at the centre", k);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cached_prefix_matches_fresh),
+        cmocka_unit_test(test_extreme_transforms_draw_nothing),
         cmocka_unit_test(test_i420_levels),
         cmocka_unit_test(test_path_element),
     };
