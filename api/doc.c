@@ -15,13 +15,13 @@
  *    timeline, frames) whatever the key order of the document.
  *
  * Version-1 decisions (issue 2) beyond the spec text:
- *  - width and height are integers 16..7680 x 16..4320 and must both be even
- *    (mp4 is the only format and it is yuv420p). An integer field also
- *    accepts an integral JSON real such as 640.0.
+ *  - width and height are integers 16..7680 x 16..4320, both even for mp4
+ *    and webm (yuv420p); gif and a composition's document take any size. An
+ *    integer field also accepts an integral JSON real such as 640.0.
  *  - fps in (0, 240]. 23.976, 29.97, 59.94 and 119.88 (or their exact values
  *    k*1000/1001) become 24000/1001, 30000/1001, 60000/1001, 120000/1001;
- *    integers n/1; any other rate the reduced fraction round(fps*1000)/1000,
- *    so it must be >= 0.0005. doc->fps is fps_num / fps_den.
+ *    integers n/1; any other rate the closest fraction with a denominator up
+ *    to 10^6, so it must be >= 0.000001. doc->fps is fps_num / fps_den.
  *  - N = round(duration * fps); without duration round(L * fps) for a
  *    timeline of length L > 0, else the largest frame index + 1. N >= 1,
  *    N <= max_frames and width*height*N <= max_pixels_frames are KN_EINVAL
@@ -428,25 +428,43 @@ typedef struct nrange {
     unsigned flags;
 } nrange;
 
+/* v in the fewest digits that read back as v: "%g" would print 240.0001 as
+ * 240 and 1000001 as 1e+06, an error quoting a value that looks in range. */
+static const char *num_text(double v, char buf[32])
+{
+    if (v == floor(v) && fabs(v) < 1e15) {
+        snprintf(buf, 32, "%.0f", v);
+        return buf;
+    }
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(buf, 32, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    return buf;
+}
+
 static void range_text(const nrange *r, char *buf, size_t n)
 {
     const char *what = (r->flags & R_INT) ? "an integer" : "a number";
+    char lo[32], hi[32];
+    num_text(r->lo, lo);
+    num_text(r->hi, hi);
     if ((r->flags & R_LO) && (r->flags & R_HI)) {
         if (r->flags & R_LO_OPEN)
-            snprintf(buf, n, "%s > %g and <= %g", what, r->lo, r->hi);
+            snprintf(buf, n, "%s > %s and <= %s", what, lo, hi);
         else
-            snprintf(buf, n, "%s from %g to %g", what, r->lo, r->hi);
+            snprintf(buf, n, "%s from %s to %s", what, lo, hi);
     } else if (r->flags & R_LO) {
-        snprintf(buf, n, "%s %s %g", what, (r->flags & R_LO_OPEN) ? ">" : ">=", r->lo);
+        snprintf(buf, n, "%s %s %s", what, (r->flags & R_LO_OPEN) ? ">" : ">=", lo);
     } else {
         snprintf(buf, n, "%s", what);
     }
 }
 
-/* Reads a JSON number within r. A string starting with "=" is an
- * expression, which comes in a later version. */
-/* Runs once per number of a document (millions with per-frame data): the
- * range description is only formatted on the way to an error. */
+/* Reads a JSON number within r; "=expr" is refused here (fields that take
+ * expressions check for them before calling this). Runs once per number of
+ * a document (millions with per-frame data): the range description is only
+ * formatted on the way to an error. */
 static int get_num(parser *p, const json_t *j, const nrange *r, double *out)
 {
     char want[96];
@@ -464,8 +482,9 @@ static int get_num(parser *p, const json_t *j, const nrange *r, double *out)
     if (r->flags & R_LO) bad |= (r->flags & R_LO_OPEN) ? !(v > r->lo) : !(v >= r->lo);
     if (r->flags & R_HI) bad |= !(v <= r->hi);
     if (bad) {
+        char got[32];
         range_text(r, want, sizeof want);
-        return fail(p, KN_EINVAL, "expected %s, got %g", want, v);
+        return fail(p, KN_EINVAL, "expected %s, got %s", want, num_text(v, got));
     }
     *out = v;
     return KN_OK;
@@ -1249,16 +1268,6 @@ static int get_int_field(parser *p, const json_t *obj, const char *key, int requ
     return KN_OK;
 }
 
-static long gcd_l(long a, long b)
-{
-    while (b) {
-        long t = a % b;
-        a = b;
-        b = t;
-    }
-    return a;
-}
-
 static int fps_rational(parser *p, double fps, int *num, int *den)
 {
     static const struct { double dec; int num; } ntsc[] = {
@@ -1276,13 +1285,38 @@ static int fps_rational(parser *p, double fps, int *num, int *den)
         *den = 1;
         return KN_OK;
     }
-    long k = lround(fps * 1000);
-    if (k < 1)
-        return fail(p, KN_EINVAL, "fps %g is too small: rates are kept to 3 decimals, the "
-                    "smallest is 0.001", fps);
-    long g = gcd_l(k, 1000);
-    *num = (int)(k / g);
-    *den = (int)(1000 / g);
+    /* The closest fraction with a denominator up to 10^6 (continued
+     * fractions, then the best semiconvergent, as Python's
+     * Fraction.limit_denominator), stopping early at one that equals fps to
+     * 12 digits: 12.5 is 25/2, 0.333333 is 333333/1000000, 1/3 is 1/3. */
+    const long maxden = 1000000;
+    long h0 = 0, k0 = 1, h1 = 1, k1 = 0;
+    double r = fps;
+    int capped = 0;
+    for (int it = 0; it < 64; it++) {
+        double a = floor(r);
+        if (a > (double)maxden || (long)a * k1 + k0 > maxden) {
+            capped = 1;
+            break;
+        }
+        long h2 = (long)a * h1 + h0, k2 = (long)a * k1 + k0;
+        h0 = h1, k0 = k1, h1 = h2, k1 = k2;
+        if (fabs(fps - (double)h1 / (double)k1) <= 1e-12 * fps || r == a) break;
+        r = 1 / (r - a);
+    }
+    if (capped && k1 > 0) {
+        long m = (maxden - k0) / k1;
+        long hs = h0 + m * h1, ks = k0 + m * k1;
+        if (fabs(fps - (double)hs / (double)ks) < fabs(fps - (double)h1 / (double)k1))
+            h1 = hs, k1 = ks;
+    }
+    if (h1 < 1 || k1 < 1) {
+        char got[32];
+        return fail(p, KN_EINVAL, "fps %s is too small: the slowest rate is 0.000001 (one frame "
+                    "in about 11.6 days)", num_text(fps, got));
+    }
+    *num = (int)h1;
+    *den = (int)k1;
     return KN_OK;
 }
 
@@ -2913,12 +2947,15 @@ static int parse_root(parser *p, const json_t *root)
     }
     if ((rc = parse_output(p, json_object_get(root, "output")))) return rc;
 
-    /* mp4 is yuv420p: chroma is subsampled 2x2, so both sizes are even. */
-    if (doc->width % 2 || doc->height % 2) {
+    /* mp4 and webm are 4:2:0: chroma is subsampled 2x2, so both sizes are
+     * even. A GIF's frames are palette images of any size, and a
+     * composition's document is only ever drawn into its parent. */
+    if ((doc->width % 2 || doc->height % 2) && p->depth == 0 &&
+        strcmp(doc->output.format, "gif") != 0) {
         int wodd = doc->width % 2;
         old = push_key(p, wodd ? "width" : "height");
-        rc = fail(p, KN_EINVAL, "%s %d is odd: mp4 (yuv420p) needs even sizes",
-                  wodd ? "width" : "height", wodd ? doc->width : doc->height);
+        rc = fail(p, KN_EINVAL, "%s %d is odd: %s (yuv420p) needs even sizes; gif takes any size",
+                  wodd ? "width" : "height", wodd ? doc->width : doc->height, doc->output.format);
         pop(p, old);
         return rc;
     }

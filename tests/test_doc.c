@@ -426,6 +426,10 @@ static void test_fps(void **state)
         { "29.97002997002997", "10", 30000, 1001 }, { "25", "10", 25, 1 },
         { "60.0", "10", 60, 1 }, { "240", "10", 240, 1 }, { "12.5", "10", 25, 2 },
         { "0.001", "1000", 1, 1000 }, { "7.125", "10", 57, 8 }, { "0.5", "2", 1, 2 },
+        /* beyond 3 decimals: the closest fraction with a denominator up to 1e6 */
+        { "0.333333", "30", 333333, 1000000 }, { "0.3333333333333333", "30", 1, 3 },
+        { "0.0001", "100000", 1, 10000 }, { "14.999", "10", 14999, 1000 },
+        { "0.142857", "70", 142857, 1000000 }, { "0.14285714285714285", "70", 1, 7 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char buf[256];
@@ -574,8 +578,12 @@ static const bad_case BAD[] = {
       "got 300" },
     { "{'width': 640, 'height': 360, 'fps': '30', 'duration': 1}", KN_EINVAL, "/fps",
       "got a string" },
-    { "{'width': 640, 'height': 360, 'fps': 0.0001, 'duration': 1}", KN_EINVAL, "/fps",
+    { "{'width': 640, 'height': 360, 'fps': 0.0000001, 'duration': 1}", KN_EINVAL, "/fps",
       "too small" },
+    { "{'width': 640, 'height': 360, 'fps': 240.0001, 'duration': 1}", KN_EINVAL, "/fps",
+      "got 240.0001" },
+    { HEAD "'duration': 1, 'output': {'bitrate': 1000001}}", KN_EINVAL, "/output/bitrate",
+      "from 1 to 1000000, got 1000001" },
     { HEAD "'duration': 0}", KN_EINVAL, "/duration", "> 0" },
     { HEAD "'duration': 0.01}", KN_EINVAL, "/duration", "less than one frame" },
     { HEAD "'duration': 4000}", KN_EINVAL, "/duration", "more than the limit of 100000" },
