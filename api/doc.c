@@ -2310,9 +2310,6 @@ checks:
         return fail(p, KN_EINVAL, "target \"%.64s\" is computed by an expression every frame, "
                     "so it cannot also be set or tweened: animate a var the expression uses "
                     "instead", key);
-    if (p->doc->init[*slot].type == KN_VT_NONE)
-        return fail(p, KN_EINVAL, "target \"%.64s\" cannot be animated: the element gives no "
-                    "value for it (add \"origin\": [x, y] to the element)", key);
     return KN_OK;
 }
 
@@ -2336,6 +2333,13 @@ static int parse_tween_value(parser *p, const json_t *j, int slot, kn_target *t)
     p->err = &e1;
     rc = parse_value(p, j, d, &t->to);
     p->err = saved;
+    /* A slot without a value of its own (an origin left to default to the
+     * shape's centre) can be set, and tweened from an explicit value, but a
+     * from-less tween has nothing to start from. */
+    if (rc == KN_OK && p->doc->init[slot].type == KN_VT_NONE)
+        return fail(p, KN_EINVAL, "tweening \"%.64s\" needs a start value: the element gives "
+                    "none (write [from, to], or give the element an \"%s\")",
+                    p->doc->slot_name[slot], d->name);
     if (rc == KN_OK) return check_len(p, slot, &t->to, "the tween's value");
     if (rc != KN_EINVAL || !json_is_array(j) || json_array_size(j) != 2) {
         *saved = e1;

@@ -218,11 +218,51 @@ static void test_decimal_boundaries(void **state)
     kn_doc_destroy(d);
 }
 
+/* An origin the element leaves to its default (the shape's centre) can
+ * still be set per frame, by a set scene and by a tween with an explicit
+ * start; a tween without one is refused, pointing at the target. */
+static void test_default_origin_targets(void **state)
+{
+    (void)state;
+    kn_doc *d = parse(
+        "{\"width\": 32, \"height\": 32, \"fps\": 10, \"duration\": 1,"
+        " \"elements\": [{\"id\": \"r\", \"type\": \"rect\", \"width\": 8, \"height\": 8,"
+        "   \"rotation\": 90, \"fill\": \"red\"}],"
+        " \"timeline\": {\"sequence\": [{\"wait\": 0.5}, {\"tween\": {\"r.origin\": [[0, 0], [10, 20]]},"
+        "   \"duration\": 0.2}]},"
+        " \"frames\": [{\"index\": 2, \"set\": {\"r.origin\": [4, 4]}}]}");
+    kn_state *st = kn_state_create(d);
+    assert_non_null(st);
+    int o = slot_of(d, "r.origin");
+    kn_state_eval_frame(st, 0);
+    assert_int_equal(kn_state_get(st, o)->type, KN_VT_NONE);   /* drawn about the centre */
+    kn_state_eval_frame(st, 2);
+    const kn_value *v = kn_state_get(st, o);
+    assert_int_equal(v->type, KN_VT_ARRAY);
+    assert_true(v->n == 2 && v->arr[0] == 4 && v->arr[1] == 4);
+    kn_state_eval_frame(st, 6);                 /* halfway through the tween */
+    v = kn_state_get(st, o);
+    assert_true(v->n == 2 && fabs(v->arr[0] - 5) < 1e-9 && fabs(v->arr[1] - 10) < 1e-9);
+    kn_state_destroy(st);
+    kn_doc_destroy(d);
+
+    const char *bad =
+        "{\"width\": 32, \"height\": 32, \"fps\": 10, \"duration\": 1,"
+        " \"elements\": [{\"id\": \"r\", \"type\": \"rect\", \"width\": 8, \"height\": 8}],"
+        " \"timeline\": {\"tween\": {\"r.origin\": [1, 2]}, \"duration\": 1}}";
+    kn_doc *bd = NULL;
+    kn_err err;
+    assert_int_equal(kn_doc_parse(bad, strlen(bad), NULL, &bd, &err), KN_EINVAL);
+    assert_string_equal(err.path, "/timeline/tween/r.origin");
+    assert_non_null(strstr(err.msg, "needs a start value"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values_per_frame),
         cmocka_unit_test(test_decimal_boundaries),
+        cmocka_unit_test(test_default_origin_targets),
         cmocka_unit_test(test_animated_flags),
         cmocka_unit_test(test_nonfinite_is_kept),
         cmocka_unit_test(test_scale_expression),
