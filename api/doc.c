@@ -2973,8 +2973,9 @@ static int parse_root(parser *p, const json_t *root)
     }
     if (jm) {
         /* Kept as text so the server stores it without parsing the whole
-         * document a second time. */
-        char *md = json_dumps(jm, JSON_COMPACT);
+         * document a second time; kn_doc_parse replaces it with the text as
+         * sent (a nested document's metadata keeps this copy). */
+        char *md = json_dumps(jm, JSON_COMPACT | JSON_REAL_PRECISION(17));
         if (!md) return fail(p, KN_ENOMEM, "out of memory copying metadata");
         doc->metadata_json = pstrdup(p, md);
         free(md);
@@ -3184,6 +3185,79 @@ out:
     return KN_OK;
 }
 
+/* ---- metadata as sent ---------------------------------------------------- */
+
+/* Scanning helpers over JSON text that jansson has already accepted, so it
+ * is well-formed and has no NUL: each returns the index just past what it
+ * skips. */
+static size_t skip_ws(const char *s, size_t n, size_t i)
+{
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+    return i;
+}
+
+static size_t skip_string(const char *s, size_t n, size_t i)   /* s[i] is '"' */
+{
+    for (i++; i < n && s[i] != '"'; i++)
+        if (s[i] == '\\') i++;
+    return i < n ? i + 1 : n;
+}
+
+static size_t skip_value(const char *s, size_t n, size_t i)
+{
+    if (i < n && s[i] == '"') return skip_string(s, n, i);
+    if (i < n && (s[i] == '{' || s[i] == '[')) {
+        size_t depth = 0;
+        while (i < n) {
+            if (s[i] == '"') {
+                i = skip_string(s, n, i);
+                continue;
+            }
+            if (s[i] == '{' || s[i] == '[') depth++;
+            else if ((s[i] == '}' || s[i] == ']') && --depth == 0) return i + 1;
+            i++;
+        }
+        return n;
+    }
+    while (i < n && !strchr(",}] \t\r\n", s[i])) i++;   /* number or literal */
+    return i;
+}
+
+/* The text of the top-level member "metadata" of the document, exactly as
+ * sent, in *off and *len; 0 when there is none. The API promises metadata
+ * back untouched, and numbers re-encoded by jansson would not be (a 19-digit
+ * id or 1732250000123.456 lose digits). */
+static int raw_metadata(const char *s, size_t n, size_t *off, size_t *len)
+{
+    size_t i = skip_ws(s, n, 0);
+    if (i >= n || s[i] != '{') return 0;
+    i = skip_ws(s, n, i + 1);
+    while (i < n && s[i] == '"') {
+        size_t k0 = i;
+        i = skip_string(s, n, i);
+        size_t klen = i - k0;
+        int is_md = klen == 10 && !memcmp(s + k0, "\"metadata\"", 10);
+        if (!is_md && memchr(s + k0, '\\', klen)) {   /* an escaped key: decode it */
+            json_t *k = json_loadb(s + k0, klen, JSON_DECODE_ANY, NULL);
+            is_md = json_is_string(k) && !strcmp(json_string_value(k), "metadata");
+            json_decref(k);
+        }
+        i = skip_ws(s, n, i);
+        if (i >= n || s[i] != ':') return 0;
+        i = skip_ws(s, n, i + 1);
+        size_t v0 = i;
+        i = skip_value(s, n, i);
+        if (is_md) {
+            *off = v0;
+            *len = i - v0;
+            return 1;
+        }
+        i = skip_ws(s, n, i);
+        if (i < n && s[i] == ',') i = skip_ws(s, n, i + 1);
+    }
+    return 0;
+}
+
 int kn_doc_parse(const char *json, size_t len, const kn_doc_limits *lim, kn_doc **out,
                  kn_err *err)
 {
@@ -3201,13 +3275,24 @@ int kn_doc_parse(const char *json, size_t len, const kn_doc_limits *lim, kn_doc 
 
     json_error_t je;
     kn_jsonmem_begin();
-    root = json_loadb(json ? json : "", len, JSON_REJECT_DUPLICATES, &je);
+    /* Integers past 64 bits are valid JSON (metadata may hold them); read
+     * as reals they are still range-checked wherever a field is read. */
+    root = json_loadb(json ? json : "", len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &je);
     kn_jsonmem_end();
     if (!root) {
         rc = kn_err_set(err, KN_EINVAL, "", "invalid JSON: %s (line %d, column %d)", je.text,
                         je.line, je.column);
     } else {
         rc = parse_doc_json(root, &L, "", 0, out, err);
+    }
+    size_t moff, mlen;
+    if (rc == KN_OK && (*out)->metadata_json && raw_metadata(json, len, &moff, &mlen)) {
+        char *raw = arena_alloc((*out)->arena_, mlen + 1);
+        if (raw) {
+            memcpy(raw, json + moff, mlen);
+            raw[mlen] = '\0';
+            (*out)->metadata_json = raw;
+        }   /* else keep jansson's copy: equal in value, if not in digits */
     }
     kn_jsonmem_release();   /* frees root and everything under it */
     if (rc) {

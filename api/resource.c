@@ -1,12 +1,14 @@
 /*
  * api/resource.c - see resource.h. Built with jansson so every string is
- * escaped correctly; stored JSON fragments (metadata, output) are parsed back
- * and embedded as values, never pasted as text.
+ * escaped correctly; the stored output object is parsed back and embedded
+ * as a value. Metadata alone is pasted as text, and only after it parses as
+ * an object: it must come back with the client's own digits.
  */
 #include "api/resource.h"
 
 #include <jansson.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -56,9 +58,7 @@ static json_t *job_object(const kn_job_rec *r)
     } else {
         json_object_set_new(o, "error", json_null());
     }
-    json_t *md = r->metadata ? embedded(r->metadata) : json_object();
-    json_object_set_new(o, "metadata", json_is_null(md) ? json_object() : md);
-    return o;
+    return o;   /* "metadata" is spliced in by job_text */
 }
 
 static char *dump(json_t *v)
@@ -68,15 +68,94 @@ static char *dump(json_t *v)
     return s;
 }
 
-char *kn_resource_job(const kn_job_rec *r) { return dump(job_object(r)); }
+/* A growable text with an owner-visible failure flag; resources are built
+ * from pieces that are each already bounded (records, metadata as posted). */
+typedef struct sbuf {
+    char *s;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *t, size_t n)
+{
+    if (b->oom) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap : 512;
+        while (nc < b->len + n + 1) nc *= 2;
+        char *ns = realloc(b->s, nc);
+        if (!ns) {
+            b->oom = 1;
+            return;
+        }
+        b->s = ns;
+        b->cap = nc;
+    }
+    memcpy(b->s + b->len, t, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+static void sb_str(sbuf *b, const char *t) { sb_put(b, t, strlen(t)); }
+
+/* The job resource as text. Its metadata is the text the client sent,
+ * spliced in rather than re-encoded: the API promises it back untouched,
+ * and jansson at the 10-digit precision used for our own numbers would
+ * round 1732250000123.456 to 1.73225e12. Stored text that does not parse
+ * (a damaged row) becomes {}. */
+static void job_text(sbuf *b, const kn_job_rec *r)
+{
+    json_t *o = job_object(r);
+    char *body = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10) | JSON_EMBED) : NULL;
+    json_decref(o);
+    if (!body) {
+        b->oom = 1;
+        return;
+    }
+    const char *md = "{}";
+    json_t *check = r->metadata ? json_loads(r->metadata, JSON_DECODE_INT_AS_REAL, NULL) : NULL;
+    if (json_is_object(check)) md = r->metadata;
+    json_decref(check);
+    sb_str(b, "{");
+    sb_str(b, body);
+    sb_str(b, ",\"metadata\":");
+    sb_str(b, md);
+    sb_str(b, "}");
+    free(body);
+}
+
+static char *sb_finish(sbuf *b)
+{
+    if (b->oom) {
+        free(b->s);
+        return NULL;
+    }
+    return b->s;
+}
+
+char *kn_resource_job(const kn_job_rec *r)
+{
+    sbuf b = {0};
+    job_text(&b, r);
+    return sb_finish(&b);
+}
 
 char *kn_resource_job_list(const kn_job_rec *recs, size_t n, const char *next)
 {
-    json_t *o = json_object(), *a = json_array();
-    for (size_t i = 0; i < n; i++) json_array_append_new(a, job_object(&recs[i]));
-    json_object_set_new(o, "jobs", a);
-    json_object_set_new(o, "next", next && *next ? json_string(next) : json_null());
-    return dump(o);
+    sbuf b = {0};
+    sb_str(&b, "{\"jobs\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (i) sb_str(&b, ",");
+        job_text(&b, &recs[i]);
+    }
+    sb_str(&b, "],\"next\":");
+    json_t *nv = next && *next ? json_string(next) : json_null();
+    char *nt = nv ? json_dumps(nv, JSON_ENCODE_ANY) : NULL;
+    json_decref(nv);
+    if (!nt) b.oom = 1;
+    else sb_str(&b, nt);
+    free(nt);
+    sb_str(&b, "}");
+    return sb_finish(&b);
 }
 
 char *kn_resource_error(const char *code, const char *message, const char *path)

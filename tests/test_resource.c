@@ -1,0 +1,129 @@
+/*
+ * tests/test_resource.c - the job resource as clients read it: metadata
+ * comes back exactly as posted (digits, big integers, escaped keys), every
+ * body is valid JSON, and a damaged stored metadata text never breaks the
+ * JSON around it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/doc.h"
+#include "api/resource.h"
+#include "store/store.h"
+
+/* The metadata text kn_doc_parse keeps for body (a copy the caller frees). */
+static char *posted_metadata(const char *body)
+{
+    kn_doc *d = NULL;
+    kn_err err;
+    if (kn_doc_parse(body, strlen(body), NULL, &d, &err) != KN_OK) fail_msg("%s: %s", err.path, err.msg);
+    char *md = d->metadata_json ? strdup(d->metadata_json) : NULL;
+    kn_doc_destroy(d);
+    return md;
+}
+
+static kn_job_rec record(const char *id, char *metadata)
+{
+    kn_job_rec r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.id, sizeof r.id, "%s", id);
+    snprintf(r.status, sizeof r.status, "queued");
+    r.created_at = 1763800000.5;
+    r.frames_total = 10;
+    r.eta_seconds = -1;
+    r.metadata = metadata;
+    return r;
+}
+
+static void test_metadata_untouched(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "{\"ts\": 1732250000123.456, \"lat\": 52.520008123456}",
+        "{\"big\": 12345678901234567890123, \"u64\": 18446744073709551615, \"neg\": -0.0}",
+        "{\"s\": \"caf\\u00e9 \\\"q\\\" }]\", \"nested\": [1, {\"a\": [true, null]}], \"e\": 1E-7}",
+        "{}",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char body[512];
+        snprintf(body, sizeof body,
+                 "{\"width\": 16, \"metadata\": %s, \"height\": 16, \"fps\": 1, \"duration\": 1}",
+                 cases[i]);
+        char *md = posted_metadata(body);
+        assert_non_null(md);
+        assert_string_equal(md, cases[i]);
+        kn_job_rec r = record("j_abc", md);
+        char *out = kn_resource_job(&r);
+        assert_non_null(out);
+        /* the posted text appears as the value of "metadata", and the whole
+         * is one valid JSON object */
+        char want[600];
+        snprintf(want, sizeof want, "\"metadata\":%s}", cases[i]);
+        size_t lo = strlen(out), lw = strlen(want);
+        assert_true(lo >= lw);
+        assert_string_equal(out + lo - lw, want);
+        json_error_t je;
+        json_t *j = json_loads(out, JSON_DECODE_INT_AS_REAL, &je);
+        if (!j) fail_msg("case %zu: %s in %s", i, je.text, out);
+        assert_string_equal(json_string_value(json_object_get(j, "id")), "j_abc");
+        assert_true(json_is_object(json_object_get(j, "metadata")));
+        json_decref(j);
+        free(out);
+        kn_job_rec_clear(&r);
+    }
+}
+
+/* "metadata" may be written with escapes, and a nested document's own
+ * metadata is not the job's. */
+static void test_metadata_key_forms(void **state)
+{
+    (void)state;
+    char *md = posted_metadata(
+        "{\"width\": 16, \"height\": 16, \"fps\": 1, \"duration\": 1, \"elements\": [{\"type\":"
+        " \"composition\", \"document\": {\"width\": 16, \"height\": 16, \"fps\": 1,"
+        " \"duration\": 1, \"metadata\": {\"inner\": 1}}}], \"\\u006detadata\": {\"n\": 1.50}}");
+    assert_non_null(md);
+    assert_string_equal(md, "{\"n\": 1.50}");
+    free(md);
+}
+
+static void test_list_and_damaged_metadata(void **state)
+{
+    (void)state;
+    kn_job_rec v[2] = { record("j_one", strdup("{\"k\": 10000000000000000000001}")),
+                        record("j_two", strdup("{\"broken\": ")) };
+    char *out = kn_resource_job_list(v, 2, "j_one");
+    assert_non_null(out);
+    json_t *j = json_loads(out, JSON_DECODE_INT_AS_REAL, NULL);
+    if (!j) fail_msg("not JSON: %s", out);
+    json_t *jobs = json_object_get(j, "jobs");
+    assert_int_equal(json_array_size(jobs), 2);
+    assert_non_null(strstr(out, "\"metadata\":{\"k\": 10000000000000000000001}"));
+    assert_int_equal(json_object_size(json_object_get(json_array_get(jobs, 1), "metadata")), 0);
+    assert_string_equal(json_string_value(json_object_get(j, "next")), "j_one");
+    json_decref(j);
+    free(out);
+
+    out = kn_resource_job_list(NULL, 0, NULL);
+    assert_string_equal(out, "{\"jobs\":[],\"next\":null}");
+    free(out);
+    kn_job_rec_clear(&v[0]);
+    kn_job_rec_clear(&v[1]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_metadata_untouched),
+        cmocka_unit_test(test_metadata_key_forms),
+        cmocka_unit_test(test_list_and_damaged_metadata),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
