@@ -15,7 +15,8 @@
  * one doc may be read by several threads.
  *
  * Invariants established by the parser (render code asserts, never checks):
- *  - width, height within 16..7680 x 16..4320 and even; fps in (0, 240];
+ *  - width, height within 16..7680 x 16..4320, even unless the output is gif
+ *    or the doc is a composition's; fps in (0, 240];
  *  - n_frames >= 1 and <= the caller's limit; fps == fps_num / fps_den;
  *  - every slot index in elements, scenes and frame entries is < nslots and
  *    every value assigned to a slot has the slot's type (kn_doc_slot_type),

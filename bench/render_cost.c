@@ -53,9 +53,11 @@ int main(int argc, char **argv)
         if (m > 0 && m < frames) frames = m;
     }
     int w = d->width, h = d->height;
-    uint8_t *buf = malloc((size_t)w * h * 3 / 2);
-    uint8_t *planes[3] = {buf, buf + (size_t)w * h, buf + (size_t)w * h + (size_t)w * h / 4};
-    int strides[3] = {w, w / 2, w / 2};
+    /* I420 with chroma rounded up, as the ring lays it out for odd sizes. */
+    size_t cw = (size_t)(w + 1) / 2, ch = (size_t)(h + 1) / 2;
+    uint8_t *buf = malloc((size_t)w * h + 2 * cw * ch);
+    uint8_t *planes[3] = {buf, buf + (size_t)w * h, buf + (size_t)w * h + cw * ch};
+    int strides[3] = {w, (int)cw, (int)cw};
     double *draw = malloc(sizeof(double) * (size_t)frames), *conv = malloc(sizeof(double) * (size_t)frames);
     for (long i = 0; i < frames; i++) {
         double a = kn_mono();

@@ -35,6 +35,12 @@
  *    frame's indexes are copied. Still areas therefore keep the same pixels
  *    frame after frame (no dither shimmer), and the gif encoder's inter-frame
  *    cropping and transparency can skip them.
+ *  - Chroma planes are chroma_dim(w) x chroma_dim(h) = ceil(w / 2) x
+ *    ceil(h / 2). mp4 and webm take even sizes only (yuv420p encoders want
+ *    whole 2x2 blocks), so there it is w / 2 x h / 2; GIF takes any size,
+ *    and an odd last column or row is a partial 2x2 block with a chroma
+ *    sample of its own (what libyuv's ARGBToI420 writes and I420ToARGB
+ *    reads). The GIF path clips the 2x2-aligned rectangle to the frame.
  */
 #include "encode/encoder.h"
 
@@ -64,6 +70,10 @@
 #define MAX_GOP 100000
 #define GIF_TICKS 100          /* GIF delays are in 1/100 s */
 
+/* Samples across (or down) a 4:2:0 chroma plane for n luma samples: one per
+ * 2x2 block, a partial block at an odd edge included. */
+static int chroma_dim(int n) { return (n + 1) / 2; }
+
 enum family { FAM_CPU, FAM_GPU };
 enum vcodec { VC_H264, VC_HEVC, VC_VP9, VC_GIF };
 
@@ -85,7 +95,8 @@ struct kn_encoder {
     long packets;              /* packets written so far (their durations) */
     kn_palette palette;
     kn_palette_mapper *mapper; /* NULL until kn_encoder_set_palette */
-    uint8_t *prev[3];          /* the previous frame's planes, tightly packed */
+    uint8_t *prev[3];          /* the previous frame's planes, tightly packed
+                                * (chroma stride chroma_dim(width)) */
     AVFrame *prev_pal;         /* the previous PAL8 frame (read-only: the gif
                                 * encoder may hold a reference to it) */
     uint8_t *argb;             /* two ARGB rows of conversion scratch */
@@ -333,14 +344,16 @@ static int validate(const char *path, const kn_encoder_opts *o, const struct for
     if (o->width <= 0 || o->height <= 0 || o->width > MAX_DIM || o->height > MAX_DIM)
         return kn_err_set(err, KN_EINVAL, "/width", "frame size %dx%d is out of range (1..%d)",
                           o->width, o->height, MAX_DIM);
-    if (o->width % 2 || o->height % 2)
-        return kn_err_set(err, KN_EINVAL, o->width % 2 ? "/width" : "/height",
-                          "frame size %dx%d: width and height must be even for yuv420p output",
-                          o->width, o->height);
     if (o->fps_num <= 0 || o->fps_den <= 0)
         return kn_err_set(err, KN_EINVAL, "/fps", "frame rate %d/%d must be positive",
                           o->fps_num, o->fps_den);
     if ((rc = resolve(o->format, o->codec, fi, vc, err))) return rc;
+    /* yuv420p encoders (x264, x265, NVENC, libvpx) code whole 2x2 chroma
+     * blocks; a GIF's frames are palette images of any size. */
+    if (*vc != VC_GIF && (o->width % 2 || o->height % 2))
+        return kn_err_set(err, KN_EINVAL, o->width % 2 ? "/width" : "/height",
+                          "frame size %dx%d: width and height must be even for yuv420p output",
+                          o->width, o->height);
     /* Frame i starts at round(i * 100 / fps) centiseconds: above 100 fps two
      * frames would start at the same tick. */
     if (*vc == VC_GIF && (int64_t)o->fps_num > (int64_t)GIF_TICKS * o->fps_den)
@@ -624,7 +637,8 @@ int kn_encoder_create(const char *path, const kn_encoder_opts *opts, kn_encoder 
     if (!e) { rc = kn_err_set(err, KN_ENOMEM, NULL, "out of memory"); goto out; }
     e->format = fi->name;
     if (vc == VC_GIF) {
-        size_t ysz = (size_t)opts->width * opts->height, csz = ysz / 4;
+        size_t ysz = (size_t)opts->width * opts->height;
+        size_t csz = (size_t)chroma_dim(opts->width) * chroma_dim(opts->height);
         e->gif = true;
         e->fps_num = opts->fps_num;
         e->fps_den = opts->fps_den;
@@ -791,7 +805,7 @@ static AVFrame *wrap_frame(uint8_t *const data[3], const int stride[3], int w, i
 {
     uintptr_t lo = UINTPTR_MAX, hi = 0;
     for (int i = 0; i < 3; i++) {
-        int pw = i ? w / 2 : w, ph = i ? h / 2 : h;
+        int pw = i ? chroma_dim(w) : w, ph = i ? chroma_dim(h) : h;
         uintptr_t s = (uintptr_t)data[i];
         uintptr_t end = s + (uintptr_t)stride[i] * (uintptr_t)(ph - 1) + (uintptr_t)pw;
         if (s < lo) lo = s;
@@ -817,7 +831,7 @@ static AVFrame *copy_frame(uint8_t *const data[3], const int stride[3], int w, i
     f->height = h;
     if (av_frame_get_buffer(f, 0) < 0) { av_frame_free(&f); return NULL; }
     for (int i = 0; i < 3; i++) {
-        int pw = i ? w / 2 : w, ph = i ? h / 2 : h;
+        int pw = i ? chroma_dim(w) : w, ph = i ? chroma_dim(h) : h;
         for (int y = 0; y < ph; y++)
             memcpy(f->data[i] + (size_t)y * f->linesize[i], data[i] + (size_t)y * stride[i], (size_t)pw);
     }
@@ -839,13 +853,14 @@ static bool row_diff(const uint8_t *a, const uint8_t *b, int n, int *lo, int *hi
 }
 
 /* The smallest rectangle of whole 2x2 blocks outside which frame `data`
- * equals the previous frame in all three planes; empty (x0 == x1) when
+ * equals the previous frame in all three planes, clipped to the frame (an
+ * odd size's last column or row is a partial block); empty (x0 == x1) when
  * nothing changed. I420ToARGB takes one chroma sample per 2x2 block, so
- * outside the rectangle the RGB is the same too. */
+ * outside the rectangle the RGB is the same too. x0 and y0 are even. */
 static void changed_rect(const kn_encoder *e, uint8_t *const data[3], const int stride[3],
                          int *x0, int *y0, int *x1, int *y1)
 {
-    int w = e->cctx->width, h = e->cctx->height, cw = w / 2, ch = h / 2;
+    int w = e->cctx->width, h = e->cctx->height, cw = chroma_dim(w), ch = chroma_dim(h);
     int bx0 = cw, bx1 = -1, by0 = ch, by1 = -1;   /* in blocks, inclusive */
     for (int y = 0; y < h; y++) {
         int lo = w, hi = -1;
@@ -871,9 +886,9 @@ static void changed_rect(const kn_encoder *e, uint8_t *const data[3], const int 
         return;
     }
     *x0 = 2 * bx0;
-    *x1 = 2 * (bx1 + 1);
+    *x1 = 2 * (bx1 + 1) < w ? 2 * (bx1 + 1) : w;
     *y0 = 2 * by0;
-    *y1 = 2 * (by1 + 1);
+    *y1 = 2 * (by1 + 1) < h ? 2 * (by1 + 1) : h;
 }
 
 /* Dithers frame `index` onto the palette into a new PAL8 frame and sends
@@ -882,7 +897,7 @@ static int push_gif(kn_encoder *e, long index, uint8_t *const data[3], const int
                     kn_err *err)
 {
     int rc = KN_OK, r;
-    int w = e->cctx->width, h = e->cctx->height, cw = w / 2;
+    int w = e->cctx->width, h = e->cctx->height, cw = chroma_dim(w);
     AVFrame *f = NULL;
     if (!e->mapper)
         return kn_err_set(err, KN_EINVAL, NULL, "gif output needs its palette before the first "
@@ -908,19 +923,24 @@ static int push_gif(kn_encoder *e, long index, uint8_t *const data[3], const int
     memcpy(f->data[1], e->palette.argb, AVPALETTE_SIZE);
 
     if (x1 > x0) {
-        int rw = x1 - x0;
+        /* x0 and y0 are even, so the rectangle starts on a chroma sample;
+         * x1 or y1 may be an odd frame edge, where the last 2x2 block is
+         * partial: one luma row (column) with a chroma row (column) of its
+         * own, ceil(rw / 2) and ceil(y1 / 2) below. */
+        int rw = x1 - x0, crw = chroma_dim(rw);
         kn_palette_mapper_start(e->mapper, rw);
         for (int y = y0; y < y1; y += 2) {
+            int rows = y1 - y < 2 ? y1 - y : 2;
             r = I420ToARGB(data[0] + (size_t)y * stride[0] + x0, stride[0],
                            data[1] + (size_t)(y / 2) * stride[1] + x0 / 2, stride[1],
                            data[2] + (size_t)(y / 2) * stride[2] + x0 / 2, stride[2],
-                           e->argb, rw * 4, rw, 2);
+                           e->argb, rw * 4, rw, rows);
             if (r != 0) {
                 rc = kn_err_set(err, KN_EINTERNAL, NULL, "colour conversion of frame %ld failed "
                                 "(libyuv I420ToARGB returned %d)", index, r);
                 goto out;
             }
-            for (int k = 0; k < 2; k++)
+            for (int k = 0; k < rows; k++)
                 kn_palette_mapper_row(e->mapper, e->argb + (size_t)k * rw * 4,
                                       f->data[0] + (size_t)(y + k) * f->linesize[0] + x0);
         }
@@ -928,9 +948,9 @@ static int push_gif(kn_encoder *e, long index, uint8_t *const data[3], const int
         for (int y = y0; y < y1; y++)
             memcpy(e->prev[0] + (size_t)y * w + x0, data[0] + (size_t)y * stride[0] + x0, (size_t)rw);
         for (int p = 1; p < 3; p++)
-            for (int y = y0 / 2; y < y1 / 2; y++)
+            for (int y = y0 / 2; y < chroma_dim(y1); y++)
                 memcpy(e->prev[p] + (size_t)y * cw + x0 / 2, data[p] + (size_t)y * stride[p] + x0 / 2,
-                       (size_t)rw / 2);
+                       (size_t)crw);
     }
 
     f->pts = gif_pts(e, index);
@@ -977,7 +997,7 @@ int kn_encoder_push(kn_encoder *e, long index, uint8_t *const data[3], const int
     }
     int w = e->cctx->width, h = e->cctx->height;
     for (int i = 0; i < 3; i++) {
-        if (!data[i] || stride[i] < (i ? w / 2 : w)) {
+        if (!data[i] || stride[i] < (i ? chroma_dim(w) : w)) {
             rc = kn_err_set(err, KN_EINVAL, NULL, "plane %d of frame %ld is missing or its stride %d is "
                             "too small", i, index, stride[i]);
             goto out;

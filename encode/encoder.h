@@ -36,6 +36,10 @@
  * half a centisecond of 1/fps and the total is N/fps to within half a
  * centisecond; fps above 100 is KN_EINVAL (two frames would share a tick).
  * quality, bitrate, preset and keyframe_interval do not apply to gif.
+ * Frame sizes: mp4 and webm need an even width and height (KN_EINVAL at
+ * /width or /height); gif takes any size, and for an odd one the U and V
+ * planes pushed are ceil(width / 2) x ceil(height / 2), as libyuv's
+ * ARGBToI420 writes them.
  *
  * av_log output is routed into common/log (kn_encoder_init_logging).
  *
@@ -110,8 +114,9 @@ const char *kn_encoder_name(const kn_encoder *e);
  * uses such a free index for "unchanged since the last frame". */
 int kn_encoder_set_palette(kn_encoder *e, const kn_palette *pal, kn_err *err);
 
-/* Encodes frame `index` (0, 1, 2... in order) from planes Y, U, V. release
- * may be NULL (then the planes are copied). */
+/* Encodes frame `index` (0, 1, 2... in order) from planes Y (width x
+ * height), U and V (ceil(width / 2) x ceil(height / 2) each). release may be
+ * NULL (then the planes are copied). */
 int kn_encoder_push(kn_encoder *e, long index, uint8_t *const data[3],
                     const int stride[3], kn_encoder_release_fn release,
                     void *opaque, kn_err *err);

@@ -29,7 +29,8 @@ kn_canvas *kn_renderer_canvas(kn_renderer *r);
 /* Evaluates and draws frame i (0 <= i < n_frames) into the canvas. */
 int kn_renderer_draw(kn_renderer *r, long frame, kn_err *err);
 
-/* Converts the canvas to I420 planes of the doc's size. */
+/* Converts the canvas to I420 planes of the doc's size: Y is w x h, U and V
+ * ceil(w / 2) x ceil(h / 2) (odd sizes are gif documents'). */
 int kn_renderer_to_i420(kn_renderer *r, uint8_t *const data[3], const int stride[3],
                         kn_err *err);
 

@@ -4,6 +4,9 @@
  * Shared memory layout: a struct ring_shm header, padded to a page, then K
  * slots of slot_bytes each. A slot holds the Y, U and V planes; each plane
  * starts 64-byte aligned and its stride is the plane width rounded up to 64.
+ * Y is width x height; U and V are ceil(width / 2) x ceil(height / 2), so an
+ * odd size (gif output) has room for the chroma of its last column and row,
+ * which libyuv's ARGBToI420 writes from the half-filled 2x2 blocks there.
  *
  * Invariants (all state is read and written under the robust mutex):
  *  - Frame f lives in slot f % K. A slot's state is one 64-bit word:
@@ -162,9 +165,9 @@ static int check_geometry(int width, int height, int slots, kn_err *err)
         return kn_err_set(err, KN_EINVAL, NULL,
                           "frame size %dx%d is outside %dx%d..%dx%d", width, height,
                           RING_MIN_W, RING_MIN_H, RING_MAX_W, RING_MAX_H);
-    if (width % 2 || height % 2)
-        return kn_err_set(err, KN_EINVAL, NULL,
-                          "frame size %dx%d must have an even width and height (4:2:0 chroma)", width, height);
+    /* Odd sizes are fine here (chroma is rounded up, see compute_layout);
+     * whether the output format takes them is the document's and the
+     * encoder's business. */
     return KN_OK;
 }
 
@@ -176,9 +179,12 @@ static int compute_layout(int width, int height, int slots, struct layout *L)
     size_t w = (size_t)width, h = (size_t)height;
     size_t plane[3];
     L->stride[0] = round_up(w, RING_ALIGN);
-    L->stride[1] = L->stride[2] = round_up(w / 2, RING_ALIGN);
+    /* One chroma sample per 2x2 block, a partial block at an odd edge
+     * included: ceil, not w / 2, or the last chroma column and row of an
+     * odd size would fall outside the plane. */
+    L->stride[1] = L->stride[2] = round_up((w + 1) / 2, RING_ALIGN);
     if (__builtin_mul_overflow(L->stride[0], h, &plane[0])) return -1;
-    if (__builtin_mul_overflow(L->stride[1], h / 2, &plane[1])) return -1;
+    if (__builtin_mul_overflow(L->stride[1], (h + 1) / 2, &plane[1])) return -1;
     plane[2] = plane[1];
     size_t off = 0;
     for (int i = 0; i < 3; i++) {

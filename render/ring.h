@@ -5,7 +5,9 @@
  *
  * Slots hold frames in the encoder's input format, YUV 4:2:0 planar (I420,
  * BT.601 limited range as libyuv's ARGBToI420 writes it), so the encoder can
- * wrap a slot's planes in an AVFrame without copying.
+ * wrap a slot's planes in an AVFrame without copying. Any size in
+ * 16..7680 x 16..4320 is accepted, odd ones too (gif output): Y is
+ * width x height, U and V are ceil(width / 2) x ceil(height / 2).
  *
  * Protocol (frame f always lives in slot f % K):
  *   producer: kn_ring_claim -> render privately -> kn_ring_acquire (blocks

@@ -1181,9 +1181,11 @@ static void px_rgb(const AVFrame *f, int x, int y, int rgb[3])
 
 typedef void (*frame_fn)(void *ctx, long k, const AVFrame *f);
 
-/* Decodes every frame of path; returns how many there were. The packets'
- * pts (stream time base) go to pts[] when given. */
-static long decode_all(const char *path, frame_fn fn, void *ctx, int64_t *pts, AVRational *tb)
+/* Decodes every frame of path, each of which must be w x h; returns how
+ * many there were. The packets' pts (stream time base) go to pts[] when
+ * given. */
+static long decode_all_wh(const char *path, int w, int h, frame_fn fn, void *ctx, int64_t *pts,
+                          AVRational *tb)
 {
     AVFormatContext *ic = NULL;
     /* The gif demuxer, like browsers, plays delays under 2 cs as 10 cs
@@ -1219,8 +1221,8 @@ static long decode_all(const char *path, frame_fn fn, void *ctx, int64_t *pts, A
             av_packet_unref(pkt);
         }
         while ((r = avcodec_receive_frame(dc, fr)) == 0) {
-            assert_int_equal(fr->width, W);
-            assert_int_equal(fr->height, H);
+            assert_int_equal(fr->width, w);
+            assert_int_equal(fr->height, h);
             if (fn) fn(ctx, frames, fr);
             frames++;
             av_frame_unref(fr);
@@ -1233,6 +1235,11 @@ static long decode_all(const char *path, frame_fn fn, void *ctx, int64_t *pts, A
     avcodec_free_context(&dc);
     avformat_close_input(&ic);
     return frames;
+}
+
+static long decode_all(const char *path, frame_fn fn, void *ctx, int64_t *pts, AVRational *tb)
+{
+    return decode_all_wh(path, W, H, fn, ctx, pts, tb);
 }
 
 /* The RGB libyuv makes of one 2x2 block with these levels. */
@@ -1556,6 +1563,312 @@ static void test_gif_bad_options(void **state)
     kn_encoder_destroy(e);
 }
 
+/* ---- gif, odd sizes -------------------------------------------------- */
+
+/* 33 x 17: the last column and the last row are partial 2x2 blocks, each
+ * with a chroma column / row of its own (17 x 9 chroma samples). */
+#define OW 33
+#define OH 17
+#define OCW ((OW + 1) / 2)
+#define OCH ((OH + 1) / 2)
+
+/* Each plane is its own allocation of exactly stride x rows bytes (odd
+ * strides, padding 255), so a read or write past the last chroma row or
+ * column either shows in the pixels or trips ASan. */
+typedef struct odd_frame {
+    uint8_t *data[3];
+    int stride[3];
+} odd_frame;
+
+static void odd_alloc(odd_frame *f)
+{
+    static const int pad[3] = {3, 5, 7};
+    for (int p = 0; p < 3; p++) {
+        int pw = p ? OCW : OW, ph = p ? OCH : OH;
+        f->stride[p] = pw + pad[p];
+        f->data[p] = malloc((size_t)f->stride[p] * ph);
+        assert_non_null(f->data[p]);
+        memset(f->data[p], 255, (size_t)f->stride[p] * ph);
+    }
+}
+
+static void odd_free(odd_frame *f)
+{
+    for (int p = 0; p < 3; p++) free(f->data[p]);
+}
+
+static void odd_set(odd_frame *f, int p, int x, int y, int v)
+{
+    f->data[p][(size_t)y * f->stride[p] + x] = (uint8_t)v;
+}
+
+/* Frame k of a clip whose changes sit on the odd edges: a flat background
+ * (Y 60, U 100, V 160) and
+ *   1: the last luma column and the last chroma column changed, 2: back;
+ *   3: the last luma row and the last chroma row changed, 4: back;
+ *   5, 6: the bottom-right pixel (its own luma and chroma sample) changed,
+ *      then nothing changed;
+ *   7: a block in the middle changed too, the corner kept;
+ *   8: back;
+ *   9: only the last chroma column changed (luma the same), 10: back.
+ * Changing an edge and changing it back catches a previous-frame copy that
+ * misses the edge's chroma: the frame after would keep the edge colour. */
+#define ODD_N 11
+static void odd_scene(long k, odd_frame *f)
+{
+    static const int bg[3] = {60, 100, 160};
+    for (int p = 0; p < 3; p++) {
+        int pw = p ? OCW : OW, ph = p ? OCH : OH;
+        for (int y = 0; y < ph; y++) memset(f->data[p] + (size_t)y * f->stride[p], bg[p], (size_t)pw);
+    }
+    if (k == 1) {
+        for (int y = 0; y < OH; y++) odd_set(f, 0, OW - 1, y, 200);
+        for (int y = 0; y < OCH; y++) {
+            odd_set(f, 1, OCW - 1, y, 60);
+            odd_set(f, 2, OCW - 1, y, 200);
+        }
+    } else if (k == 3) {
+        for (int x = 0; x < OW; x++) odd_set(f, 0, x, OH - 1, 30);
+        for (int x = 0; x < OCW; x++) {
+            odd_set(f, 1, x, OCH - 1, 180);
+            odd_set(f, 2, x, OCH - 1, 90);
+        }
+    } else if (k >= 5 && k <= 7) {
+        odd_set(f, 0, OW - 1, OH - 1, 235);
+        odd_set(f, 1, OCW - 1, OCH - 1, 200);
+        odd_set(f, 2, OCW - 1, OCH - 1, 50);
+        if (k == 7) {
+            for (int y = 4; y < 8; y++)
+                for (int x = 8; x < 12; x++) odd_set(f, 0, x, y, 150);
+            for (int y = 2; y < 4; y++)
+                for (int x = 4; x < 6; x++) {
+                    odd_set(f, 1, x, y, 140);
+                    odd_set(f, 2, x, y, 110);
+                }
+        }
+    } else if (k == 9) {
+        for (int y = 0; y < OCH; y++) {
+            odd_set(f, 1, OCW - 1, y, 30);
+            odd_set(f, 2, OCW - 1, y, 230);
+        }
+    }
+}
+
+typedef struct odd_check {
+    const uint8_t *rgb;      /* expected RGB, n x OW x OH x 3 */
+    long n;
+    long bad;                /* frames with a pixel off by more than `tol` */
+    int tol;
+    double edge_err, edge_samples;   /* |error| over the last column and row */
+    double all_err, all_samples;
+    int prev[OH][OW][3];     /* the previous decoded frame */
+    long still_changed;      /* odd_grad: samples outside the moving block's
+                              * path that differ from the previous frame */
+} odd_check;
+
+static void check_odd(void *ctx, long k, const AVFrame *f)
+{
+    odd_check *c = ctx;
+    assert_true(k < c->n);
+    const uint8_t *want = c->rgb + (size_t)k * OW * OH * 3;
+    int worst = 0, wx = 0, wy = 0, got[3];
+    for (int y = 0; y < OH; y++)
+        for (int x = 0; x < OW; x++) {
+            px_rgb(f, x, y, got);
+            for (int a = 0; a < 3; a++) {
+                int d = abs(got[a] - want[(y * OW + x) * 3 + a]);
+                c->all_err += d;
+                c->all_samples++;
+                if (x == OW - 1 || y == OH - 1) {
+                    c->edge_err += d;
+                    c->edge_samples++;
+                }
+                if (d > worst) { worst = d; wx = x; wy = y; }
+            }
+        }
+    if (worst > c->tol) {
+        const uint8_t *w = want + (wy * OW + wx) * 3;
+        px_rgb(f, wx, wy, got);
+        print_message("odd gif frame %ld: pixel (%d, %d) is %d,%d,%d, want %d,%d,%d\n", k, wx, wy,
+                      got[0], got[1], got[2], w[0], w[1], w[2]);
+        c->bad++;
+    }
+}
+
+/* check_odd, and for odd_grad frames: the block of frame k covers x
+ * 4k..4k+5 of rows 10..16, so frame k differs from frame k-1 only in x
+ * 4(k-1)..4k+5 there (a 2x2-aligned span). Everything else was not
+ * re-dithered and must decode exactly as before. */
+static void check_odd_grad(void *ctx, long k, const AVFrame *f)
+{
+    odd_check *c = ctx;
+    check_odd(ctx, k, f);
+    int cur[OH][OW][3];
+    for (int y = 0; y < OH; y++)
+        for (int x = 0; x < OW; x++) {
+            px_rgb(f, x, y, cur[y][x]);
+            int moved = y >= 10 && x >= 4 * ((int)k - 1) && x < 4 * (int)k + 6;
+            if (k > 0 && !moved)
+                for (int a = 0; a < 3; a++) c->still_changed += cur[y][x][a] != c->prev[y][x][a];
+        }
+    memcpy(c->prev, cur, sizeof cur);
+}
+
+/* The RGB libyuv makes of a whole odd frame: the reference the decoded GIF
+ * is held to, computed without the encoder's changed-rectangle logic. */
+static void odd_rgb(uint8_t *const data[3], const int stride[3], uint8_t *rgb)
+{
+    uint8_t argb[OW * OH * 4];
+    assert_int_equal(I420ToARGB(data[0], stride[0], data[1], stride[1], data[2], stride[2], argb,
+                                OW * 4, OW, OH), 0);
+    for (int i = 0; i < OW * OH; i++)
+        for (int a = 0; a < 3; a++) rgb[i * 3 + a] = argb[i * 4 + 2 - a];
+}
+
+/* An odd-size GIF with few colours: the palette is exact and nothing is
+ * dithered, so every decoded pixel, the last column and row included, is
+ * the frame's own colour. */
+static void test_gif_odd_size(void **state)
+{
+    (void)state;
+    char path[600];
+    out_path(path, sizeof path, "odd.gif");
+    kn_err err;
+    odd_frame fr;
+    odd_alloc(&fr);
+    uint8_t *rgb = malloc((size_t)ODD_N * OW * OH * 3);
+    assert_non_null(rgb);
+    kn_palette_hist *h = NULL;
+    assert_int_equal(kn_palette_hist_create(&h, &err), KN_OK);
+    for (long k = 0; k < ODD_N; k++) {
+        odd_scene(k, &fr);
+        assert_int_equal(kn_palette_hist_add_i420(h, (const uint8_t *const *)fr.data, fr.stride, OW, OH,
+                                                  &err), KN_OK);
+        odd_rgb(fr.data, fr.stride, rgb + (size_t)k * OW * OH * 3);
+    }
+    assert_int_equal(kn_palette_hist_pixels(h), (uint64_t)ODD_N * OW * OH);
+    kn_palette pal;
+    assert_int_equal(kn_palette_build(h, KN_PALETTE_GIF_COLORS, &pal, &err), KN_OK);
+    kn_palette_hist_destroy(h);
+    /* Exact, one entry per colour: the background, the last column of
+     * frame 1, the last row of frame 3, the corner, the middle block and
+     * the chroma-only column of frame 9. */
+    assert_int_equal(pal.n, 6);
+
+    kn_encoder_opts o = gif_opts(20, 1);
+    o.width = OW;
+    o.height = OH;
+    kn_encoder *e = NULL;
+    if (kn_encoder_create(path, &o, &e, &err)) fail_msg("create %dx%d gif: %s", OW, OH, err.msg);
+    assert_int_equal(kn_encoder_set_palette(e, &pal, &err), KN_OK);
+    /* A chroma stride below ceil(33 / 2) = 17 cannot hold a row. */
+    odd_scene(0, &fr);
+    int short_stride[3] = {fr.stride[0], OCW - 1, fr.stride[2]};
+    assert_int_equal(kn_encoder_push(e, 0, fr.data, short_stride, NULL, NULL, &err), KN_EINVAL);
+    for (long k = 0; k < ODD_N; k++) {
+        odd_scene(k, &fr);
+        if (kn_encoder_push(e, k, fr.data, fr.stride, NULL, NULL, &err)) fail_msg("push %ld: %s", k, err.msg);
+    }
+    assert_int_equal(kn_encoder_finish(e, &err), KN_OK);
+    kn_encoder_destroy(e);
+
+    gif_walk g;
+    walk_gif(path, &g);
+    assert_int_equal(g.width, OW);
+    assert_int_equal(g.height, OH);
+    assert_int_equal(g.images, ODD_N);
+    for (long i = 0; i < ODD_N; i++) assert_int_equal(g.delays[i], 5);
+    odd_check oc = {.rgb = rgb, .n = ODD_N, .tol = 2};
+    assert_int_equal(decode_all_wh(path, OW, OH, check_odd, &oc, NULL, NULL), ODD_N);
+    assert_int_equal(oc.bad, 0);
+
+    /* mp4 and webm stay even-only. */
+    o = base_opts("cpu", "h264");
+    o.width = OW;
+    expect_einval(o, "/width", "even");
+    o = webm_opts("cpu");
+    o.height = OH;
+    expect_code(o, KN_EINVAL, "/height", "even");
+    free(rgb);
+    odd_free(&fr);
+}
+
+/* Many colours at an odd size: a diagonal ramp and a white block that
+ * moves right along the bottom rows until it covers the last column and
+ * row, so the palette is quantised and the changed rectangle ends on the
+ * odd edges. Dithering keeps the error small there as everywhere. */
+static void odd_grad(long k, odd_frame *f)
+{
+    for (int y = 0; y < OH; y++)
+        for (int x = 0; x < OW; x++) {
+            int blk = y >= 10 && x >= 4 * (int)k && x < 4 * (int)k + 6;
+            odd_set(f, 0, x, y, blk ? 235 : 16 + (x * 7 + y * 5) % 220);
+        }
+    for (int y = 0; y < OCH; y++)
+        for (int x = 0; x < OCW; x++) {
+            int blk = y >= 5 && x >= 2 * (int)k && x < 2 * (int)k + 3;
+            odd_set(f, 1, x, y, blk ? 128 : 40 + y * 176 / (OCH - 1));
+            odd_set(f, 2, x, y, blk ? 128 : 216 - x * 176 / (OCW - 1));
+        }
+}
+
+static void test_gif_odd_dithered(void **state)
+{
+    (void)state;
+    enum { N = 8 };   /* frame 7's block is at x 28..33: it reaches the last column */
+    char path[600];
+    out_path(path, sizeof path, "odd_grad.gif");
+    kn_err err;
+    odd_frame fr;
+    odd_alloc(&fr);
+    uint8_t *rgb = malloc((size_t)N * OW * OH * 3);
+    assert_non_null(rgb);
+    kn_palette_hist *h = NULL;
+    assert_int_equal(kn_palette_hist_create(&h, &err), KN_OK);
+    for (long k = 0; k < N; k++) {
+        odd_grad(k, &fr);
+        assert_int_equal(kn_palette_hist_add_i420(h, (const uint8_t *const *)fr.data, fr.stride, OW, OH,
+                                                  &err), KN_OK);
+        odd_rgb(fr.data, fr.stride, rgb + (size_t)k * OW * OH * 3);
+    }
+    kn_palette pal;
+    assert_int_equal(kn_palette_build(h, 64, &pal, &err), KN_OK);   /* few colours: real dithering */
+    kn_palette_hist_destroy(h);
+    assert_int_equal(pal.n, 64);
+
+    kn_encoder_opts o = gif_opts(25, 1);
+    o.width = OW;
+    o.height = OH;
+    kn_encoder *e = NULL;
+    assert_int_equal(kn_encoder_create(path, &o, &e, &err), KN_OK);
+    assert_int_equal(kn_encoder_set_palette(e, &pal, &err), KN_OK);
+    for (long k = 0; k < N; k++) {
+        odd_grad(k, &fr);
+        if (kn_encoder_push(e, k, fr.data, fr.stride, NULL, NULL, &err)) fail_msg("push %ld: %s", k, err.msg);
+    }
+    assert_int_equal(kn_encoder_finish(e, &err), KN_OK);
+    kn_encoder_destroy(e);
+
+    odd_check *oc = calloc(1, sizeof *oc);
+    assert_non_null(oc);
+    oc->rgb = rgb;
+    oc->n = N;
+    oc->tol = 255;   /* dithered: judged by the mean errors below */
+    assert_int_equal(decode_all_wh(path, OW, OH, check_odd_grad, oc, NULL, NULL), N);
+    double mean = oc->all_err / oc->all_samples, edge = oc->edge_err / oc->edge_samples;
+    print_message("odd gif dithered: %d colours, mean |error| %.2f, last column and row %.2f, "
+                  "%ld still samples changed\n", pal.n, mean, edge, oc->still_changed);
+    assert_true(mean < 12.0);
+    assert_true(edge < 16.0);
+    /* Only the changed rectangle is re-dithered, up to the odd edges and
+     * no further: an edge chroma sample the encoder failed to remember
+     * would make every frame "changed" there and re-dither it all. */
+    assert_int_equal(oc->still_changed, 0);
+    free(oc);
+    free(rgb);
+    odd_free(&fr);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -1601,6 +1914,8 @@ int main(void)
         cmocka_unit_test(test_gif_24fps),
         cmocka_unit_test(test_gif_ntsc),
         cmocka_unit_test(test_gif_dithered),
+        cmocka_unit_test(test_gif_odd_size),
+        cmocka_unit_test(test_gif_odd_dithered),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -227,7 +227,7 @@ static const struct {
     { DOC(G("{'linear': [0, 0, '=t', 1], 'stops': [[0, 'red']]}"), ""),
       "/elements/0/fill/linear/2", "expression is not allowed" },
     { DOC(G("{'linear': [0, 0, 1e10, 1], 'stops': [[0, 'red']]}"), ""),
-      "/elements/0/fill/linear/2", "from -1e+09 to 1e+09" },
+      "/elements/0/fill/linear/2", "from -1000000000 to 1000000000" },
     { DOC(G("{'radial': [5, 5, 0], 'stops': [[0, 'red']]}"), ""), "/elements/0/fill/radial/2",
       "> 0" },
     { DOC(G("{'radial': [5, 5], 'stops': [[0, 'red']]}"), ""), "/elements/0/fill/radial",
