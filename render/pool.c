@@ -208,6 +208,7 @@ typedef struct sup_state {
     uint64_t doc_len;
     kn_ring *ring;
     pool_shared *sh;
+    unsigned char stopping[KN_RING_MAX_WORKERS];   /* killed by us, not crashed */
 } sup_state;
 
 static void sup_send_job(sup_state *s, int i)
@@ -249,8 +250,25 @@ static int sup_spawn(sup_state *s, int i)
     return 0;
 }
 
+/* A job that stopped early (canceled, or failed on a frame) must stop
+ * using the CPU within a second, but a worker only looks at the ring
+ * between frames, and one frame of a heavy document (or the parse of a
+ * 64 MB one) can take a minute. So its workers are killed, busy or not:
+ * sup_reap starts fresh ones, which hold no state worth keeping, in about a
+ * millisecond each. */
+static void sup_stop_busy(sup_state *s)
+{
+    if (!s->ring || (!kn_ring_canceled(s->ring) && kn_ring_error(s->ring, NULL) == KN_OK)) return;
+    for (int i = 0; i < s->n; i++) {
+        if (s->pid[i] <= 0 || s->stopping[i]) continue;
+        if (kill(s->pid[i], SIGKILL) == 0) s->stopping[i] = 1;
+    }
+    kn_debug("pool: the job stopped early: its render workers are replaced");
+}
+
 static void sup_drop_job(sup_state *s)
 {
+    sup_stop_busy(s);
     if (s->ring_fd >= 0) close(s->ring_fd);
     if (s->doc_fd >= 0) close(s->doc_fd);
     kn_ring_destroy(s->ring);
@@ -267,7 +285,11 @@ static void sup_reap(sup_state *s)
         int i;
         for (i = 0; i < s->n && s->pid[i] != pid; i++) {}
         if (i == s->n) continue;
-        if (WIFSIGNALED(status))
+        int stopped = s->stopping[i];
+        s->stopping[i] = 0;
+        if (stopped)   /* sup_stop_busy's doing: not a crash, not a restart */
+            kn_debug("pool: render worker %d (pid %d) stopped", i, (int)pid);
+        else if (WIFSIGNALED(status))
             kn_warn("pool: render worker %d (pid %d) killed by signal %d", i, (int)pid, WTERMSIG(status));
         else
             kn_warn("pool: render worker %d (pid %d) exited with status %d", i, (int)pid, WEXITSTATUS(status));
@@ -275,13 +297,16 @@ static void sup_reap(sup_state *s)
         s->sock[i] = -1;
         s->pid[i] = 0;
         s->sh->pid[i] = 0;
+        /* A stopped worker may, in a race, have finished the old frame and
+         * claimed one of the next job's before the signal landed: give that
+         * frame back too. */
         if (s->ring) {
             long f = kn_ring_worker_lost(s->ring, i);
             if (f >= 0 && kn_ring_error(s->ring, NULL) == KN_OK && !kn_ring_canceled(s->ring))
                 kn_warn("pool: frame %ld goes back to the queue", f);
         }
         if (sup_spawn(s, i) == 0) {
-            __atomic_add_fetch(&s->sh->restarts, 1, __ATOMIC_RELAXED);
+            if (!stopped) __atomic_add_fetch(&s->sh->restarts, 1, __ATOMIC_RELAXED);
             sup_send_job(s, i);
         }
     }

@@ -613,6 +613,113 @@ static void test_gif_end_to_end(void **state)
     json_decref(j);
 }
 
+/* Decodes a GIF whose frames must all be w x h; the RGB of the n points
+ * pts[i] = {x, y} of frame k goes to rgb[(k * n + i) * 3 ..] for up to
+ * max_frames frames. Returns the frame count. */
+static long gif_sample(const char *path, int w, int h, const int (*pts)[2], int n, int *rgb,
+                       long max_frames)
+{
+    AVFormatContext *fc = NULL;
+    assert_int_equal(avformat_open_input(&fc, path, NULL, NULL), 0);
+    assert_true(avformat_find_stream_info(fc, NULL) >= 0);
+    assert_string_equal(fc->iformat->name, "gif");
+    AVStream *st = fc->streams[0];
+    assert_int_equal(st->codecpar->width, w);
+    assert_int_equal(st->codecpar->height, h);
+    const AVCodec *dec = avcodec_find_decoder(st->codecpar->codec_id);
+    AVCodecContext *cc = avcodec_alloc_context3(dec);
+    avcodec_parameters_to_context(cc, st->codecpar);
+    assert_int_equal(avcodec_open2(cc, dec, NULL), 0);
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *f = av_frame_alloc();
+    long frames = 0;
+    for (int eof = 0; !eof;) {
+        if (av_read_frame(fc, pkt) >= 0) {
+            assert_int_equal(avcodec_send_packet(cc, pkt), 0);
+            av_packet_unref(pkt);
+        } else {
+            avcodec_send_packet(cc, NULL);
+            eof = 1;
+        }
+        while (avcodec_receive_frame(cc, f) == 0) {
+            assert_int_equal(f->format, AV_PIX_FMT_BGRA);   /* FFmpeg 5.1's gif decoder */
+            assert_int_equal(f->width, w);
+            assert_int_equal(f->height, h);
+            for (int i = 0; i < n && frames < max_frames; i++) {
+                const uint8_t *p = f->data[0] + (size_t)pts[i][1] * f->linesize[0] + 4 * pts[i][0];
+                int *o = rgb + (frames * n + i) * 3;
+                o[0] = p[2];
+                o[1] = p[1];
+                o[2] = p[0];
+            }
+            frames++;
+        }
+    }
+    av_frame_free(&f);
+    av_packet_free(&pkt);
+    avcodec_free_context(&cc);
+    avformat_close_input(&fc);
+    return frames;
+}
+
+/* An odd frame size (35 x 21) is fine for gif: a blue background, a red
+ * rectangle over the bottom-right corner (x 18..34, y 10..20, so the last
+ * column and row, partial 2x2 blocks, are red) and a white 6 x 4 square at
+ * the top that slides from x 0 to x 29, reaching the last column on the
+ * last frame. mp4 at that size stays a 400. */
+static void test_gif_odd_size_end_to_end(void **state)
+{
+    (void)state;
+    const char *body =
+        "{\"width\":35,\"height\":21,\"fps\":10,\"duration\":0.5,\"background\":\"#0000ff\","
+        "\"elements\":[{\"type\":\"rect\",\"x\":18,\"y\":10,\"width\":17,\"height\":11,\"fill\":\"#ff0000\"},"
+        "{\"id\":\"s\",\"type\":\"rect\",\"x\":0,\"y\":0,\"width\":6,\"height\":4,\"fill\":\"#ffffff\"}],"
+        "\"timeline\":{\"tween\":{\"s.x\":[0,29]},\"duration\":0.4},"
+        "\"output\":{\"format\":\"gif\"}}";
+    char *id = post_job(g.port, body, NULL, 201);
+    json_t *j = wait_status(g.port, id, "succeeded", 60);
+    assert_string_equal(jstr(j, "status", NULL), "succeeded");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "output"), "frames")), 5);
+    json_decref(j);
+
+    char path[128], file[600];
+    snprintf(path, sizeof path, "/v1/jobs/%s/video", id);
+    tu_resp r;
+    assert_int_equal(tu_http(g.port, "GET", path, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(tu_header(&r, "Content-Type"), "image/gif");
+    snprintf(file, sizeof file, "%s/%s.gif", g.dir, id);
+    assert_int_equal(tu_write_file(file, r.body, r.len), 0);
+    tu_resp_free(&r);
+
+    enum { RED, BLUE, WHITE };
+    static const int colour[3][3] = {{255, 0, 0}, {0, 0, 255}, {255, 255, 255}};
+    /* bottom-right corner, bottom-left, last column above the red, the
+     * square's start, and the square's end in the last column */
+    static const int pts[5][2] = {{34, 20}, {0, 20}, {34, 7}, {1, 1}, {34, 2}};
+    int rgb[5 * 5 * 3];
+    assert_int_equal(gif_sample(file, 35, 21, pts, 5, rgb, 5), 5);
+    for (int k = 0; k < 5; k++) {
+        int want[5] = {RED, BLUE, BLUE, k == 0 ? WHITE : BLUE, k == 4 ? WHITE : BLUE};
+        for (int i = 0; i < 5; i++)
+            for (int a = 0; a < 3; a++) {
+                int got = rgb[(k * 5 + i) * 3 + a];
+                if (abs(got - colour[want[i]][a]) > 10)
+                    fail_msg("frame %d: pixel (%d, %d) is %d,%d,%d, want %d,%d,%d", k, pts[i][0], pts[i][1],
+                             rgb[(k * 5 + i) * 3], rgb[(k * 5 + i) * 3 + 1], rgb[(k * 5 + i) * 3 + 2],
+                             colour[want[i]][0], colour[want[i]][1], colour[want[i]][2]);
+            }
+    }
+    free(id);
+
+    int st;
+    j = http_json(g.port, "POST", "/v1/jobs", NULL,
+                  "{\"width\":35,\"height\":21,\"fps\":10,\"duration\":0.5,\"output\":{\"format\":\"mp4\"}}", &st);
+    assert_int_equal(st, 400);
+    assert_string_equal(jstr(j, "error", "path"), "/width");
+    json_decref(j);
+}
+
 /* A long GIF: progress never goes back across the two passes (rendered
  * counts pass 1, encoded pass 2), and cancel works in either pass. */
 static void test_gif_progress_cancel(void **state)
@@ -994,6 +1101,93 @@ static void test_killed_worker(void **state)
     srv_stop(&s);
 }
 
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds the render workers under pool have used so far. */
+static double workers_cpu(int pool)
+{
+    int pids[64], n = find_procs("kinora-render", pids, 64);
+    double ticks = 0;
+    for (int i = 0; i < n; i++) {
+        if (!child_of(pids[i], pool)) continue;
+        char p[64];
+        snprintf(p, sizeof p, "/proc/%d/stat", pids[i]);
+        char *st = tu_read_file(p, NULL);
+        char *rp = st ? strrchr(st, ')') : NULL;
+        unsigned long ut = 0, stt = 0;
+        if (rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stt) == 2)
+            ticks += (double)(ut + stt);
+        free(st);
+    }
+    return ticks / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* DELETE stops the work within a second even when one frame takes seconds
+ * to draw: the next job does not wait for the canceled job's frames. */
+static void test_cancel_mid_slow_frame(void **state)
+{
+    (void)state;
+    srv s;
+    const char *extra[] = {"--workers", "2", NULL};
+    srv_start(&s, extra);
+    /* 60 big translucent radial-gradient circles at 4K: about 5 s a frame. */
+    size_t cap = 64 * 1024, len = 0;
+    char *body = malloc(cap);
+    assert_non_null(body);
+    len += (size_t)snprintf(body + len, cap - len,
+                            "{\"width\":3840,\"height\":2160,\"fps\":10,\"duration\":5,\"elements\":[");
+    for (int i = 0; i < 60; i++)
+        len += (size_t)snprintf(body + len, cap - len,
+                                "%s{\"type\":\"circle\",\"cx\":\"=1920+50*sin(t+%d)\",\"cy\":1080,\"r\":1250,"
+                                "\"fill\":{\"radial\":[1920,1080,1500],\"stops\":[[0,\"#f00\"],[1,\"#0000ff88\"]]},"
+                                "\"stroke\":\"white\",\"stroke_width\":15,\"opacity\":0.5}",
+                                i ? "," : "", i);
+    snprintf(body + len, cap - len, "],\"output\":{\"preset\":\"ultrafast\"}}");
+    char *id = post_job(s.port, body, NULL, 201);
+    json_decref(wait_status(s.port, id, "rendering", 30));
+    int pool = pool_of(s.pid);
+    assert_true(pool > 0);
+    /* Cancel once the workers are well into their first frames. */
+    double cpu = 0;
+    for (int k = 0; k < 400 && (cpu = workers_cpu(pool)) < 0.5; k++) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    assert_true(cpu >= 0.5);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/jobs/%s", id);
+    int st;
+    json_t *j = http_json(s.port, "GET", path, NULL, NULL, &st);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "progress"), "frames_rendered")), 0);
+    json_decref(j);
+    double t0 = mono_now();
+    json_decref(http_json(s.port, "DELETE", path, NULL, NULL, &st));
+    assert_int_equal(st, 200);
+    char *body2 = small_job(4, NULL);
+    char *id2 = post_job(s.port, body2, NULL, 201);
+    j = wait_status(s.port, id2, "succeeded", 60);
+    double dt = mono_now() - t0;
+    assert_string_equal(jstr(j, "status", NULL), "succeeded");
+    json_decref(j);
+    print_message("the next job finished %.2f s after the cancel\n", dt);
+    if (dt > 2.5) fail_msg("the next job finished %.1f s after the cancel", dt);
+    /* Replacing the workers is not a crash. */
+    tu_resp r;
+    assert_int_equal(tu_http(s.port, "GET", "/metrics", NULL, NULL, 0, &r), 0);
+    assert_non_null(strstr(r.body, "kinora_worker_restarts_total 0"));
+    tu_resp_free(&r);
+    free(id);
+    free(id2);
+    free(body);
+    free(body2);
+    srv_stop(&s);
+}
+
 static void test_crashing_frame(void **state)
 {
     (void)state;
@@ -1077,12 +1271,14 @@ int main(void)
         cmocka_unit_test(test_preview_png),
         cmocka_unit_test(test_events_stream),
         cmocka_unit_test(test_gif_end_to_end),
+        cmocka_unit_test(test_gif_odd_size_end_to_end),
         cmocka_unit_test(test_gif_progress_cancel),
     };
     const struct CMUnitTest own[] = {
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_queue_full),
         cmocka_unit_test(test_killed_worker),
+        cmocka_unit_test(test_cancel_mid_slow_frame),
         cmocka_unit_test(test_crashing_frame),
         cmocka_unit_test(test_server_sigkill_restart),
     };

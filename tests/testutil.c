@@ -76,6 +76,7 @@ const char *tu_src(const char *rel)
 #include <poll.h>
 #include <signal.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -207,6 +208,10 @@ int tu_server_start(const char *data, const char *const *extra, int *port)
     mkdir(data, 0755);
     pid_t pid = fork();
     if (pid == 0) {
+        /* A failed assertion longjmps past the test's server stop: the
+         * server must not outlive the test process (ctest would wait on it
+         * until its timeout). */
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         int lf = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (lf >= 0) dup2(lf, 2);
         const char *argv[32] = {"kinora", "serve", "--port", "0", "--bind", "127.0.0.1", "--data", data,
