@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -160,7 +161,7 @@ static int token_ok(kn_http *h, struct MHD_Connection *c)
 {
     if (!h->token[0]) return 1;
     const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    if (!a || strncmp(a, "Bearer ", 7) != 0) return 0;
+    if (!a || strncasecmp(a, "Bearer ", 7) != 0) return 0;   /* schemes are case-insensitive */
     a += 7;
     size_t n = strlen(h->token), m = strlen(a);
     unsigned diff = (unsigned)(n ^ m);
@@ -337,8 +338,8 @@ static int parse_range(const char *hdr, long long size, long long *a, long long 
     char *end;
     if (*p == '-') {
         long long n = strtoll(p + 1, &end, 10);
-        if (*end || n <= 0) return 0;
-        if (size == 0) return -1;
+        if (*end || end == p + 1 || n < 0) return 0;
+        if (n == 0 || size == 0) return -1;   /* the last 0 bytes: nothing to send */
         *a = n >= size ? 0 : size - n;
         *b = size - 1;
         return 1;
@@ -386,7 +387,10 @@ static enum MHD_Result get_video(kn_http *h, struct MHD_Connection *c, const cha
     const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
     if (inm && (strstr(inm, etag) || strcmp(inm, "*") == 0)) {
         close(fd);
+        /* libmicrohttpd 0.9.75 adds "Content-Length: 0" to a 304 whatever
+         * we do (a callback response makes it chunked, which is worse). */
         struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        if (!r) return MHD_NO;
         MHD_add_response_header(r, "ETag", etag);
         enum MHD_Result ret = MHD_queue_response(c, 304, r);
         MHD_destroy_response(r);
@@ -500,7 +504,8 @@ static ssize_t events_read(void *cls, uint64_t pos, char *buf, size_t max)
     }
 }
 
-static enum MHD_Result job_events(kn_http *h, struct MHD_Connection *c, const char *id)
+static enum MHD_Result job_events(kn_http *h, struct MHD_Connection *c, const char *id,
+                                  const char *method)
 {
     kn_job_rec rec = {0};
     kn_err err;
@@ -513,6 +518,20 @@ static enum MHD_Result job_events(kn_http *h, struct MHD_Connection *c, const ch
     e->rendered = e->encoded = -1;
     e->gen = kn_sched_generation(h->sched);
     snprintf(e->id, sizeof e->id, "%s", id);
+    /* HEAD gets the headers alone: a streamed (chunked) response to HEAD
+     * makes libmicrohttpd write the chunked terminator after them, five
+     * stray bytes a client reusing the connection reads as garbage. */
+    if (!strcmp(method, "HEAD")) {
+        free(e);
+        struct MHD_Response *hr = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        if (!hr) return MHD_NO;
+        MHD_add_response_header(hr, "Content-Type", "text/event-stream");
+        MHD_add_response_header(hr, "Cache-Control", "no-cache");
+        enum MHD_Result hret = MHD_queue_response(c, 200, hr);
+        MHD_destroy_response(hr);
+        count_status(h, 200);
+        return hret;
+    }
     /* The block size bounds one read: a job resource fits with room. */
     struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, events_read, e, free);
     if (!r) {
@@ -721,9 +740,19 @@ static enum MHD_Result route(kn_http *h, struct MHD_Connection *c, const char *u
             return reply_405(h, c, "GET, HEAD, DELETE");
         }
         if (!strcmp(slash, "/video") && is_get) return get_video(h, c, id);
-        if (!strcmp(slash, "/events") && is_get) return job_events(h, c, id);
+        if (!strcmp(slash, "/events") && is_get) return job_events(h, c, id, method);
     }
     return reply_error(h, c, 404, "not_found", NULL, "no such endpoint: %s %.200s", method, url);
+}
+
+/* Counts query arguments whose key or value holds a NUL (%00): C strings
+ * would silently cut them ("status=succeeded%00x" read as "succeeded"). */
+static enum MHD_Result count_nul_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    if ((key && strlen(key) != key_size) || (value && strlen(value) != value_size)) ++*(int *)cls;
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -770,6 +799,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         q->body[q->len] = '\0';
         return MHD_YES;
     }
+    int nuls = 0;
+    MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, count_nul_arg, &nuls);
+    if (nuls) return reply_error(h, c, 400, "invalid_job", NULL, "a query argument contains a NUL byte (%%00)");
     return route(h, c, url, method, q);
 }
 
