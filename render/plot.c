@@ -6,10 +6,13 @@
  *
  * Invariants:
  *  - nothing a document can animate into (empty or inverted limits, log of
- *    non-positive values, NaN data, zero box) reaches Cairo in a form that
- *    would put cr into an error state: limits are fixed with
- *    kn_ticks_fix_limits*, and a non-finite point breaks a line into a new
- *    subpath instead of being drawn.
+ *    non-positive values, NaN data, data near DBL_MAX, zero box) reaches
+ *    Cairo in a form that would put cr into an error state: limits are
+ *    fixed with kn_ticks_fix_limits* and auto limits are never empty
+ *    (axis_sane is the last word), data maps to pixels without overflow and
+ *    clamped to +-1e6, a non-finite point breaks a line into a new subpath
+ *    instead of being drawn, and text is never placed at a non-finite
+ *    point (cairo_translate would make the matrix invalid).
  *  - every series is clipped to the axes rectangle; cr's state is balanced.
  */
 #include "render/plot.h"
@@ -17,10 +20,15 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define TICK_LEN 3.5
 #define TICK_PAD 3.5
+/* matplotlib's minor ticks: size 2, width 0.6, pad 3.4 */
+#define MINOR_LEN 2.0
+#define MINOR_WIDTH 0.6
+#define MINOR_PAD 3.4
 #define LABEL_PAD 4.0
 #define TITLE_PAD 6.0
 #define MAX_HEAT_SIDE 16384
@@ -32,6 +40,8 @@ typedef struct axis {
     double t[KN_TICKS_MAX];
     size_t nt;
     kn_tick_fmt fmt;
+    double tm[KN_TICKS_MINOR_MAX];   /* minor ticks (log axes only) */
+    size_t ntm;
 } axis;
 
 typedef struct theme {
@@ -72,17 +82,35 @@ static size_t series_xy(const kn_state *st, const kn_series *s, const double **x
     return vx->n < vy->n ? vx->n : vy->n;
 }
 
-/* The shape a heatmap draws with this frame's data (0 when it has none). */
+/* The cells a heatmap draws with this frame's data, or NULL: data of any
+ * other length than rows * cols (a per-frame value can bring one) draws
+ * nothing rather than being cut or reshaped. */
 static const double *heat_data(const kn_state *st, const kn_series *s)
 {
     const kn_value *v = sval(st, s->slot_y);
-    if (!v || v->type != KN_VT_ARRAY || v->n < s->rows * s->cols || !v->arr) return NULL;
+    if (!v || v->type != KN_VT_ARRAY || !v->arr || !s->rows || !s->cols ||
+        s->cols > SIZE_MAX / s->rows || v->n != s->rows * s->cols)
+        return NULL;
     return v->arr;
 }
 
 static double bar_width(const double *x, size_t n)
 {
     double w = INFINITY;
+    /* Monotonic x (the usual case): the smallest positive gap is between
+     * neighbours, found in one pass. */
+    int up = 1, down = 1;
+    for (size_t i = 1; i < n && (up || down); i++) {
+        up &= x[i] >= x[i - 1];
+        down &= x[i] <= x[i - 1];
+    }
+    if (n > 1 && (up || down)) {
+        for (size_t i = 1; i < n; i++) {
+            double d = fabs(x[i] - x[i - 1]);
+            if (d > 0 && d < w) w = d;
+        }
+        return isfinite(w) ? 0.8 * w : 0.8;
+    }
     for (size_t i = 0; i < n; i++)
         for (size_t j = i + 1; j < n && j < i + 64; j++) {
             double d = fabs(x[j] - x[i]);
@@ -101,15 +129,17 @@ static void extent_add(double v, double *mn, double *mx, double *minpos)
     if (v > 0 && v < *minpos) *minpos = v;
 }
 
-/* Data extent along axis a (0 x, 1 y) over every series. sticky_lo/hi get
- * the edges matplotlib keeps without margins (bars' 0, heatmap borders). */
+/* Data extent along axis a (0 x, 1 y) over every series. *heat: a heatmap
+ * has data this frame; *lines: some other series exists (drawable data or
+ * not, as matplotlib counts an artist with no finite data). */
 static void data_extent(const kn_elem *el, const kn_state *st, int a, int log, double *mn,
-                        double *mx, double *minpos, int *heat)
+                        double *mx, double *minpos, int *heat, int *lines)
 {
     *mn = INFINITY;
     *mx = -INFINITY;
     *minpos = INFINITY;
     *heat = 0;
+    *lines = 0;
 #define ADD(v) extent_add((v), mn, mx, minpos)
     for (size_t k = 0; k < el->plot->nseries; k++) {
         const kn_series *s = &el->plot->series[k];
@@ -122,17 +152,48 @@ static void data_extent(const kn_elem *el, const kn_state *st, int a, int log, d
         }
         const double *x, *y;
         size_t n = series_xy(st, s, &x, &y);
+        *lines = 1;
         const double *v = a ? y : x;
         double hw = s->type == KN_SER_BAR && !a ? bar_width(x, n) / 2 : 0;
+        int any = 0;
         for (size_t i = 0; i < n; i++) {
             if (log && !(v[i] > 0)) continue;
             if (!isfinite(x[i]) || !isfinite(y[i])) continue;
             ADD(v[i] - hw);
             ADD(v[i] + hw);
+            any = 1;
         }
-        if (n && a && (s->type == KN_SER_BAR || s->type == KN_SER_AREA) && !log) ADD(0);
+        /* A bar or area reaches down to 0, but one with no finite point
+         * has no extent at all (matplotlib: NaN bars add nothing). */
+        if (any && a && (s->type == KN_SER_BAR || s->type == KN_SER_AREA) && !log) ADD(0);
     }
 #undef ADD
+}
+
+/* The last guard against a view Cairo cannot map to: empty, non-finite,
+ * or (log) not positive or too narrow for log10 to tell its ends apart. */
+static void axis_sane(axis *ax)
+{
+    if (ax->log) {
+        if (!(ax->lo > 0 && ax->hi > 0 && isfinite(ax->lo) && isfinite(ax->hi))) {
+            ax->lo = 1;
+            ax->hi = 10;
+        } else if (log10(ax->lo) == log10(ax->hi)) {
+            double lo = 0, hi = 0;
+            if (kn_ticks_fix_limits_log(ax->lo, ax->lo, &lo, &hi, NULL) == KN_OK &&
+                log10(lo) != log10(hi)) {
+                int rev = ax->lo > ax->hi;
+                ax->lo = rev ? hi : lo;
+                ax->hi = rev ? lo : hi;
+            } else {
+                ax->lo = 1;
+                ax->hi = 10;
+            }
+        }
+    } else if (!(isfinite(ax->lo) && isfinite(ax->hi) && ax->lo != ax->hi)) {
+        ax->lo = 0;
+        ax->hi = 1;
+    }
 }
 
 static void axis_setup(const kn_elem *el, const kn_state *st, int a, double p0, double p1,
@@ -149,30 +210,36 @@ static void axis_setup(const kn_elem *el, const kn_state *st, int a, double p0, 
         ok = (ax->log ? kn_ticks_fix_limits_log(lim->arr[0], lim->arr[1], &ax->lo, &ax->hi, NULL)
                       : kn_ticks_fix_limits(lim->arr[0], lim->arr[1], &ax->lo, &ax->hi, NULL))
              == KN_OK;
+    if (ok) axis_sane(ax);
     if (!ok) {
         double mn, mx, minpos;
-        int heat;
-        data_extent(el, st, a, ax->log, &mn, &mx, &minpos, &heat);
+        int heat, lines;
+        data_extent(el, st, a, ax->log, &mn, &mx, &minpos, &heat, &lines);
+        /* Series without a finite point: matplotlib's locator makes
+         * [-0.05, 0.05] of "no data" (and (1, 10) on a log axis) and then
+         * adds margins, which is what data at 0 (or [1, 10]) gives. Only a
+         * plot with no series at all shows the empty axes' [0, 1]. */
+        if (lines && !heat && !isfinite(mn)) mn = mx = 0;
         if (ax->log)
             kn_ticks_auto_limits_log(minpos, mx, &ax->lo, &ax->hi);
         else if (heat && isfinite(mn))
             ax->lo = mn, ax->hi = mx;   /* images are sticky: no margins */
-        else
-            kn_ticks_auto_limits(mn, mx, &ax->lo, &ax->hi);
-        /* Bars and areas stand on 0 exactly, as matplotlib's sticky edges
-         * keep them. */
-        if (a && !ax->log && !heat && isfinite(mn)) {
+        else {
+            /* Bars and areas stand on 0, as matplotlib's sticky edges keep
+             * them, unless the data has to be widened past 0 (all zero). */
             int bar = 0;
-            for (size_t k = 0; k < el->plot->nseries; k++)
+            for (size_t k = 0; k < el->plot->nseries && a; k++)
                 bar |= el->plot->series[k].type == KN_SER_BAR ||
                        el->plot->series[k].type == KN_SER_AREA;
-            if (bar && mn == 0 && ax->lo < 0) ax->lo = 0;
-            if (bar && mx == 0 && ax->hi > 0) ax->hi = 0;
+            static const double zero = 0;
+            kn_ticks_auto_limits_sticky(mn, mx, &zero, bar ? 1 : 0, &ax->lo, &ax->hi);
         }
         /* An image shows row 0 at the top (imshow's origin 'upper'). */
         if (a && heat) { double t = ax->lo; ax->lo = ax->hi; ax->hi = t; }
     }
+    axis_sane(ax);
     double len = fabs(p1 - p0);
+    ax->ntm = 0;
     if (el->plot->has_ticks[a]) {
         double vmin = fmin(ax->lo, ax->hi), vmax = fmax(ax->lo, ax->hi);
         for (size_t i = 0; i < el->plot->nticks[a] && ax->nt < KN_TICKS_MAX; i++) {
@@ -184,11 +251,25 @@ static void axis_setup(const kn_elem *el, const kn_state *st, int a, double p0, 
         int nb = kn_ticks_auto_count(len, size, a, ax->log);
         if (ax->log) {
             if (kn_ticks_log(ax->lo, ax->hi, nb, ax->t, KN_TICKS_MAX, &ax->nt, NULL)) ax->nt = 0;
+            /* matplotlib's log axes carry minor ticks too, and label them
+             * when the view spans at most a decade (where there may be no
+             * major tick at all). */
+            if (kn_ticks_log_minor(ax->lo, ax->hi, nb, ax->tm, KN_TICKS_MINOR_MAX, &ax->ntm,
+                                   NULL))
+                ax->ntm = 0;
         } else if (kn_ticks_linear(ax->lo, ax->hi, nb, ax->t, KN_TICKS_MAX, &ax->nt, &ax->fmt,
                                    NULL)) {
             ax->nt = 0;
         }
     }
+}
+
+/* (v - lo) / (hi - lo), also where the differences overflow (values near
+ * DBL_MAX): halving is exact, so the ratio of halves is the same number. */
+static double unit(double v, double lo, double hi)
+{
+    if (isfinite(hi - lo) && isfinite(v - lo)) return (v - lo) / (hi - lo);
+    return (v / 2 - lo / 2) / (hi / 2 - lo / 2);
 }
 
 static double amap(const axis *ax, double v)
@@ -198,7 +279,7 @@ static double amap(const axis *ax, double v)
         if (!(v > 0)) return NAN;
         u = (log10(v) - log10(ax->lo)) / (log10(ax->hi) - log10(ax->lo));
     } else {
-        u = (v - ax->lo) / (ax->hi - ax->lo);
+        u = unit(v, ax->lo, ax->hi);
     }
     double p = ax->p0 + u * (ax->p1 - ax->p0);
     /* Far outside the view only the direction matters; keep Cairo's fixed
@@ -206,6 +287,15 @@ static double amap(const axis *ax, double v)
     if (p > 1e6) p = 1e6;
     if (p < -1e6) p = -1e6;
     return p;
+}
+
+/* Minor tick i's label, "" when matplotlib leaves it blank. */
+static void minor_label(const axis *ax, size_t i, char *buf)
+{
+    buf[0] = '\0';
+    if (kn_ticks_log_minor_labelled(ax->lo, ax->hi, ax->tm[i]) &&
+        kn_ticks_format_log(ax->tm[i], buf, KN_TICKS_LABEL_MAX, NULL))
+        buf[0] = '\0';
 }
 
 static void tick_label(const axis *ax, double v, char *buf)
@@ -247,6 +337,22 @@ size_t kn_plot_axis(const kn_elem *el, const kn_state *st, int a, double view[2]
     return ax.nt;
 }
 
+size_t kn_plot_axis_minor(const kn_elem *el, const kn_state *st, int a,
+                          double ticks[KN_TICKS_MINOR_MAX],
+                          char labels[][KN_TICKS_LABEL_MAX])
+{
+    double b[4];
+    int cbar;
+    axes_box(el, st, b, &cbar);
+    axis ax;
+    axis_setup(el, st, a, a ? b[3] : b[0], a ? b[1] : b[2], pnum(st, el, KN_P_SIZE, 12), &ax);
+    for (size_t i = 0; i < ax.ntm; i++) {
+        ticks[i] = ax.tm[i];
+        if (labels) minor_label(&ax, i, labels[i]);
+    }
+    return ax.ntm;
+}
+
 /* ---- text --------------------------------------------------------------- */
 
 /* Shows s with the point (fx, fy) of its logical box (fractions of width
@@ -259,7 +365,9 @@ static void text_at(cairo_t *cr, PangoLayout *ly, PangoFontDescription *fd, doub
 {
     if (w) *w = 0;
     if (h) *h = 0;
-    if (!s || !*s || !fd || !(size > 0)) return;
+    /* A non-finite position would make cairo_translate's matrix invalid
+     * and put cr (and so the frame) into an error state. */
+    if (!s || !*s || !fd || !(size > 0) || !isfinite(x) || !isfinite(y)) return;
     pango_font_description_set_absolute_size(fd, size * PANGO_SCALE);
     cairo_save(cr);
     cairo_translate(cr, x, y);
@@ -416,13 +524,14 @@ static double series_width(const kn_state *st, const kn_series *s)
            ? v->num : 1.5;
 }
 
-static void draw_heatmap(cairo_t *cr, const kn_series *s, const kn_state *st, const axis *X,
-                         const axis *Y, double *vmin, double *vmax)
+/* Draws heatmap s; returns 0 when it has no data to draw this frame (then
+ * it gets no colour bar either), else sets its colour limits. */
+static int draw_heatmap(cairo_t *cr, const kn_series *s, const kn_state *st, const axis *X,
+                        const axis *Y, double *vmin, double *vmax)
 {
     const double *d = heat_data(st, s);
-    if (!d || s->rows > MAX_HEAT_SIDE || s->cols > MAX_HEAT_SIDE) return;
     const kn_cmap *cm = kn_cmap_lookup(s->cmap);
-    if (!cm) return;
+    if (!d || !cm) return 0;
     size_t n = s->rows * s->cols;
     double lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < n; i++)
@@ -432,11 +541,12 @@ static void draw_heatmap(cairo_t *cr, const kn_series *s, const kn_state *st, co
     if (!isfinite(lo)) lo = 0, hi = 1;
     *vmin = lo;
     *vmax = hi;
+    if (s->rows > MAX_HEAT_SIDE || s->cols > MAX_HEAT_SIDE) return 1;
     cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, (int)s->cols,
                                                       (int)s->rows);
     if (cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) {
         cairo_surface_destroy(img);
-        return;
+        return 1;
     }
     cairo_surface_flush(img);
     unsigned char *px = cairo_image_surface_get_data(img);
@@ -444,7 +554,7 @@ static void draw_heatmap(cairo_t *cr, const kn_series *s, const kn_state *st, co
     for (size_t r = 0; r < s->rows; r++)
         for (size_t c = 0; c < s->cols; c++) {
             double v = d[r * s->cols + c], rgb[3];
-            double u = hi > lo ? (v - lo) / (hi - lo) : 0;   /* matplotlib: 0 when flat */
+            double u = hi > lo ? unit(v, lo, hi) : 0;   /* matplotlib: 0 when flat */
             uint32_t pix = 0;
             if (isfinite(v) && kn_cmap_sample(cm, u, rgb))
                 pix = 0xff000000u | (uint32_t)lround(rgb[0] * 255) << 16 |
@@ -466,6 +576,64 @@ static void draw_heatmap(cairo_t *cr, const kn_series *s, const kn_state *st, co
         cairo_restore(cr);
     }
     cairo_surface_destroy(img);
+    return 1;
+}
+
+/* Bars narrower than a pixel are merged per pixel column (of their
+ * centre): one rectangle from the leftmost to the rightmost edge and from
+ * the lowest to the highest extent of the column's bars. Every bar spans
+ * the baseline, so the union of a column's bars is exactly that tall; only
+ * the sub-pixel gaps between them get filled, as they would be by
+ * antialiasing anyway. Tens of thousands of overlapping rectangles in one
+ * path are what made Cairo's tessellation take minutes; this leaves a few
+ * per column. Bars a pixel or wider, and columns holding one bar, are
+ * drawn as they are. */
+typedef struct bar_col {
+    double x0, x1, y0, y1;
+    size_t count;
+} bar_col;
+
+static void draw_bars(cairo_t *cr, const axis *X, const axis *Y, const double *x,
+                      const double *y, size_t n, kn_color c)
+{
+    double hw = bar_width(x, n) / 2;
+    double z = amap(Y, Y->log ? fmin(Y->lo, Y->hi) : 0);
+    if (!isfinite(z)) return;
+    /* Only the columns of the axes (and one either side) can show a bar. */
+    double left = fmin(X->p0, X->p1) - 1, right = fmax(X->p0, X->p1) + 1;
+    long c0 = (long)floor(left);
+    size_t ncol = (size_t)(floor(right) - floor(left)) + 1;
+    bar_col *col = calloc(ncol, sizeof *col);
+    set_color(cr, c, 1);
+    cairo_new_path(cr);
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]) || !isfinite(y[i])) continue;
+        double a = amap(X, x[i] - hw), b = amap(X, x[i] + hw), t = amap(Y, y[i]);
+        if (!isfinite(a) || !isfinite(b) || !isfinite(t)) continue;
+        double x0 = fmin(a, b), x1 = fmax(a, b);
+        if (x1 < left || x0 > right) continue;   /* clipped away entirely */
+        double y0 = fmin(t, z), y1 = fmax(t, z);
+        double cx = floor((x0 + x1) / 2);
+        if (!col || x1 - x0 >= 1 || cx < left || cx > right) {
+            cairo_rectangle(cr, x0, y0, x1 - x0, y1 - y0);
+            continue;
+        }
+        bar_col *k = &col[(size_t)((long)cx - c0)];
+        if (!k->count++) {
+            *k = (bar_col){ x0, x1, y0, y1, 1 };
+        } else {
+            k->x0 = fmin(k->x0, x0);
+            k->x1 = fmax(k->x1, x1);
+            k->y0 = fmin(k->y0, y0);
+            k->y1 = fmax(k->y1, y1);
+        }
+    }
+    for (size_t i = 0; col && i < ncol; i++)
+        if (col[i].count)
+            cairo_rectangle(cr, col[i].x0, col[i].y0, col[i].x1 - col[i].x0,
+                            col[i].y1 - col[i].y0);
+    cairo_fill(cr);
+    free(col);
 }
 
 static void draw_series(cairo_t *cr, const kn_series *s, const kn_state *st, const axis *X,
@@ -480,20 +648,9 @@ static void draw_series(cairo_t *cr, const kn_series *s, const kn_state *st, con
     cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
     cairo_set_line_cap(cr, CAIRO_LINE_CAP_SQUARE);
     switch (s->type) {
-    case KN_SER_BAR: {
-        double hw = bar_width(x, n) / 2;
-        double base = Y->log ? fmin(Y->lo, Y->hi) : 0;
-        set_color(cr, c, 1);
-        for (size_t i = 0; i < n; i++) {
-            if (!isfinite(x[i]) || !isfinite(y[i])) continue;
-            double a = amap(X, x[i] - hw), b = amap(X, x[i] + hw);
-            double t = amap(Y, y[i]), z = amap(Y, base);
-            if (!isfinite(a) || !isfinite(b) || !isfinite(t) || !isfinite(z)) continue;
-            cairo_rectangle(cr, fmin(a, b), fmin(t, z), fabs(b - a), fabs(z - t));
-        }
-        cairo_fill(cr);
+    case KN_SER_BAR:
+        draw_bars(cr, X, Y, x, y, n, c);
         return;
-    }
     case KN_SER_AREA: {
         /* Each finite run fills down to 0 on its own. */
         double z = amap(Y, Y->log ? fmin(Y->lo, Y->hi) : 0);
@@ -525,10 +682,19 @@ static void draw_series(cairo_t *cr, const kn_series *s, const kn_state *st, con
         cairo_set_line_width(cr, w);
         cairo_stroke(cr);
     }
-    if (s->marker)
-        for (size_t i = 0; i < n; i++)
-            if (isfinite(x[i]) && isfinite(y[i]))
-                marker(cr, s->marker, amap(X, x[i]), amap(Y, y[i]), s->marker_size, c);
+    if (s->marker) {
+        /* A marker wholly outside the axes is clipped away: skipping it
+         * changes no pixel and saves its fill. */
+        double m = s->marker_size + 2;
+        double l = fmin(X->p0, X->p1) - m, r = fmax(X->p0, X->p1) + m;
+        double t = fmin(Y->p0, Y->p1) - m, b = fmax(Y->p0, Y->p1) + m;
+        for (size_t i = 0; i < n; i++) {
+            if (!isfinite(x[i]) || !isfinite(y[i])) continue;
+            double qx = amap(X, x[i]), qy = amap(Y, y[i]);
+            if (qx < l || qx > r || qy < t || qy > b) continue;
+            marker(cr, s->marker, qx, qy, s->marker_size, c);
+        }
+    }
     cairo_new_path(cr);
 }
 
@@ -633,10 +799,9 @@ void kn_plot_draw(cairo_t *cr, PangoLayout *ly, const kn_elem *el, const kn_stat
     cairo_rectangle(cr, b[0], b[1], b[2] - b[0], b[3] - b[1]);
     cairo_clip(cr);
     for (size_t k = 0; k < el->plot->nseries; k++)
-        if (el->plot->series[k].type == KN_SER_HEATMAP) {
-            draw_heatmap(cr, &el->plot->series[k], st, &X, &Y, &vmin, &vmax);
+        if (el->plot->series[k].type == KN_SER_HEATMAP &&
+            draw_heatmap(cr, &el->plot->series[k], st, &X, &Y, &vmin, &vmax))
             heat = &el->plot->series[k];
-        }
     if (pnum(st, el, KN_P_GRID, 0) != 0) {
         cairo_set_line_width(cr, 0.8);
         set_color(cr, th.grid, 1);
@@ -676,6 +841,18 @@ void kn_plot_draw(cairo_t *cr, PangoLayout *ly, const kn_elem *el, const kn_stat
         cairo_line_to(cr, b[0] - TICK_LEN, p);
     }
     cairo_stroke(cr);
+    cairo_set_line_width(cr, MINOR_WIDTH);
+    for (size_t i = 0; i < X.ntm; i++) {
+        double p = amap(&X, X.tm[i]);
+        cairo_move_to(cr, p, b[3]);
+        cairo_line_to(cr, p, b[3] + MINOR_LEN);
+    }
+    for (size_t i = 0; i < Y.ntm; i++) {
+        double p = amap(&Y, Y.tm[i]);
+        cairo_move_to(cr, b[0], p);
+        cairo_line_to(cr, b[0] - MINOR_LEN, p);
+    }
+    cairo_stroke(cr);
 
     char lab[KN_TICKS_LABEL_MAX];
     double xh = 0, yw = 0, w, h;
@@ -689,6 +866,18 @@ void kn_plot_draw(cairo_t *cr, PangoLayout *ly, const kn_elem *el, const kn_stat
         tick_label(&Y, Y.t[i], lab);
         text_at(cr, ly, fd, size, lab, b[0] - TICK_LEN - TICK_PAD, amap(&Y, Y.t[i]), 1, 0.5, 0,
                 th.fg, 0, &w, &h);
+        yw = fmax(yw, w);
+    }
+    for (size_t i = 0; i < X.ntm; i++) {
+        minor_label(&X, i, lab);
+        text_at(cr, ly, fd, size, lab, amap(&X, X.tm[i]), b[3] + MINOR_LEN + MINOR_PAD, 0.5, 0,
+                0, th.fg, 0, &w, &h);
+        xh = fmax(xh, h);
+    }
+    for (size_t i = 0; i < Y.ntm; i++) {
+        minor_label(&Y, i, lab);
+        text_at(cr, ly, fd, size, lab, b[0] - MINOR_LEN - MINOR_PAD, amap(&Y, Y.tm[i]), 1, 0.5,
+                0, th.fg, 0, &w, &h);
         yw = fmax(yw, w);
     }
     if (!X.log && X.fmt.exp10 && !kn_ticks_offset(&X.fmt, lab, sizeof lab, NULL))
@@ -724,7 +913,9 @@ void kn_plot_draw(cairo_t *cr, PangoLayout *ly, const kn_elem *el, const kn_stat
             cairo_set_source(cr, g);
             cairo_fill(cr);
             cairo_pattern_destroy(g);
-            axis C = { .lo = vmin, .hi = vmax > vmin ? vmax : vmin + 1, .p0 = b[3], .p1 = b[1] };
+            axis C = { .p0 = b[3], .p1 = b[1] };
+            kn_ticks_colorbar_limits(vmin, vmax, &C.lo, &C.hi);
+            axis_sane(&C);
             int nb = kn_ticks_auto_count(b[3] - b[1], size, 1, 0);
             if (kn_ticks_linear(C.lo, C.hi, nb, C.t, KN_TICKS_MAX, &C.nt, &C.fmt, NULL)) C.nt = 0;
             set_color(cr, th.fg, 1);
@@ -740,6 +931,11 @@ void kn_plot_draw(cairo_t *cr, PangoLayout *ly, const kn_elem *el, const kn_stat
                 text_at(cr, ly, fd, size, lab, cx1 + TICK_LEN + TICK_PAD, amap(&C, C.t[i]), 0,
                         0.5, 0, th.fg, 0, NULL, NULL);
             }
+            /* The labels are mantissas when the format factors out a power
+             * of ten; matplotlib's colour bar puts that power above its top
+             * end, right-aligned with the bar (offset position 'right'). */
+            if (C.fmt.exp10 && !kn_ticks_offset(&C.fmt, lab, sizeof lab, NULL))
+                text_at(cr, ly, fd, size, lab, cx1, b[1] - 2, 1, 1, 0, th.fg, 0, NULL, NULL);
         }
     }
     cairo_new_path(cr);

@@ -26,6 +26,14 @@
 size_t kn_plot_axis(const kn_elem *el, const kn_state *st, int axis, double view[2],
                     double ticks[KN_TICKS_MAX], char labels[][KN_TICKS_LABEL_MAX]);
 
+/* The minor ticks of axis a (log axes only; a linear axis has none), as
+ * the plot draws them: ascending, inside the view, with their labels ("" for
+ * the ones matplotlib leaves unlabelled). Returns the count
+ * (<= KN_TICKS_MINOR_MAX). labels may be NULL. */
+size_t kn_plot_axis_minor(const kn_elem *el, const kn_state *st, int a,
+                          double ticks[KN_TICKS_MINOR_MAX],
+                          char labels[][KN_TICKS_LABEL_MAX]);
+
 /* Draws plot element el of state st with opacity already handled by the
  * caller (cr is in the element's user space). layout is a Pango layout for
  * cr's font map; its text and font are changed. */

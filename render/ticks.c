@@ -32,6 +32,9 @@
  * edge: at most about nbins + 4, so this stack buffer always suffices and
  * bounds the work for absurd input. */
 #define RAW_MAX 256
+/* Limits whose span overflows are scaled down by this before locating
+ * ticks: |limit| <= DBL_MAX then gives a span <= 2 * DBL_MAX / 1e4. */
+#define OVERFLOW_SCALE 1e4
 
 /* ---- Python / numpy arithmetic --------------------------------------- */
 
@@ -117,8 +120,10 @@ static void nonsingular(double *vmin, double *vmax, double expander, double tiny
             b += expander * fabs(b);
         }
     }
-    *vmin = a;
-    *vmax = b;
+    /* Widening a limit next to DBL_MAX would give inf (matplotlib's too);
+     * the largest finite double keeps the view usable. */
+    *vmin = fmax(a, -DBL_MAX);
+    *vmax = fmin(b, DBL_MAX);
 }
 
 /* _interval_contains_close(interval, val, rtol=1e-10). */
@@ -129,7 +134,9 @@ static int interval_contains_close(double a, double b, double val)
         a = b;
         b = t;
     }
-    double rtol = (b - a) * 1e-10;
+    /* on halves: a span near DBL_MAX must not overflow into an infinite
+     * tolerance that lets every tick in */
+    double rtol = (b / 2 - a / 2) * 2e-10;
     return a - rtol <= val && val <= b + rtol;
 }
 
@@ -223,6 +230,25 @@ static int raw_ticks(double vmin, double vmax, int nbins, double *raw,
     return KN_OK;
 }
 
+/* MaxNLocator.tick_values after nonsingular: raw_ticks, except where
+ * the span (or the mean) of the limits overflows, which matplotlib itself
+ * fails on (limits near DBL_MAX). The same locator on the limits divided
+ * by a power of ten then gives the same nice steps; ticks that overflow on
+ * the way back lie beyond the view and are dropped. */
+static int locate(double vmin, double vmax, int nbins, double *raw, size_t *nraw, kn_err *err)
+{
+    if (isfinite(vmax - vmin) && isfinite(vmax + vmin))
+        return raw_ticks(vmin, vmax, nbins, raw, nraw, err);
+    int rc = raw_ticks(vmin / OVERFLOW_SCALE, vmax / OVERFLOW_SCALE, nbins, raw, nraw, err);
+    size_t k = 0;
+    for (size_t i = 0; rc == KN_OK && i < *nraw; i++) {
+        double t = raw[i] * OVERFLOW_SCALE;
+        if (isfinite(t)) raw[k++] = t;
+    }
+    *nraw = k;
+    return rc;
+}
+
 static int emit(double v, double *out, size_t cap, size_t *n, kn_err *err)
 {
     if (*n >= cap)
@@ -251,7 +277,7 @@ int kn_ticks_linear(double lo, double hi, int nbins, double *out, size_t cap,
     }
     double vmin = lo, vmax = hi;
     nonsingular(&vmin, &vmax, 1e-13, 1e-14);
-    rc = raw_ticks(vmin, vmax, nbins, raw, &nraw, err);
+    rc = locate(vmin, vmax, nbins, raw, &nraw, err);
     if (rc != KN_OK) goto out;
     /* A proper view is filtered as the axis does; a degenerate one (lo ==
      * hi) against the widened range the locator worked on. */
@@ -314,6 +340,93 @@ out:
     return rc;
 }
 
+/* LogLocator(10, subs='auto', numticks).tick_values(lo, hi), the minor
+ * locator of a log axis, then Axis.get_minorticklocs (drops those within
+ * 1e-5 of the view of a major tick, in log space) and Axis._update_ticks
+ * (keeps those in the view, in log space). */
+int kn_ticks_log_minor(double lo, double hi, int numticks, double *out, size_t cap,
+                       size_t *n, kn_err *err)
+{
+    int rc = KN_OK;
+    *n = 0;
+    if (!isfinite(lo) || !isfinite(hi) || lo <= 0 || hi <= 0)
+        return kn_err_set(err, KN_EINVAL, NULL, "log axis limits must be finite numbers > 0");
+    if (numticks < 2 || numticks > MAX_NBINS)
+        return kn_err_set(err, KN_EINVAL, NULL, "tick count must be 2..%d, got %d", MAX_NBINS,
+                          numticks);
+    double vmin = fmin(lo, hi), vmax = fmax(lo, hi);
+    double log_vmin = log(vmin) / log(10.0), log_vmax = log(vmax) / log(10.0);
+    long long numdec = (long long)floor(log_vmax) - (long long)ceil(log_vmin);
+    if (numdec > 10) return KN_OK;              /* "no minor or major ticks" */
+    long long q = numdec + 1;
+    long long stride = (q >= 0 ? q / numticks : -((-q + numticks - 1) / numticks)) + 1;
+    if (stride >= numdec) stride = numdec - 1 > 1 ? numdec - 1 : 1;
+    /* The major ticks this view gets, the locator's whole output (the
+     * overlap test below looks at all of it). */
+    double major[RAW_MAX], raw[RAW_MAX];
+    size_t nmaj = 0, nraw = 0;
+    long long d0 = (long long)floor(log_vmin), d1 = (long long)ceil(log_vmax);
+    for (long long d = d0 - stride; d < d1 + 2 * stride && nmaj < RAW_MAX; d += stride)
+        major[nmaj++] = pow(10.0, (double)d);
+    if (stride != 1) return KN_OK;              /* subs only between adjacent decades */
+    size_t in_view = 0;
+    for (long long d = d0 - 1; d < d1 + 2; d++) {
+        double dec = pow(10.0, (double)d);
+        for (int sub = 2; sub < 10 && nraw < RAW_MAX; sub++) {
+            double t = (double)sub * dec;
+            raw[nraw++] = t;
+            if (vmin <= t && t <= vmax) in_view++;
+        }
+    }
+    if (in_view <= 1) {
+        /* "a minor locator that expects at least two ticks per decade"
+         * with at most one in view: AutoLocator().tick_values, nbins 9. */
+        double a = vmin, b = vmax;
+        nonsingular(&a, &b, 1e-13, 1e-14);
+        rc = locate(a, b, 9, raw, &nraw, err);
+        if (rc != KN_OK) return rc;
+    }
+    double ia = log10(lo), ib = log10(hi);
+    double tol = fabs(ib - ia) * 1e-5;
+    for (size_t i = 0; i < nraw && rc == KN_OK; i++) {
+        if (!(raw[i] > 0)) continue;            /* log10 of it is not a number */
+        double lt = log10(raw[i]);
+        int overlap = 0;
+        for (size_t k = 0; k < nmaj && !overlap; k++) overlap = fabs(lt - log10(major[k])) <= tol;
+        if (!overlap && interval_contains_close(ia, ib, lt)) rc = emit(raw[i], out, cap, n, err);
+    }
+    if (rc != KN_OK) *n = 0;
+    return rc;
+}
+
+int kn_ticks_log_minor_labelled(double lo, double hi, double v)
+{
+    if (!(lo > 0) || !(hi > 0) || !(v > 0) || !isfinite(v)) return 0;
+    /* LogFormatter.set_locs with minor_thresholds (1, 0.4) */
+    double numdec = fabs(log(hi) / log(10.0) - log(lo) / log(10.0));
+    if (numdec > 1) return 0;                   /* only decades, never minor */
+    /* LogFormatter.__call__: the coefficient rounded half to even, as
+     * Python's round() does (rint in the default rounding mode) */
+    double fx = log(v) / log(10.0);
+    double exponent = py_isclose(fx, rint(fx)) ? rint(fx) : floor(fx);
+    double coeff = rint(pow(10.0, fx - exponent));
+    if (numdec > 0.4)   /* np.round(np.geomspace(1, 10, 6)) */
+        return coeff == 1 || coeff == 2 || coeff == 3 || coeff == 4 || coeff == 6 || coeff == 10;
+    return coeff >= 1 && coeff <= 10;
+}
+
+void kn_ticks_colorbar_limits(double vmin, double vmax, double *lo, double *hi)
+{
+    double a = vmin, b = vmax;
+    if (!isfinite(a) || !isfinite(b)) {
+        a = 0;
+        b = 1;
+    }
+    nonsingular(&a, &b, 0.1, 1e-15);
+    *lo = a;
+    *hi = b;
+}
+
 int kn_ticks_auto_count(double axis_len, double label_size, int vertical, int log)
 {
     double lim_lo = log ? 2 : 1, lim_hi = 9;
@@ -370,7 +483,8 @@ int kn_ticks_fix_limits_log(double lo, double hi, double *out_lo, double *out_hi
     return KN_OK;
 }
 
-void kn_ticks_auto_limits(double data_min, double data_max, double *lo, double *hi)
+void kn_ticks_auto_limits_sticky(double data_min, double data_max, const double *sticky,
+                                 size_t nsticky, double *lo, double *hi)
 {
     if (!isfinite(data_min) || !isfinite(data_max)) {
         *lo = 0;
@@ -379,23 +493,49 @@ void kn_ticks_auto_limits(double data_min, double data_max, double *lo, double *
     }
     double x0 = fmin(data_min, data_max), x1 = fmax(data_min, data_max);
     nonsingular(&x0, &x1, 0.05, 1e-15);           /* Locator.nonsingular */
-    double delta = (x1 - x0) * 0.05;
-    if (!isfinite(delta)) delta = 0;
-    x0 = x0 - delta;
-    x1 = x1 + delta;
+    /* autoscale_view: a sticky edge stops the margin only where it lies at
+     * or beyond the (widened) data, so bars of zeros, widened to
+     * [-0.05, 0.05] above, keep their margins. */
+    double span = x1 - x0;
+    double tol = 1e-5 * fmax(fmax(fabs(x0), fabs(x1)), isfinite(span) ? span : DBL_MAX);
+    double b0 = -INFINITY, b1 = INFINITY;
+    for (size_t i = 0; i < nsticky; i++) {
+        double v = sticky[i];
+        if (!isfinite(v)) continue;
+        if (v < x0 + tol && v > b0) b0 = v;
+        if (v >= x1 - tol && v < b1) b1 = v;
+    }
+    double delta;
+    if (isfinite(span)) {
+        delta = span * 0.05;
+    } else {
+        /* matplotlib drops the margin when the span overflows (and then
+         * fails to locate ticks); scaled arithmetic keeps both. */
+        delta = x1 * 0.05 - x0 * 0.05;
+    }
+    x0 = fmax(x0 - delta, -DBL_MAX);
+    x1 = fmin(x1 + delta, DBL_MAX);
+    x0 = fmax(x0, b0);
+    x1 = fmin(x1, b1);
     nonsingular(&x0, &x1, 1e-12, 1e-13);          /* MaxNLocator.view_limits */
     *lo = x0;
     *hi = x1;
 }
 
+void kn_ticks_auto_limits(double data_min, double data_max, double *lo, double *hi)
+{
+    kn_ticks_auto_limits_sticky(data_min, data_max, NULL, 0, lo, hi);
+}
+
 void kn_ticks_auto_limits_log(double data_min, double data_max, double *lo, double *hi)
 {
-    if (!isfinite(data_min) || !isfinite(data_max) || data_max <= 0) {
-        *lo = 1;
-        *hi = 10;
-        return;
-    }
     double x0 = fmin(data_min, data_max), x1 = fmax(data_min, data_max);
+    if (!isfinite(data_min) || !isfinite(data_max) || data_max <= 0) {
+        /* No positive data: LogLocator.nonsingular's (1, 10), which
+         * autoscale_view then gives its margins like data. */
+        x0 = 1;
+        x1 = 10;
+    }
     if (x0 <= 0) x0 = x1;   /* data_min should be the smallest positive datum */
     if (x0 == x1) {
         x0 = decade_less(x0);
@@ -406,6 +546,10 @@ void kn_ticks_auto_limits_log(double data_min, double data_max, double *lo, doub
     if (!isfinite(delta)) delta = 0;
     x0 = pow(10.0, t0 - delta);
     x1 = pow(10.0, t1 + delta);
+    /* Margins past the double range (data near DBL_MAX or subnormal) stop
+     * at its ends rather than giving up on the data. */
+    if (x1 == INFINITY) x1 = DBL_MAX;
+    if (x0 == 0) x0 = DBL_TRUE_MIN;
     if (!isfinite(x0) || !isfinite(x1) || !(x0 > 0)) {   /* LogLocator.nonsingular */
         x0 = 1;
         x1 = 10;

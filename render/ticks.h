@@ -77,12 +77,41 @@ int kn_ticks_linear(double lo, double hi, int nbins, double *out, size_t cap,
  * restricted to the view (compared in log space, as matplotlib does). When
  * the view spans many decades only every stride-th decade gets a tick
  * (stride = (decades + 1) / numticks + 1). A view inside one decade gets no
- * tick (*n == 0), as in matplotlib, where minor ticks then carry the labels.
+ * tick (*n == 0), as in matplotlib, where minor ticks then carry the labels
+ * (kn_ticks_log_minor).
  * numticks 2..100 (AutoLocator-style resolution: kn_ticks_auto_count).
  * KN_EINVAL: lo or hi not finite or <= 0, numticks out of range;
  * KN_ENOMEM: more than cap ticks. */
 int kn_ticks_log(double lo, double hi, int numticks, double *out, size_t cap,
                  size_t *n, kn_err *err);
+
+/* A minor tick array of this many entries is enough for any numticks:
+ * minor ticks exist only while the major stride is 1, i.e. over at most 8
+ * decades, 8 per decade (or at most 10 from the linear fallback). */
+#define KN_TICKS_MINOR_MAX 96
+
+/* The minor ticks of a log axis viewing [lo, hi] (either order, both > 0),
+ * ascending and inside the view: matplotlib's minor LogLocator(10,
+ * subs='auto', numticks).tick_values - 2..9 times each decade, none when
+ * the major stride is not 1 or the view spans more than 10 decades, and
+ * AutoLocator's ticks (nbins 9) when at most one would be in view - less
+ * those on a major tick (Axis.get_minorticklocs). numticks as for
+ * kn_ticks_log (the same for both locators). Errors as kn_ticks_log. */
+int kn_ticks_log_minor(double lo, double hi, int numticks, double *out, size_t cap,
+                       size_t *n, kn_err *err);
+
+/* Whether matplotlib labels minor tick v of a log axis viewing [lo, hi]
+ * (LogFormatterSciNotation with minor_thresholds (1, 0.4)): only views of
+ * at most one decade get minor labels; up to 0.4 decades every tick, else
+ * those whose leading digit rounds to 1, 2, 3, 4 or 6 (a view of [2, 8]
+ * labels 2, 3, 4 and 6). The label text is kn_ticks_format_log's. */
+int kn_ticks_log_minor_labelled(double lo, double hi, double v);
+
+/* The range a colour bar shows for colour limits [vmin, vmax]: matplotlib's
+ * Colorbar, nonsingular(vmin, vmax, expander=0.1): ascending, a flat range
+ * widened by 10% of its magnitude ([5, 5] -> [4.5, 5.5], [0, 0] ->
+ * [-0.1, 0.1]), never past DBL_MAX; non-finite input gives [0, 1]. */
+void kn_ticks_colorbar_limits(double vmin, double vmax, double *lo, double *hi);
 
 /* matplotlib's nbins='auto' / numticks='auto': how many ticks fit along an
  * axis of axis_len with tick labels of font size label_size (same unit, e.g.
@@ -105,16 +134,27 @@ int kn_ticks_fix_limits_log(double lo, double hi, double *out_lo, double *out_hi
 
 /* 'auto' limits for data spanning [data_min, data_max] on a linear axis:
  * 5% margins each side (axes.xmargin 0.05), an empty range first widened by
- * 5% of its magnitude ([5, 5] -> [4.725, 5.275]), exactly as matplotlib's
- * autoscale_view. Non-finite input (no data) gives [0, 1], matplotlib's
- * empty axes. Heatmaps and bars want no margin on their sticky edges: the
- * caller uses the data extent there instead. */
+ * 5% of its magnitude ([5, 5] -> [4.725, 5.275], [0, 0] -> [-0.055,
+ * 0.055]), exactly as matplotlib's autoscale_view; the result is never
+ * empty. Non-finite input (no data) gives [0, 1], matplotlib's empty axes.
+ * Data near DBL_MAX, where matplotlib's margin arithmetic overflows, gets
+ * its margins computed on halves and clamped to +-DBL_MAX. */
 void kn_ticks_auto_limits(double data_min, double data_max, double *lo, double *hi);
+
+/* The same with sticky edges (matplotlib's Artist.sticky_edges: bars' and
+ * areas' 0): a margin stops at a sticky value that lies at or beyond the
+ * data range after its widening, so bars of [0, 5] give [0, 5.25] while
+ * bars of zeros keep [-0.055, 0.055]. Non-finite values in sticky are
+ * ignored; sticky may be NULL when nsticky is 0. */
+void kn_ticks_auto_limits_sticky(double data_min, double data_max, const double *sticky,
+                                 size_t nsticky, double *lo, double *hi);
 
 /* 'auto' limits on a log axis: the margins are 5% of the span in log space.
  * data_min is the smallest positive datum (matplotlib's minpos); data that
- * has none (data_max <= 0, or non-finite input) gives [1, 10] as matplotlib
- * does. An empty range widens to the neighbouring decades first. */
+ * has none (data_max <= 0, or non-finite input) is treated as [1, 10] as
+ * matplotlib does, giving [10^-0.05, 10^1.05]. An empty range widens to the
+ * neighbouring decades first; margins beyond the double range stop at
+ * DBL_TRUE_MIN / DBL_MAX. */
 void kn_ticks_auto_limits_log(double data_min, double data_max, double *lo, double *hi);
 
 /* Chooses the format of the labels for ticks[0..n) on a linear axis viewing

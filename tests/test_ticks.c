@@ -11,8 +11,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "render/ticks.h"
@@ -570,10 +572,13 @@ static void test_limits_edges(void **state)
     assert_true(lo == 0 && hi == 1);
     kn_ticks_auto_limits(-INFINITY, INFINITY, &lo, &hi);
     assert_true(lo == 0 && hi == 1);
+    /* No positive data: matplotlib's (1, 10) with its margins, what
+     * ax.set_xscale('log'); ax.plot([-5, -1], [-5, -1]) and empty log axes
+     * show: (0.8912509381337456, 11.220184543019636). */
     kn_ticks_auto_limits_log(-5, -1, &lo, &hi);
-    assert_true(lo == 1 && hi == 10);
+    assert_true(fabs(lo - 0.8912509381337456) <= 1e-15 && fabs(hi - 11.220184543019636) <= 1e-14);
     kn_ticks_auto_limits_log(1, INFINITY, &lo, &hi);
-    assert_true(lo == 1 && hi == 10);
+    assert_true(fabs(lo - 0.8912509381337456) <= 1e-15 && fabs(hi - 11.220184543019636) <= 1e-14);
     /* Only the maximum positive: widened to the decades around it. */
     kn_ticks_auto_limits_log(0, 100, &lo, &hi);
     assert_true(lo > 7.9 && lo < 8 && hi > 1258 && hi < 1259);
@@ -595,6 +600,190 @@ static void test_limits_edges(void **state)
     assert_true(lo == 1000 && hi == 1);
     assert_int_equal(kn_ticks_fix_limits_log(0, 10, &lo, &hi, NULL), KN_EINVAL);
     assert_int_equal(kn_ticks_fix_limits_log(1, -10, &lo, &hi, NULL), KN_EINVAL);
+}
+
+/* Auto limits with bars' sticky 0, read off matplotlib 3.6.3 with
+ * ax.bar(x, y) (plus ax.plot for the mixed row); fig.canvas.draw();
+ * ax.get_ylim(). Bars of zeros (or of values too small to span anything)
+ * are widened around 0 before the sticky edge is looked at, so they keep
+ * both margins instead of collapsing to [0, 0]. */
+static void test_sticky_limits(void **state)
+{
+    (void)state;
+    static const struct { double d0, d1, lo, hi; } ref[] = {
+        { 0, 0, -0.05500000000000001, 0.05500000000000001 },     /* bar([0,1,2],[0,0,0]) */
+        { 0, 5, 0.0, 5.25 },                                     /* bar(x, [5,5,5]) */
+        { -5, 0, -5.25, 0.0 },                                   /* bar(x, [-5,-5,-5]) */
+        { 0, 1e-20, 0.0, 1.05e-20 },                             /* bar(x, [0,1e-20,0]) */
+        { 0, 1e-300, -0.05500000000000001, 0.05500000000000001 },/* bar(x, [1e-300]*3) */
+        { 2, 3, 1.95, 3.05 },        /* NaN bars + plot([0,1],[2,3]): 0 is not at an edge */
+    };
+    const double zero = 0;
+    for (size_t i = 0; i < COUNT(ref); i++) {
+        double lo, hi;
+        kn_ticks_auto_limits_sticky(ref[i].d0, ref[i].d1, &zero, 1, &lo, &hi);
+        same_double(lo, ref[i].lo, "sticky lo", i);
+        same_double(hi, ref[i].hi, "sticky hi", i);
+        assert_true(lo < hi);
+    }
+    /* No sticky values: the plain auto limits. */
+    double lo, hi, plo, phi;
+    kn_ticks_auto_limits_sticky(0, 5, NULL, 0, &lo, &hi);
+    kn_ticks_auto_limits(0, 5, &plo, &phi);
+    assert_true(lo == plo && hi == phi && lo == -0.25);
+}
+
+/* Data near +-DBL_MAX: the span overflows (matplotlib itself raises in
+ * MaxNLocator there). The limits, the ticks and their labels must still
+ * come out finite, ordered and in view. */
+static void test_overflowing_spans(void **state)
+{
+    (void)state;
+    static const double data[][2] = {
+        { -1.7e308, 1.7e308 }, { 1e308, 1.7e308 }, { -DBL_MAX, DBL_MAX }, { -1e308, 1e308 },
+    };
+    for (size_t i = 0; i < COUNT(data); i++) {
+        double lo, hi, t[KN_TICKS_MAX];
+        size_t n = 0;
+        kn_tick_fmt fmt;
+        kn_ticks_auto_limits(data[i][0], data[i][1], &lo, &hi);
+        if (!(isfinite(lo) && isfinite(hi) && lo < hi && lo <= data[i][0] && hi >= data[i][1]))
+            fail_msg("row %zu: limits [%g, %g]", i, lo, hi);
+        assert_int_equal(kn_ticks_linear(lo, hi, 9, t, KN_TICKS_MAX, &n, &fmt, NULL), KN_OK);
+        if (n < 2) fail_msg("row %zu: %zu ticks on [%g, %g]", i, n, lo, hi);
+        assert_int_equal(fmt.exp10, 308);
+        for (size_t k = 0; k < n; k++) {
+            char buf[KN_TICKS_LABEL_MAX];
+            /* in view, give or take matplotlib's 1e-10 of the span */
+            double slack = (hi / 2 - lo / 2) * 2e-10;
+            assert_true(isfinite(t[k]) && t[k] >= lo - slack && t[k] <= hi + slack);
+            if (k) assert_true(t[k] > t[k - 1]);
+            assert_int_equal(kn_ticks_label(&fmt, t[k], 0, buf, sizeof buf, NULL), KN_OK);
+            /* The mantissa times 10^308 reads back as the tick. */
+            if (fabs(strtod(buf, NULL) * 1e308 / 2 - t[k] / 2) > 1e-12 * (hi / 2 - lo / 2))
+                fail_msg("row %zu: tick %g labelled %s", i, t[k], buf);
+        }
+    }
+    /* The same locator on a scaled copy: [-1.7e308, 1.7e308] steps by 5e307
+     * like [-1.7, 1.7] steps by 0.5. */
+    double t[KN_TICKS_MAX];
+    size_t n = 0;
+    assert_int_equal(kn_ticks_linear(-1.7e308, 1.7e308, 9, t, KN_TICKS_MAX, &n, NULL, NULL), KN_OK);
+    assert_int_equal(n, 7);
+    assert_true(fabs(t[0] / 1.5e308 + 1) < 1e-12 && fabs(t[6] / 1.5e308 - 1) < 1e-12);
+    /* Log margins stop at the ends of the double range. */
+    double lo, hi;
+    kn_ticks_auto_limits_log(1, 1.7e308, &lo, &hi);
+    assert_true(lo < 1 && lo > 0 && hi == DBL_MAX);
+    kn_ticks_auto_limits_log(DBL_TRUE_MIN, 1, &lo, &hi);
+    assert_true(lo == DBL_TRUE_MIN && hi > 1 && isfinite(hi));
+}
+
+/* Minor ticks of a log axis, read off matplotlib 3.6.3 (a log y axis with
+ * LogLocator(10, numticks=N) major and LogLocator(10, subs='auto',
+ * numticks=N) minor, set_ylim(lo, hi), fig.canvas.draw(); the minor ticks
+ * drawn, i.e. get_minorticklocs() inside the view in log space, and their
+ * get_yticklabels(minor=True) text with mathtext written as Kinora does). */
+typedef struct minor_ref {
+    double lo, hi;
+    int numticks;
+    size_t n;
+    double ticks[16];
+    const char *labels[16];
+} minor_ref;
+
+static const minor_ref MINOR_REF[] = {
+    {2, 8, 9, 7,
+     {2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0},
+     {"2×10⁰", "3×10⁰", "4×10⁰", "", "6×10⁰", "", ""}},
+    {1, 10, 9, 8,
+     {2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0},
+     {"2×10⁰", "3×10⁰", "4×10⁰", "", "6×10⁰", "", "",
+      ""}},
+    {2, 4, 9, 3,
+     {2.0, 3.0, 4.0},
+     {"2×10⁰", "3×10⁰", "4×10⁰"}},
+    {2, 2.5, 9, 6,
+     {2.0, 2.1, 2.2, 2.3000000000000003, 2.4000000000000004, 2.5},
+     {"2×10⁰", "2.1×10⁰", "2.2×10⁰", "2.3×10⁰",
+      "2.4×10⁰", "2.5×10⁰"}},
+    {9.5, 10.5, 9, 4,
+     {9.6, 9.8, 10.200000000000001, 10.4},
+     {"9.6×10⁰", "9.8×10⁰", "1.02×10¹", "1.04×10¹"}},
+    {0.5, 8, 9, 12,
+     {0.5, 0.6000000000000001, 0.7000000000000001, 0.8, 0.9, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0,
+      8.0},
+     {"", "", "", "", "", "", "", "", "", "", "", ""}},
+    {30, 2000, 9, 16,
+     {30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 200.0, 300.0, 400.0, 500.0, 600.0, 700.0,
+      800.0, 900.0, 2000.0},
+     {"", "", "", "", "", "", "", "", "", "", "", "", "", "", "", ""}},
+    {1, 100000000.0, 9, 0, {0}, {NULL}},
+    {0.02, 0.05, 4, 4,
+     {0.02, 0.03, 0.04, 0.05},
+     {"2×10⁻²", "3×10⁻²", "4×10⁻²",
+      "5×10⁻²"}},
+    {8, 2, 9, 7,
+     {2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0},
+     {"2×10⁰", "3×10⁰", "4×10⁰", "", "6×10⁰", "", ""}},
+    {300000.0, 700000.0, 2, 5,
+     {300000.0, 400000.0, 500000.0, 600000.0, 700000.0},
+     {"3×10⁵", "4×10⁵", "5×10⁵", "6×10⁵",
+      "7×10⁵"}},
+};
+
+static void test_log_minor_reference(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < COUNT(MINOR_REF); i++) {
+        const minor_ref *r = &MINOR_REF[i];
+        double t[KN_TICKS_MINOR_MAX];
+        size_t n = 99;
+        assert_int_equal(kn_ticks_log_minor(r->lo, r->hi, r->numticks, t, KN_TICKS_MINOR_MAX,
+                                            &n, NULL), KN_OK);
+        if (n != r->n) fail_msg("row %zu [%g, %g]: %zu minor ticks, expected %zu", i, r->lo,
+                                r->hi, n, r->n);
+        for (size_t k = 0; k < n; k++) {
+            same_double(t[k], r->ticks[k], "minor tick", i);
+            char buf[KN_TICKS_LABEL_MAX] = "";
+            if (kn_ticks_log_minor_labelled(r->lo, r->hi, t[k]))
+                assert_int_equal(kn_ticks_format_log(t[k], buf, sizeof buf, NULL), KN_OK);
+            if (strcmp(buf, r->labels[k]))
+                fail_msg("row %zu: minor %g labelled \"%s\", expected \"%s\"", i, t[k], buf,
+                         r->labels[k]);
+        }
+    }
+    /* Many decades: 2..9 per decade between 1e-3 and 1e5, none labelled. */
+    double t[KN_TICKS_MINOR_MAX];
+    size_t n = 0;
+    assert_int_equal(kn_ticks_log_minor(1e-3, 1e5, 9, t, KN_TICKS_MINOR_MAX, &n, NULL), KN_OK);
+    assert_int_equal(n, 64);
+    assert_true(t[0] == 0.002 && t[63] == 90000.0);
+    assert_false(kn_ticks_log_minor_labelled(1e-3, 1e5, 2));
+    /* Errors as kn_ticks_log; a too small buffer is an error, not a cut. */
+    assert_int_equal(kn_ticks_log_minor(0, 10, 9, t, KN_TICKS_MINOR_MAX, &n, NULL), KN_EINVAL);
+    assert_int_equal(kn_ticks_log_minor(1, 10, 1, t, KN_TICKS_MINOR_MAX, &n, NULL), KN_EINVAL);
+    assert_int_equal(kn_ticks_log_minor(1e-3, 1e5, 9, t, 10, &n, NULL), KN_ENOMEM);
+    assert_int_equal(n, 0);
+}
+
+/* Colour bar ranges: matplotlib's Colorbar widens a flat norm with
+ * nonsingular(expander=0.1): imshow([[5, 5]]) shows 4.5..5.5, [[0, 0]]
+ * -0.1..0.1 (cbar.ax.get_ylim()). */
+static void test_colorbar_limits(void **state)
+{
+    (void)state;
+    double lo, hi;
+    kn_ticks_colorbar_limits(5, 5, &lo, &hi);
+    assert_true(lo == 4.5 && hi == 5.5);
+    kn_ticks_colorbar_limits(0, 0, &lo, &hi);
+    assert_true(lo == -0.1 && hi == 0.1);
+    kn_ticks_colorbar_limits(2e6, 7e6, &lo, &hi);
+    assert_true(lo == 2e6 && hi == 7e6);
+    kn_ticks_colorbar_limits(1.7e308, 1.7e308, &lo, &hi);
+    assert_true(lo < hi && isfinite(hi));
+    kn_ticks_colorbar_limits(NAN, 1, &lo, &hi);
+    assert_true(lo == 0 && hi == 1);
 }
 
 /* ---- properties and errors ------------------------------------------------- */
@@ -726,6 +915,10 @@ int main(void)
         cmocka_unit_test(test_log_labels),
         cmocka_unit_test(test_auto_limits_reference),
         cmocka_unit_test(test_limits_edges),
+        cmocka_unit_test(test_sticky_limits),
+        cmocka_unit_test(test_overflowing_spans),
+        cmocka_unit_test(test_log_minor_reference),
+        cmocka_unit_test(test_colorbar_limits),
         cmocka_unit_test(test_linear_properties),
         cmocka_unit_test(test_log_properties),
         cmocka_unit_test(test_errors),
