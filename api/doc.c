@@ -1851,6 +1851,10 @@ static int parse_heatmap(parser *p, const json_t *j, size_t flat, size_t k, kn_s
                   "numbers [[...], [...]]");
     else
         rc = parse_grid(p, jd, &p->doc->init[s->slot_y], &s->rows, &s->cols);
+    if (!rc && (s->rows > KN_HEATMAP_MAX_SIDE || s->cols > KN_HEATMAP_MAX_SIDE))
+        rc = fail(p, KN_ETOOBIG, "a heatmap of %zu x %zu cells: at most %d on a side (the "
+                  "cells become one image, and no screen shows more)", s->rows, s->cols,
+                  KN_HEATMAP_MAX_SIDE);
     pop(p, old);
     if (rc) return rc;
     s->cmap = "viridis";
@@ -2055,6 +2059,50 @@ static int parse_ticks(parser *p, const json_t *j, kn_plot *pl)
     return KN_OK;
 }
 
+/* A log axis can only show positive values: limits and explicit ticks at
+ * or below 0 would be dropped from the drawing without a word, and a
+ * heatmap's cells (edges at -0.5) need linear axes. Checked for the values
+ * written in the document; animated limits that leave the positive range
+ * fall back to automatic limits when drawn. */
+static int check_log_axes(parser *p, const kn_elem *el, const json_t *j)
+{
+    static const char *const LIM[2] = { "xlim", "ylim" }, *const SC[2] = { "xscale", "yscale" };
+    const kn_plot *pl = el->plot;
+    for (int a = 0; a < 2; a++) {
+        int sslot = el->slot[a ? KN_P_YSCALE : KN_P_XSCALE], lslot = el->slot[a ? KN_P_YLIM : KN_P_XLIM];
+        const kn_value *sv = sslot >= 0 ? &p->doc->init[sslot] : NULL;
+        if (!sv || sv->type != KN_VT_STR || !sv->str || strcmp(sv->str, "log") != 0) continue;
+        const kn_value *lv = lslot >= 0 ? &p->doc->init[lslot] : NULL;
+        if (lv && lv->type == KN_VT_ARRAY && lv->n == 2 && !p->ecalc[lslot] &&
+            json_object_get(j, LIM[a]) && !(lv->arr[0] > 0 && lv->arr[1] > 0)) {
+            size_t old = push_key(p, LIM[a]);
+            int rc = fail(p, KN_EINVAL, "%s is \"log\", so %s must be positive, got [%g, %g]",
+                          SC[a], LIM[a], lv->arr[0], lv->arr[1]);
+            pop(p, old);
+            return rc;
+        }
+        for (size_t t = 0; pl->has_ticks[a] && t < pl->nticks[a]; t++) {
+            if (pl->ticks[a][t] > 0) continue;
+            size_t o1 = push_key(p, "ticks"), o2 = push_key(p, a ? "y" : "x"), o3 = push_idx(p, t);
+            int rc = fail(p, KN_EINVAL, "%s is \"log\", so ticks must be positive, got %g",
+                          SC[a], pl->ticks[a][t]);
+            pop(p, o3);
+            pop(p, o2);
+            pop(p, o1);
+            return rc;
+        }
+        for (size_t k = 0; k < pl->nseries; k++) {
+            if (pl->series[k].type != KN_SER_HEATMAP) continue;
+            size_t o1 = push_key(p, "series"), o2 = push_idx(p, k);
+            int rc = fail(p, KN_EINVAL, "a heatmap needs linear axes, but %s is \"log\"", SC[a]);
+            pop(p, o2);
+            pop(p, o1);
+            return rc;
+        }
+    }
+    return KN_OK;
+}
+
 static int parse_plot(parser *p, kn_elem *el, size_t flat, const json_t *j)
 {
     int rc = KN_OK;
@@ -2069,7 +2117,7 @@ static int parse_plot(parser *p, kn_elem *el, size_t flat, const json_t *j)
         if (rc) return rc;
     }
     const json_t *js = json_object_get(j, "series");
-    if (!js) return KN_OK;
+    if (!js) return check_log_axes(p, el, j);
     size_t old = push_key(p, "series");
     size_t n = json_is_array(js) ? json_array_size(js) : 0;
     if (!json_is_array(js))
@@ -2086,7 +2134,7 @@ static int parse_plot(parser *p, kn_elem *el, size_t flat, const json_t *j)
         pl->nseries = k + 1;   /* targets resolve against parsed series only */
     }
     pop(p, old);
-    return rc;
+    return rc ? rc : check_log_axes(p, el, j);
 }
 
 static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
@@ -2461,6 +2509,11 @@ static int parse_targets(parser *p, const json_t *obj, int tween, int timeline,
             if (!rc) p->tweened[t->slot] = 1;
         } else if (!rc) {
             rc = parse_value(p, v, slot_desc(p, t->slot), &t->to);
+            if (!rc && slot_desc(p, t->slot) == &g_desc[D_SGRID] &&
+                t->to.n != p->doc->init[t->slot].n)
+                rc = fail(p, KN_EINVAL, "heatmap data of %zu cells, but \"%.64s\" has %zu: a "
+                          "heatmap keeps its shape (give all its cells, row by row)", t->to.n,
+                          p->doc->slot_name[t->slot], p->doc->init[t->slot].n);
             if (!rc && timeline && t->to.type == KN_VT_ARRAY &&
                 t->to.n != p->doc->init[t->slot].n)
                 rc = add_check(p, t->slot, t->to.n);

@@ -124,6 +124,10 @@ typedef enum kn_series_type {
     KN_SER_LINE, KN_SER_SCATTER, KN_SER_BAR, KN_SER_AREA, KN_SER_STEP, KN_SER_HEATMAP
 } kn_series_type;
 
+/* The most cells a heatmap has on a side: its cells are drawn as one image
+ * (Cairo's images stop at 32767) and no screen shows more. */
+#define KN_HEATMAP_MAX_SIDE 16384
+
 typedef struct kn_series {
     kn_series_type type;
     const char *id;                 /* NULL when the series has none */

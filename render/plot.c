@@ -31,7 +31,6 @@
 #define MINOR_PAD 3.4
 #define LABEL_PAD 4.0
 #define TITLE_PAD 6.0
-#define MAX_HEAT_SIDE 16384
 
 typedef struct axis {
     double lo, hi;      /* view, lo at p0 */
@@ -541,7 +540,7 @@ static int draw_heatmap(cairo_t *cr, const kn_series *s, const kn_state *st, con
     if (!isfinite(lo)) lo = 0, hi = 1;
     *vmin = lo;
     *vmax = hi;
-    if (s->rows > MAX_HEAT_SIDE || s->cols > MAX_HEAT_SIDE) return 1;
+    if (s->rows > KN_HEATMAP_MAX_SIDE || s->cols > KN_HEATMAP_MAX_SIDE) return 1;
     cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, (int)s->cols,
                                                       (int)s->rows);
     if (cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) {

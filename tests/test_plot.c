@@ -342,6 +342,26 @@ static void test_errors(void **state)
                "/elements/0/series/0/data/1", NULL);
     expect_400(PLOT "\"series\":[{\"type\":\"heatmap\",\"data\":[[1]],\"cmap\":\"jet\"}]}",
                "/elements/0/series/0/cmap", "viridis");
+    /* A log axis shows positive values only, and no heatmap. */
+    expect_400(PLOT "\"yscale\":\"log\",\"ylim\":[0,10]}", "/elements/0/ylim", "must be positive");
+    expect_400(PLOT "\"xscale\":\"log\",\"xlim\":[-1,10]}", "/elements/0/xlim", "must be positive");
+    expect_400(PLOT "\"yscale\":\"log\",\"ticks\":{\"y\":[1,0]}}", "/elements/0/ticks/y/1",
+               "must be positive");
+    expect_400(PLOT "\"xscale\":\"log\",\"series\":[{\"type\":\"heatmap\",\"data\":[[1]]}]}",
+               "/elements/0/series/0", "linear axes");
+    /* A heatmap's side is capped, and per-frame data keeps its cell count. */
+    {
+        char big[80000];
+        int n = snprintf(big, sizeof big, PLOT "\"series\":[{\"type\":\"heatmap\",\"data\":[[");
+        for (int i = 0; i < KN_HEATMAP_MAX_SIDE + 1; i++) n += snprintf(big + n, sizeof big - (size_t)n, "%s0", i ? "," : "");
+        snprintf(big + n, sizeof big - (size_t)n, "]]}]}");
+        char doc[90000];
+        snprintf(doc, sizeof doc, HEAD "\"elements\":[%s]}", big);
+        kn_renderer *r = NULL;
+        kn_err err;
+        assert_int_equal(kn_renderer_create(doc, strlen(doc), &r, &err), KN_ETOOBIG);
+        assert_string_equal(err.path, "/elements/0/series/0/data");
+    }
 
     /* Targets: series properties resolve; unknown ones are 400s; a computed
      * y cannot be a target. */
@@ -355,6 +375,11 @@ static void test_errors(void **state)
           "\"y\":\"=x\"}]}],\"frames\":[{\"index\":0,\"set\":{\"s.y\":[1,2]}}]}";
     assert_int_equal(kn_renderer_create(bad, strlen(bad), &r, &err), KN_EINVAL);
     assert_non_null(strstr(err.msg, "computed by an expression"));
+    bad = HEAD "\"elements\":[" PLOT "\"series\":[{\"id\":\"h\",\"type\":\"heatmap\","
+          "\"data\":[[1,2],[3,4]]}]}],\"frames\":[{\"index\":0,\"set\":{\"h.data\":[1,2,3]}}]}";
+    assert_int_equal(kn_renderer_create(bad, strlen(bad), &r, &err), KN_EINVAL);
+    assert_string_equal(err.path, "/frames/0/set/h.data");
+    assert_non_null(strstr(err.msg, "keeps its shape"));
 }
 
 /* Limits and series data animate like any property: at t = 0.5 of a
