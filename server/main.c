@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -251,6 +252,15 @@ static int cmd_render(int argc, char **argv)
     int rc = kn_doc_parse(text, len, NULL, &doc, &err);
     if (rc != KN_OK) {
         print_doc_error(in, &err);
+        goto out;
+    }
+    /* The document says what to encode; a file named otherwise (a GIF in
+     * x.mp4) would only confuse whoever opens it. */
+    const char *ext = kn_encoder_extension(doc->output.format), *dot = strrchr(out, '.');
+    if (ext && (!dot || strcasecmp(dot + 1, ext) != 0)) {
+        fprintf(stderr, "kinora: %s: the document's output format is %s, so OUT must end in .%s "
+                "(or change \"output\": {\"format\": ...})\n", out, doc->output.format, ext);
+        rc = KN_EINVAL;
         goto out;
     }
     kn_log_set_tag("render-cli");
