@@ -575,9 +575,10 @@ static const pdesc g_desc[D_COUNT] = {
 };
 
 #define PB(p) ((uint64_t)1 << (p))
+#define PAINT (PB(KN_P_FILL) | PB(KN_P_STROKE) | PB(KN_P_STROKE_WIDTH) | PB(KN_P_DASH) | \
+               PB(KN_P_LINE_CAP) | PB(KN_P_LINE_JOIN))
 #define COMMON (PB(KN_P_OPACITY) | PB(KN_P_VISIBLE) | PB(KN_P_ROTATION) | PB(KN_P_SCALE) | \
-                PB(KN_P_ORIGIN) | PB(KN_P_FILL) | PB(KN_P_STROKE) | PB(KN_P_STROKE_WIDTH) | \
-                PB(KN_P_DASH) | PB(KN_P_LINE_CAP) | PB(KN_P_LINE_JOIN))
+                PB(KN_P_ORIGIN) | PAINT)
 
 static const char *const g_type_name[KN_E_COUNT] = {
     "rect", "circle", "ellipse", "line", "polyline", "polygon", "text", "group", "path",
@@ -600,10 +601,12 @@ static const uint64_t g_type_props[KN_E_COUNT] = {
     [KN_E_POLYGON]  = COMMON | PB(KN_P_POINTS),
     [KN_E_TEXT]     = COMMON | PB(KN_P_X) | PB(KN_P_Y) | PB(KN_P_TEXT) | PB(KN_P_FONT) |
                       PB(KN_P_SIZE) | PB(KN_P_ALIGN) | PB(KN_P_BASELINE),
-    [KN_E_GROUP]    = COMMON | PB(KN_P_X) | PB(KN_P_Y),
+    /* Groups and compositions draw their children and documents only: paint
+     * given to them was accepted and silently ignored, so it is refused. */
+    [KN_E_GROUP]    = (COMMON & ~PAINT) | PB(KN_P_X) | PB(KN_P_Y),
     [KN_E_PATH]     = COMMON,   /* plus "d", parsed once into el->path */
-    [KN_E_COMPOSITION] = COMMON | PB(KN_P_X) | PB(KN_P_Y) | PB(KN_P_WIDTH) | PB(KN_P_HEIGHT),
-                                /* plus "document", "start", "speed" */
+    [KN_E_COMPOSITION] = (COMMON & ~PAINT) | PB(KN_P_X) | PB(KN_P_Y) | PB(KN_P_WIDTH) |
+                         PB(KN_P_HEIGHT),   /* plus "document", "start", "speed" */
     /* No paint: an image has no fill or stroke of its own. */
     [KN_E_IMAGE]    = PB(KN_P_OPACITY) | PB(KN_P_VISIBLE) | PB(KN_P_ROTATION) | PB(KN_P_SCALE) |
                       PB(KN_P_ORIGIN) | PB(KN_P_X) | PB(KN_P_Y) | PB(KN_P_WIDTH) |
@@ -2222,8 +2225,21 @@ static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
         if (prop < 0) {
             char list[384];
             allowed_elem_fields(el->type, list, sizeof list);
-            rc = fail(p, KN_EINVAL, "unknown field \"%.64s\" for %s %s (allowed: %s)", key,
-                      type_article(t), g_type_name[t], list);
+            int paint = 0;
+            for (int k = 0; k < KN_P_COUNT; k++)
+                if ((PAINT & PB(k)) && !strcmp(g_desc[k].name, key)) paint = 1;
+            if (paint && t == KN_E_PLOT)
+                rc = fail(p, KN_EINVAL, "a plot has no \"%.32s\": its colours come from its style "
+                          "and series (allowed: %s)", key, list);
+            else if (paint)
+                rc = fail(p, KN_EINVAL, "%s %s has no paint of its own, so no \"%.32s\": give it "
+                          "to the shapes %s, or put a rect behind it (allowed: %s)",
+                          type_article(t), g_type_name[t], key,
+                          t == KN_E_GROUP ? "among its children" :
+                          t == KN_E_COMPOSITION ? "of its document" : "around it", list);
+            else
+                rc = fail(p, KN_EINVAL, "unknown field \"%.64s\" for %s %s (allowed: %s)", key,
+                          type_article(t), g_type_name[t], list);
         } else {
             p->calc_slot = el->slot[prop];
             rc = parse_value(p, v, &g_desc[prop], &p->doc->init[el->slot[prop]]);

@@ -147,8 +147,8 @@ static void test_full_model(void **state)
     assert_true(d->background.a == 1.0);
 
     /* slots: 5 vars + rect 16 + circle 14 + ellipse 15 + line 15 + polyline 12
-     * + polygon 12 + text 18 + group 13 + inner rect 16 */
-    assert_int_equal(d->nslots, 5 + 16 + 14 + 15 + 15 + 12 + 12 + 18 + 13 + 16);
+     * + polygon 12 + text 18 + group 7 (no paint) + inner rect 16 */
+    assert_int_equal(d->nslots, 5 + 16 + 14 + 15 + 15 + 12 + 12 + 18 + 7 + 16);
     for (size_t i = 0; i < d->nslots; i++)
         assert_int_equal(kn_doc_slot_type(d, (int)i), d->init[i].type);
     assert_int_equal(kn_doc_slot_type(d, -1), KN_VT_NONE);

@@ -334,7 +334,9 @@ static void test_errors(void **state)
     expect_400(PLOT "\"style\":\"neon\"}", "/elements/0/style", NULL);
     expect_400(PLOT "\"grid\":1}", "/elements/0/grid", NULL);
     expect_400(PLOT "\"ticks\":{\"z\":[1]}}", "/elements/0/ticks/z", NULL);
-    expect_400(PLOT "\"fill\":\"red\"}", "/elements/0/fill", "unknown field");
+    expect_400(PLOT "\"fill\":\"red\"}", "/elements/0/fill", "colours come from its style and series");
+    expect_400("{\"type\":\"group\",\"stroke\":\"red\",\"children\":[]}", "/elements/0/stroke", "no paint of its own");
+    expect_400("{\"type\":\"composition\",\"fill\":\"red\",\"document\":{\"width\":16,\"height\":16,\"fps\":1,\"duration\":1}}", "/elements/0/fill", "no paint of its own");
     expect_400("{\"type\":\"plot\",\"width\":100}", "/elements/0/height", "missing");
     expect_400(PLOT "\"id\":\"a\",\"series\":[{\"id\":\"a\",\"type\":\"line\",\"y\":[1]}]}",
                "/elements/0/series/0/id", "duplicate");
