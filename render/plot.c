@@ -288,6 +288,24 @@ static double amap(const axis *ax, double v)
     return p;
 }
 
+/* Tick marks of length len pointing out of the axes box b (x below it, y to
+ * its left), stroked with the current line width. */
+static void tick_marks(cairo_t *cr, const axis *X, const double *xt, size_t nx, const axis *Y,
+                       const double *yt, size_t ny, const double b[4], double len)
+{
+    for (size_t i = 0; i < nx; i++) {
+        double p = amap(X, xt[i]);
+        cairo_move_to(cr, p, b[3]);
+        cairo_line_to(cr, p, b[3] + len);
+    }
+    for (size_t i = 0; i < ny; i++) {
+        double p = amap(Y, yt[i]);
+        cairo_move_to(cr, b[0], p);
+        cairo_line_to(cr, b[0] - len, p);
+    }
+    cairo_stroke(cr);
+}
+
 /* Minor tick i's label, "" when matplotlib leaves it blank. */
 static void minor_label(const axis *ax, size_t i, char *buf)
 {
@@ -829,29 +847,9 @@ void kn_plot_draw(cairo_t *cr, PangoLayout *ly, const kn_elem *el, const kn_stat
     cairo_rectangle(cr, b[0], b[1], b[2] - b[0], b[3] - b[1]);
     cairo_stroke(cr);
     cairo_set_line_cap(cr, CAIRO_LINE_CAP_BUTT);
-    for (size_t i = 0; i < X.nt; i++) {
-        double p = amap(&X, X.t[i]);
-        cairo_move_to(cr, p, b[3]);
-        cairo_line_to(cr, p, b[3] + TICK_LEN);
-    }
-    for (size_t i = 0; i < Y.nt; i++) {
-        double p = amap(&Y, Y.t[i]);
-        cairo_move_to(cr, b[0], p);
-        cairo_line_to(cr, b[0] - TICK_LEN, p);
-    }
-    cairo_stroke(cr);
+    tick_marks(cr, &X, X.t, X.nt, &Y, Y.t, Y.nt, b, TICK_LEN);
     cairo_set_line_width(cr, MINOR_WIDTH);
-    for (size_t i = 0; i < X.ntm; i++) {
-        double p = amap(&X, X.tm[i]);
-        cairo_move_to(cr, p, b[3]);
-        cairo_line_to(cr, p, b[3] + MINOR_LEN);
-    }
-    for (size_t i = 0; i < Y.ntm; i++) {
-        double p = amap(&Y, Y.tm[i]);
-        cairo_move_to(cr, b[0], p);
-        cairo_line_to(cr, b[0] - MINOR_LEN, p);
-    }
-    cairo_stroke(cr);
+    tick_marks(cr, &X, X.tm, X.ntm, &Y, Y.tm, Y.ntm, b, MINOR_LEN);
 
     char lab[KN_TICKS_LABEL_MAX];
     double xh = 0, yw = 0, w, h;

@@ -520,24 +520,13 @@ static enum MHD_Result job_events(kn_http *h, struct MHD_Connection *c, const ch
     snprintf(e->id, sizeof e->id, "%s", id);
     /* HEAD gets the headers alone: a streamed (chunked) response to HEAD
      * makes libmicrohttpd write the chunked terminator after them, five
-     * stray bytes a client reusing the connection reads as garbage. */
-    if (!strcmp(method, "HEAD")) {
-        free(e);
-        struct MHD_Response *hr = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-        if (!hr) return MHD_NO;
-        MHD_add_response_header(hr, "Content-Type", "text/event-stream");
-        MHD_add_response_header(hr, "Cache-Control", "no-cache");
-        enum MHD_Result hret = MHD_queue_response(c, 200, hr);
-        MHD_destroy_response(hr);
-        count_status(h, 200);
-        return hret;
-    }
-    /* The block size bounds one read: a job resource fits with room. */
-    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, events_read, e, free);
-    if (!r) {
-        free(e);
-        return MHD_NO;
-    }
+     * stray bytes a client reusing the connection reads as garbage. The
+     * block size bounds one read: a job resource fits with room. */
+    int head = !strcmp(method, "HEAD");
+    struct MHD_Response *r = head ? MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT)
+                                  : MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, events_read, e, free);
+    if (head || !r) free(e);   /* else MHD frees it with the response */
+    if (!r) return MHD_NO;
     MHD_add_response_header(r, "Content-Type", "text/event-stream");
     MHD_add_response_header(r, "Cache-Control", "no-cache");
     MHD_add_response_header(r, "X-Accel-Buffering", "no");
