@@ -351,6 +351,20 @@ static void *palloc(parser *p, size_t count, size_t size)
     return m;
 }
 
+/* A zeroed node on the arena's owned list, for an object the parser made
+ * outside the arena (compiled expression, path, image, nested doc):
+ * kn_doc_destroy frees whatever the caller stores in it. NULL (error set)
+ * when out of memory. */
+static owned *own(parser *p)
+{
+    owned *o = palloc(p, 1, sizeof *o);
+    if (!o) return NULL;
+    memset(o, 0, sizeof *o);
+    o->next = p->A->owned;
+    p->A->owned = o;
+    return o;
+}
+
 static char *pstrdup(parser *p, const char *s)
 {
     size_t n = strlen(s);
@@ -762,17 +776,14 @@ static int compile_owned(parser *p, const char *src, int is_text, kn_expr **e, k
         return fail(p, rc, "expression \"=%s\": %s (column %d of the string)",
                     kn_err_excerpt(src, ex, sizeof ex), cerr.msg, col + 1);
     }
-    owned *o = palloc(p, 1, sizeof *o);
+    owned *o = own(p);
     if (!o) {
         if (is_text) kn_template_destroy(*t), *t = NULL;
         else kn_expr_destroy(*e), *e = NULL;
         return p->err->code;
     }
-    memset(o, 0, sizeof *o);
     o->expr = is_text ? NULL : *e;
     o->tmpl = is_text ? *t : NULL;
-    o->next = p->A->owned;
-    p->A->owned = o;
     return KN_OK;
 }
 
@@ -1661,15 +1672,12 @@ static int parse_path_data(parser *p, kn_elem *el, const json_t *jd)
         snprintf(msg, sizeof msg, "%s", p->err->msg);
         rc = fail(p, p->err->code, "%s", msg);
     } else {
-        owned *o = palloc(p, 1, sizeof *o);
+        owned *o = own(p);
         if (!o) {
             kn_path_destroy(path);
             rc = p->err->code;
         } else {
-            memset(o, 0, sizeof *o);
             o->path = path;
-            o->next = p->A->owned;
-            p->A->owned = o;
             el->path = path;
         }
     }
@@ -1693,7 +1701,7 @@ static int parse_image_src(parser *p, kn_elem *el, const json_t *js)
                   "URI, \"data:image/png;base64,...\" or \"data:image/jpeg;base64,...\"");
     } else if (!json_is_string(js)) {
         rc = fail(p, KN_EINVAL, "expected a data: URI (a string), got %s", jdesc(js));
-    } else if (!(o = palloc(p, 1, sizeof *o))) {
+    } else if (!(o = own(p))) {   /* before decoding: nothing to leak after */
         rc = p->err->code;
     } else {
         size_t room = p->A->cap > p->A->total ? p->A->cap - p->A->total : 0;
@@ -1704,10 +1712,7 @@ static int parse_image_src(parser *p, kn_elem *el, const json_t *js)
             snprintf(msg, sizeof msg, "%s", p->err->msg);
             rc = fail(p, rc, "%s", msg);
         } else {
-            memset(o, 0, sizeof *o);
             o->image = img;
-            o->next = p->A->owned;
-            p->A->owned = o;
             p->A->total += kn_image_bytes(img);
             el->image = img;
         }
@@ -1760,15 +1765,12 @@ static int parse_composition(parser *p, kn_elem *el, const json_t *j)
         snprintf(base, sizeof base, "%s", p->path);
         rc = parse_doc_json(jd, &p->lim, base, p->depth + 1, &sub, p->err);
         if (!rc) {
-            owned *o = palloc(p, 1, sizeof *o);
+            owned *o = own(p);
             if (!o) {
                 kn_doc_destroy(sub);
                 rc = p->err->code;
             } else {
-                memset(o, 0, sizeof *o);
                 o->doc = sub;
-                o->next = p->A->owned;
-                p->A->owned = o;
                 el->comp = sub;
                 /* The box defaults to the document's own size. */
                 if (!json_object_get(j, "width")) p->doc->init[el->slot[KN_P_WIDTH]].num = sub->width;

@@ -256,7 +256,7 @@ static int sup_spawn(sup_state *s, int i)
  * 64 MB one) can take a minute. So its workers are killed, busy or not:
  * sup_reap starts fresh ones, which hold no state worth keeping, in about a
  * millisecond each. */
-static void sup_stop_busy(sup_state *s)
+static void sup_replace_workers(sup_state *s)
 {
     if (!s->ring || (!kn_ring_canceled(s->ring) && kn_ring_error(s->ring, NULL) == KN_OK)) return;
     for (int i = 0; i < s->n; i++) {
@@ -268,7 +268,7 @@ static void sup_stop_busy(sup_state *s)
 
 static void sup_drop_job(sup_state *s)
 {
-    sup_stop_busy(s);
+    sup_replace_workers(s);
     if (s->ring_fd >= 0) close(s->ring_fd);
     if (s->doc_fd >= 0) close(s->doc_fd);
     kn_ring_destroy(s->ring);
@@ -287,7 +287,7 @@ static void sup_reap(sup_state *s)
         if (i == s->n) continue;
         int stopped = s->stopping[i];
         s->stopping[i] = 0;
-        if (stopped)   /* sup_stop_busy's doing: not a crash, not a restart */
+        if (stopped)   /* sup_replace_workers's doing: not a crash, not a restart */
             kn_debug("pool: render worker %d (pid %d) stopped", i, (int)pid);
         else if (WIFSIGNALED(status))
             kn_warn("pool: render worker %d (pid %d) killed by signal %d", i, (int)pid, WTERMSIG(status));
