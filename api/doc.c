@@ -95,6 +95,7 @@
  */
 #include "api/doc.h"
 #include "api/jsonmem.h"
+#include "api/jsonread.h"
 #include "render/expr.h"
 #include "render/path.h"
 #include "render/image.h"
@@ -3344,11 +3345,11 @@ int kn_doc_parse(const char *json, size_t len, const kn_doc_limits *lim, kn_doc 
     if (!out || (!json && len))
         return kn_err_set(err, KN_EINVAL, NULL, "kn_doc_parse: no input or output");
 
-    json_error_t je;
+    kn_jsonread_error je;
     kn_jsonmem_begin();
-    /* Integers past 64 bits are valid JSON (metadata may hold them); read
-     * as reals they are still range-checked wherever a field is read. */
-    root = json_loadb(json ? json : "", len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &je);
+    /* Every number is read as a real: integers past 64 bits are valid JSON
+     * (metadata may hold them), and fields range-check what they read. */
+    root = kn_jsonread(json, len, &je);
     kn_jsonmem_end();
     if (!root) {
         rc = kn_err_set(err, KN_EINVAL, "", "invalid JSON: %s (line %d, column %d)", je.text,

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs every test: installs dependencies (scripts/install-deps.sh), builds,
 # runs the cmocka suite with ctest, runs it again under ASan+UBSan, and fuzzes
-# the job parser for a bounded time (FUZZ_SECONDS, default 60).
+# the job parser for a bounded time (FUZZ_SECONDS, default 60), and the
+# expression, path and JSON readers for a third of that each.
 # Set KINORA_QUICK=1 to skip the sanitizer pass and the fuzzer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,9 +22,9 @@ cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   LSAN_OPTIONS=suppressions="$PWD/../tests/lsan.supp" ctest --output-on-failure -j"$jobs")
 
-echo "== fuzz the job parser for ${FUZZ_SECONDS:-60} s, expressions and path data for a third of that each"
+echo "== fuzz the job parser for ${FUZZ_SECONDS:-60} s; expressions, path data and the JSON reader (against jansson) for a third of that each"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DKINORA_FUZZ=ON >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz_job fuzz_expr fuzz_path
+cmake --build build-fuzz -j"$jobs" --target fuzz_job fuzz_expr fuzz_path fuzz_json
 fuzz() {  # fuzz NAME SECONDS SEED_DIR
   mkdir -p "build-fuzz/corpus-$1"
   if ! "build-fuzz/$1" -max_total_time="$2" -max_len=65536 -timeout=10 -print_final_stats=1 \
@@ -38,4 +39,5 @@ secs=${FUZZ_SECONDS:-60}
 fuzz fuzz_job "$secs" tests/fuzz/corpus
 fuzz fuzz_expr $((secs / 3)) tests/fuzz/corpus_expr
 fuzz fuzz_path $((secs / 3)) tests/fuzz/corpus_path
+fuzz fuzz_json $((secs / 3)) tests/fuzz/corpus_json
 echo "fuzz: no crash"
