@@ -1012,6 +1012,34 @@ static void test_token(void **state)
     srv_stop(&s);
 }
 
+/* A start and a clean stop log nothing a user has to worry about: no WARN
+ * or ERROR line (MHD once warned about the order of our own options). */
+static void test_clean_start_and_stop_log(void **state)
+{
+    (void)state;
+    srv s;
+    const char *extra[] = {"--workers", "1", NULL};
+    srv_start(&s, extra);
+    int st;
+    json_t *j = http_json(s.port, "GET", "/healthz", NULL, NULL, &st);
+    assert_int_equal(st, 200);
+    json_decref(j);
+    tu_server_stop(s.pid, 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/server.log", s.dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[1024];
+    int lines = 0;
+    while (fgets(line, sizeof line, f)) {
+        lines++;
+        if (strstr(line, " WARN ") || strstr(line, " ERROR ")) fail_msg("server log: %s", line);
+    }
+    fclose(f);
+    assert_true(lines >= 1);   /* at least "listening on" */
+    tu_rmtree(s.dir);
+}
+
 static void test_queue_full(void **state)
 {
     (void)state;
@@ -1276,6 +1304,7 @@ int main(void)
     };
     const struct CMUnitTest own[] = {
         cmocka_unit_test(test_token),
+        cmocka_unit_test(test_clean_start_and_stop_log),
         cmocka_unit_test(test_queue_full),
         cmocka_unit_test(test_killed_worker),
         cmocka_unit_test(test_cancel_mid_slow_frame),
