@@ -24,6 +24,7 @@
 #include "render/path.h"
 #include "render/image.h"
 #include "render/plot.h"
+#include "render/stroke.h"
 
 #include <limits.h>
 #include <math.h>
@@ -858,7 +859,7 @@ static void draw_elem(const ectx *x, const kn_elem *el)
     }
     if (do_stroke) {
         set_paint(cr, el, 1, stroke, a);
-        cairo_stroke(cr);
+        kn_stroke(cr);
     }
     if (grouped) {
         cairo_pop_group_to_source(cr);
