@@ -1724,8 +1724,8 @@ static int parse_image_src(parser *p, kn_elem *el, const json_t *js)
 
 #define MAX_COMP_DEPTH 4
 
-static int parse_doc_json(const json_t *root, const kn_doc_limits *lim, const char *base_path,
-                          int depth, kn_doc **out, kn_err *err);
+static int parse_doc_json(const json_t *root, const kn_doc_limits *lim, size_t budget,
+                          const char *base_path, int depth, kn_doc **out, kn_err *err);
 
 /* A composition: a document of its own (own ids, vars and timeline, no
  * output), parsed here into a doc the parent owns, placed into the box x,
@@ -1764,7 +1764,12 @@ static int parse_composition(parser *p, kn_elem *el, const json_t *j)
         kn_doc *sub = NULL;
         char base[PATH_CAP];
         snprintf(base, sizeof base, "%s", p->path);
-        rc = parse_doc_json(jd, &p->lim, base, p->depth + 1, &sub, p->err);
+        /* One memory limit for the whole job: a nested document gets what
+         * its parent has left and is charged to it, so many compositions
+         * cannot each take the full limit. */
+        size_t room = p->A->cap > p->A->total ? p->A->cap - p->A->total : 0;
+        rc = parse_doc_json(jd, &p->lim, room, base, p->depth + 1, &sub, p->err);
+        if (!rc) p->A->total += ((const arena *)sub->arena_)->total;
         if (!rc) {
             owned *o = own(p);
             if (!o) {
@@ -3206,9 +3211,10 @@ static void utf8_clean(char *s)
 
 /* Parses the document held in root (a whole job, or a composition's nested
  * document: then base_path is its JSON pointer, depth its nesting level and
- * "output" is refused). On success *out is a new doc. */
-static int parse_doc_json(const json_t *root, const kn_doc_limits *lim, const char *base_path,
-                          int depth, kn_doc **out, kn_err *err)
+ * "output" is refused), allocating at most budget bytes (messages quote
+ * lim->max_bytes, the limit of the whole job). On success *out is a new doc. */
+static int parse_doc_json(const json_t *root, const kn_doc_limits *lim, size_t budget,
+                          const char *base_path, int depth, kn_doc **out, kn_err *err)
 {
     parser p;
     arena *A = NULL;
@@ -3229,7 +3235,7 @@ static int parse_doc_json(const json_t *root, const kn_doc_limits *lim, const ch
         rc = kn_err_set(err, KN_ENOMEM, "", "out of memory");
         goto out;
     }
-    A->cap = p.lim.max_bytes;
+    A->cap = budget;
     p.A = A;
     p.doc = palloc(&p, 1, sizeof *p.doc);
     if (!p.doc) {
@@ -3355,7 +3361,7 @@ int kn_doc_parse(const char *json, size_t len, const kn_doc_limits *lim, kn_doc 
         rc = kn_err_set(err, KN_EINVAL, "", "invalid JSON: %s (line %d, column %d)", je.text,
                         je.line, je.column);
     } else {
-        rc = parse_doc_json(root, &L, "", 0, out, err);
+        rc = parse_doc_json(root, &L, L.max_bytes, "", 0, out, err);
     }
     size_t moff, mlen;
     if (rc == KN_OK && (*out)->metadata_json && raw_metadata(json, len, &moff, &mlen)) {

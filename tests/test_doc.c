@@ -913,6 +913,34 @@ static void test_limits(void **state)
     kn_doc_destroy(d);
     free(big);
 
+    /* The cap is for the whole job: compositions share it. One nested
+     * document of 20000 points fits 1 MB, four of them do not (each used
+     * to get a full cap of its own). */
+    lim.max_bytes = 1000000;
+    for (int k = 1; k <= 4; k += 3) {
+        size_t cap2 = (size_t)k * (20000 * 6 + 512) + 256, m = 0;
+        char *comp = malloc(cap2);
+        assert_non_null(comp);
+        m += (size_t)snprintf(comp + m, cap2 - m, HEAD "'duration': 1, 'elements': [");
+        for (int c = 0; c < k; c++) {
+            m += (size_t)snprintf(comp + m, cap2 - m, "%s{'type': 'composition', 'document': "
+                                  "{'width': 64, 'height': 64, 'fps': 30, 'duration': 1, "
+                                  "'elements': [{'type': 'polyline', 'points': [", c ? "," : "");
+            for (int i = 0; i < 20000; i++) m += (size_t)snprintf(comp + m, cap2 - m, "%s[1,2]", i ? "," : "");
+            m += (size_t)snprintf(comp + m, cap2 - m, "]}]}}");
+        }
+        snprintf(comp + m, cap2 - m, "]}");
+        if (k == 1) {
+            d = parse_ok_lim(comp, &lim);
+            kn_doc_destroy(d);
+        } else {
+            err = parse_fail_lim(comp, &lim, KN_ETOOBIG);
+            assert_non_null(strstr(err.msg, "1000000 bytes"));
+            assert_non_null(strstr(err.path, "/document"));
+        }
+        free(comp);
+    }
+
     /* a tiny cap still fits a tiny document */
     lim.max_bytes = 8192;
     d = parse_ok_lim(HEAD "'duration': 1, 'elements': [{'type': 'line'}]}", &lim);
