@@ -1765,11 +1765,23 @@ static int parse_composition(parser *p, kn_elem *el, const json_t *j)
         char base[PATH_CAP];
         snprintf(base, sizeof base, "%s", p->path);
         /* One memory limit for the whole job: a nested document gets what
-         * its parent has left and is charged to it, so many compositions
-         * cannot each take the full limit. */
+         * its parent has left and is charged to it, and so is the canvas a
+         * render worker keeps for it (width x height x 4 bytes), so many
+         * compositions cannot each take the full limit. */
         size_t room = p->A->cap > p->A->total ? p->A->cap - p->A->total : 0;
         rc = parse_doc_json(jd, &p->lim, room, base, p->depth + 1, &sub, p->err);
-        if (!rc) p->A->total += ((const arena *)sub->arena_)->total;
+        if (!rc) {
+            size_t used = ((const arena *)sub->arena_)->total;
+            size_t canvas = (size_t)sub->width * (size_t)sub->height * 4;
+            if (used + canvas > room) {
+                rc = fail(p, KN_ETOOBIG, "this composition's document and its %dx%d frames need "
+                          "more memory than is left of the job's limit of %zu bytes",
+                          sub->width, sub->height, p->lim.max_bytes);
+                kn_doc_destroy(sub);
+            } else {
+                p->A->total += used + canvas;
+            }
+        }
         if (!rc) {
             owned *o = own(p);
             if (!o) {

@@ -940,6 +940,26 @@ static void test_limits(void **state)
         }
         free(comp);
     }
+    /* ... and so do the canvases their frames are drawn on: two 4K
+     * compositions fit 80 MB (2 x 33 MB), three do not. */
+    lim.max_bytes = 80000000;
+    for (int k = 2; k <= 3; k++) {
+        char comp[2048];
+        size_t m = (size_t)snprintf(comp, sizeof comp, HEAD "'duration': 1, 'elements': [");
+        for (int c = 0; c < k; c++)
+            m += (size_t)snprintf(comp + m, sizeof comp - m, "%s{'type': 'composition', 'width': 64, "
+                                  "'height': 36, 'document': {'width': 3840, 'height': 2160, "
+                                  "'fps': 30, 'duration': 1}}", c ? "," : "");
+        snprintf(comp + m, sizeof comp - m, "]}");
+        if (k == 2) {
+            d = parse_ok_lim(comp, &lim);
+            kn_doc_destroy(d);
+        } else {
+            err = parse_fail_lim(comp, &lim, KN_ETOOBIG);
+            assert_string_equal(err.path, "/elements/2/document");
+            assert_non_null(strstr(err.msg, "3840x2160 frames"));
+        }
+    }
 
     /* a tiny cap still fits a tiny document */
     lim.max_bytes = 8192;
