@@ -480,6 +480,15 @@ static void range_text(const nrange *r, char *buf, size_t n)
  * expressions check for them before calling this). Runs once per number of
  * a document (millions with per-frame data): the range description is only
  * formatted on the way to an error. */
+static int in_range(const nrange *r, double v)
+{
+    int bad = !isfinite(v);
+    if ((r->flags & R_INT) && v != floor(v)) bad = 1;
+    if (r->flags & R_LO) bad |= (r->flags & R_LO_OPEN) ? !(v > r->lo) : !(v >= r->lo);
+    if (r->flags & R_HI) bad |= !(v <= r->hi);
+    return !bad;
+}
+
 static int get_num(parser *p, const json_t *j, const nrange *r, double *out)
 {
     char want[96];
@@ -492,17 +501,28 @@ static int get_num(parser *p, const json_t *j, const nrange *r, double *out)
         return fail(p, KN_EINVAL, "expected %s, got %s", want, jdesc(j));
     }
     double v = json_number_value(j);
-    int bad = !isfinite(v);
-    if ((r->flags & R_INT) && v != floor(v)) bad = 1;
-    if (r->flags & R_LO) bad |= (r->flags & R_LO_OPEN) ? !(v > r->lo) : !(v >= r->lo);
-    if (r->flags & R_HI) bad |= !(v <= r->hi);
-    if (bad) {
+    if (!in_range(r, v)) {
         char got[32];
         range_text(r, want, sizeof want);
         return fail(p, KN_EINVAL, "expected %s, got %s", want, num_text(v, got));
     }
     *out = v;
     return KN_OK;
+}
+
+/* get_num for element i of array a. Per-frame data holds millions of array
+ * numbers, so the element's JSON pointer is formatted only when it fails. */
+static int get_num_at(parser *p, const json_t *a, size_t i, const nrange *r, double *out)
+{
+    const json_t *j = json_array_get(a, i);
+    if (json_is_number(j) && in_range(r, json_number_value(j))) {
+        *out = json_number_value(j);
+        return KN_OK;
+    }
+    size_t old = push_idx(p, i);
+    int rc = get_num(p, j, r, out);
+    pop(p, old);
+    return rc;
 }
 
 static const nrange R_ANY = { 0, 0, 0 };
@@ -722,9 +742,7 @@ static int parse_num_array(parser *p, const json_t *j, const nrange *r, kn_value
     double *a = n ? palloc(p, n, sizeof *a) : g_empty;
     if (!a) return p->err->code;
     for (size_t i = 0; i < n; i++) {
-        size_t old = push_idx(p, i);
-        int rc = get_num(p, json_array_get(j, i), r, &a[i]);
-        pop(p, old);
+        int rc = get_num_at(p, j, i, r, &a[i]);
         if (rc) return rc;
     }
     out->type = KN_VT_ARRAY;
@@ -740,9 +758,7 @@ static int parse_xy(parser *p, const json_t *j, const char *what, double *xy)
         return fail(p, KN_EINVAL, "expected %s, got %s%s", what, jdesc(j),
                     json_is_array(j) ? " of another length" : "");
     for (size_t i = 0; i < 2; i++) {
-        size_t old = push_idx(p, i);
-        int rc = get_num(p, json_array_get(j, i), &R_ANY, &xy[i]);
-        pop(p, old);
+        int rc = get_num_at(p, j, i, &R_ANY, &xy[i]);
         if (rc) return rc;
     }
     return KN_OK;
@@ -831,8 +847,16 @@ static int parse_points(parser *p, const json_t *j, kn_value *out)
         a = n ? palloc(p, n, 2 * sizeof *a) : g_empty;
         if (!a) return p->err->code;
         for (size_t i = 0; i < n; i++) {
+            const json_t *pt = json_array_get(j, i);
+            const json_t *px = json_array_get(pt, 0), *py = json_array_get(pt, 1);
+            if (json_array_size(pt) == 2 && json_is_number(px) && json_is_number(py) &&
+                isfinite(json_number_value(px)) && isfinite(json_number_value(py))) {
+                a[2 * i] = json_number_value(px);   /* the common case, no pointer */
+                a[2 * i + 1] = json_number_value(py);
+                continue;
+            }
             size_t old = push_idx(p, i);
-            rc = parse_xy(p, json_array_get(j, i), "a point [x, y]", &a[2 * i]);
+            rc = parse_xy(p, pt, "a point [x, y]", &a[2 * i]);
             pop(p, old);
             if (rc) return rc;
         }
