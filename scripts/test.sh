@@ -2,7 +2,8 @@
 # Runs every test: installs dependencies (scripts/install-deps.sh), builds,
 # runs the cmocka suite with ctest, runs it again under ASan+UBSan, and fuzzes
 # the job parser for a bounded time (FUZZ_SECONDS, default 60), and the
-# expression, path and JSON readers for a third of that each.
+# expression, path and JSON readers and the drawing of parsed documents for
+# a third of that each.
 # Set KINORA_QUICK=1 to skip the sanitizer pass and the fuzzer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,13 +23,16 @@ cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   LSAN_OPTIONS=suppressions="$PWD/../tests/lsan.supp" ctest --output-on-failure -j"$jobs")
 
-echo "== fuzz the job parser for ${FUZZ_SECONDS:-60} s; expressions, path data and the JSON reader (against jansson) for a third of that each"
+echo "== fuzz the job parser for ${FUZZ_SECONDS:-60} s; expressions, path data, the JSON reader (against jansson) and drawing for a third of that each"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DKINORA_FUZZ=ON >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz_job fuzz_expr fuzz_path fuzz_json
-fuzz() {  # fuzz NAME SECONDS SEED_DIR
+cmake --build build-fuzz -j"$jobs" --target fuzz_job fuzz_expr fuzz_path fuzz_json fuzz_render
+fuzz() {  # fuzz NAME SECONDS SEED_DIR [DICT]
   mkdir -p "build-fuzz/corpus-$1"
-  if ! "build-fuzz/$1" -max_total_time="$2" -max_len=65536 -timeout=10 -print_final_stats=1 \
-      "build-fuzz/corpus-$1" "$3" > "build-fuzz/$1.log" 2>&1; then
+  local dict=()
+  [ -n "${4:-}" ] && dict=(-dict="$4")
+  # fontconfig keeps process-lifetime caches (fuzz_render draws text).
+  if ! LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp" "build-fuzz/$1" -max_total_time="$2" -max_len=65536 -timeout=10 -print_final_stats=1 \
+      "${dict[@]}" "build-fuzz/corpus-$1" "$3" > "build-fuzz/$1.log" 2>&1; then
     tail -n 60 "build-fuzz/$1.log"
     echo "fuzz: $1 found a crash (input saved by libFuzzer, see above)"
     return 1
@@ -36,8 +40,9 @@ fuzz() {  # fuzz NAME SECONDS SEED_DIR
   echo "$1: $(grep -E '^stat::number_of_executed_units' "build-fuzz/$1.log" | awk '{print $2}') inputs, no crash"
 }
 secs=${FUZZ_SECONDS:-60}
-fuzz fuzz_job "$secs" tests/fuzz/corpus
+fuzz fuzz_job "$secs" tests/fuzz/corpus tests/fuzz/job.dict
 fuzz fuzz_expr $((secs / 3)) tests/fuzz/corpus_expr
 fuzz fuzz_path $((secs / 3)) tests/fuzz/corpus_path
 fuzz fuzz_json $((secs / 3)) tests/fuzz/corpus_json
+fuzz fuzz_render $((secs / 3)) tests/fuzz/corpus_render tests/fuzz/job.dict
 echo "fuzz: no crash"
