@@ -64,14 +64,17 @@ static void count_status(kn_http *h, unsigned status)
 static enum MHD_Result send_buf(kn_http *h, struct MHD_Connection *c, unsigned status,
                                 char *body, size_t len, const char *ctype, const char *location)
 {
-    /* For a 405, `location` carries the Allow header's value instead. */
+    /* For a 405, `location` carries the Allow header's value instead, and
+     * for a 416 the Content-Range one. */
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(body);
         return MHD_NO;
     }
     if (ctype) MHD_add_response_header(r, "Content-Type", ctype);
-    if (location) MHD_add_response_header(r, status == 405 ? "Allow" : "Location", location);
+    if (location)
+        MHD_add_response_header(r, status == 405 ? "Allow" : status == 416 ? "Content-Range" : "Location",
+                                location);
     if (status == 429) MHD_add_response_header(r, "Retry-After", "5");
     if (status == 401) MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
     MHD_add_response_header(r, "Cache-Control", "no-store");
@@ -405,14 +408,7 @@ static enum MHD_Result get_video(kn_http *h, struct MHD_Connection *c, const cha
         close(fd);
         char cr[64];
         snprintf(cr, sizeof cr, "bytes */%lld", size);
-        char *body = kn_resource_error("invalid_job", "range not satisfiable", NULL);
-        struct MHD_Response *r = MHD_create_response_from_buffer(body ? strlen(body) : 0, body, MHD_RESPMEM_MUST_FREE);
-        MHD_add_response_header(r, "Content-Range", cr);
-        MHD_add_response_header(r, "Content-Type", "application/json");
-        enum MHD_Result ret = MHD_queue_response(c, 416, r);
-        MHD_destroy_response(r);
-        count_status(h, 416);
-        return ret;
+        return reply_json(h, c, 416, kn_resource_error("invalid_job", "range not satisfiable", NULL), cr);
     }
     struct MHD_Response *r = MHD_create_response_from_fd_at_offset64((uint64_t)(b - a + 1), fd, (uint64_t)a);
     if (!r) {
@@ -633,7 +629,7 @@ static enum MHD_Result preview(kn_http *h, struct MHD_Connection *c, req *q)
     waitpid(pid, &status, 0);
     pid = -1;
     if (len < 8 || memcmp(png, "\x89PNG", 4) != 0) {
-        ret = reply_error(h, c, 500, "render_failed", NULL, "the preview renderer failed (status %d)", status);
+        ret = reply_error(h, c, 500, "internal", NULL, "the preview renderer failed (status %d)", status);
         goto out;
     }
     ret = send_buf(h, c, 200, png, len, "image/png", NULL);
@@ -698,7 +694,7 @@ static enum MHD_Result route(kn_http *h, struct MHD_Connection *c, const char *u
             return reply_json(h, c, 503, strdup("{\"status\":\"render pool down\"}"), NULL);
         return reply_json(h, c, 200, strdup("{\"status\":\"ok\"}"), NULL);
     }
-    if (!strcmp(url, "/metrics") && is_get) return metrics(h, c);
+    if (!strcmp(url, "/metrics")) return is_get ? metrics(h, c) : reply_405(h, c, "GET, HEAD");
     if (strncmp(url, "/v1/", 4) != 0)
         return reply_error(h, c, 404, "not_found", NULL, "no such endpoint: %.200s", url);
     if (!token_ok(h, c))
@@ -728,8 +724,10 @@ static enum MHD_Result route(kn_http *h, struct MHD_Connection *c, const char *u
             if (!strcmp(method, "DELETE")) return delete_job(h, c, id);
             return reply_405(h, c, "GET, HEAD, DELETE");
         }
-        if (!strcmp(slash, "/video") && is_get) return get_video(h, c, id);
-        if (!strcmp(slash, "/events") && is_get) return job_events(h, c, id, method);
+        if (!strcmp(slash, "/video"))
+            return is_get ? get_video(h, c, id) : reply_405(h, c, "GET, HEAD");
+        if (!strcmp(slash, "/events"))
+            return is_get ? job_events(h, c, id, method) : reply_405(h, c, "GET, HEAD");
     }
     return reply_error(h, c, 404, "not_found", NULL, "no such endpoint: %s %.200s", method, url);
 }

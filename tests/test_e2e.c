@@ -345,6 +345,31 @@ static void test_video_range_head_etag(void **state)
 
     assert_int_equal(tu_http(g.port, "GET", path, "Range: bytes=999999-\r\n", NULL, 0, &r), 0);
     assert_int_equal(r.status, 416);
+    char want_cr[64];
+    snprintf(want_cr, sizeof want_cr, "bytes */%ld", size);
+    assert_non_null(tu_header(&r, "Content-Range"));
+    assert_string_equal(tu_header(&r, "Content-Range"), want_cr);
+    assert_non_null(tu_header(&r, "Cache-Control"));   /* a JSON answer like the others */
+    assert_string_equal(tu_header(&r, "Cache-Control"), "no-store");
+    tu_resp_free(&r);
+
+    /* Every known path answers a method it does not take with 405 and the
+     * methods it does take, not 404. */
+    static const struct { const char *method, *suffix, *allow; } M[] = {
+        { "POST", "/video", "GET, HEAD" },   { "DELETE", "/video", "GET, HEAD" },
+        { "POST", "/events", "GET, HEAD" },  { "PUT", "", "GET, HEAD, DELETE" },
+    };
+    for (size_t k = 0; k < sizeof M / sizeof M[0]; k++) {
+        char mp[160];
+        snprintf(mp, sizeof mp, "/v1/jobs/%s%s", id, M[k].suffix);
+        assert_int_equal(tu_http(g.port, M[k].method, mp, NULL, NULL, 0, &r), 0);
+        if (r.status != 405) fail_msg("%s %s answered %d", M[k].method, mp, r.status);
+        assert_string_equal(tu_header(&r, "Allow"), M[k].allow);
+        tu_resp_free(&r);
+    }
+    assert_int_equal(tu_http(g.port, "POST", "/metrics", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 405);
+    assert_string_equal(tu_header(&r, "Allow"), "GET, HEAD");
     tu_resp_free(&r);
     tu_resp_free(&full);
 
