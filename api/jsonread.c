@@ -369,6 +369,12 @@ static json_t *read_array(reader *r)
             goto fail;
         }
         r->p++;
+        skip_ws(r);
+        if (r->p < r->end && *r->p == ']') {
+            fail_at(r, r->p, "a value expected, found ']': JSON allows no comma after the "
+                    "last element");
+            goto fail;
+        }
     }
 fail:
     json_decref(a);
@@ -389,7 +395,14 @@ static json_t *read_object(reader *r)
     }
     for (;;) {
         if (r->p >= r->end || *r->p != '"') {
-            fail_at(r, r->p, "a key in double quotes expected, found %s", what(r, r->p, wb));
+            if (r->p < r->end && *r->p == '\'')
+                fail_at(r, r->p, "a key in double quotes expected, found a single quote: JSON "
+                        "strings use double quotes");
+            else if (r->p < r->end && *r->p == '}')
+                fail_at(r, r->p, "a key in double quotes expected, found '}': JSON allows no "
+                        "comma after the last member");
+            else
+                fail_at(r, r->p, "a key in double quotes expected, found %s", what(r, r->p, wb));
             goto fail;
         }
         const unsigned char *kat = r->p;
@@ -489,8 +502,19 @@ static json_t *read_value(reader *r)
         }
         break;
     default:
-        if (*p == '-' || (*p >= '0' && *p <= '9')) return read_number(r);
+        if (*p == '-' || (*p >= '0' && *p <= '9')) {
+            if (left >= 9 && !memcmp(p, "-Infinity", 9)) break;
+            return read_number(r);
+        }
     }
+    /* Say what the usual slips from JavaScript or Python are. */
+    if ((left >= 3 && !memcmp(p, "NaN", 3)) || (left >= 8 && !memcmp(p, "Infinity", 8)) ||
+        (left >= 9 && !memcmp(p, "-Infinity", 9)))
+        return fail_at(r, p, "NaN and Infinity are not JSON numbers");
+    if (left >= 2 && p[0] == '/' && (p[1] == '/' || p[1] == '*'))
+        return fail_at(r, p, "comments are not allowed in JSON");
+    if (*p == '\'')
+        return fail_at(r, p, "a value expected, found a single quote: JSON strings use double quotes");
     return fail_at(r, p, "a value expected, found %s", what(r, p, wb));
 }
 

@@ -242,6 +242,14 @@ static void test_error_positions(void **state)
     expect_error("[1, 2", "unterminated array", 1, 1, 0);
     expect_error("{\"a\":1", "unterminated object", 1, 1, 0);
     expect_error("[\x01]", "byte 0x01", 1, 2, 1);
+    /* the usual slips from JavaScript and Python get named */
+    expect_error("{\"a\": 1,}", "no comma after the last member", 1, 9, 8);
+    expect_error("[1, 2, ]", "no comma after the last element", 1, 8, 7);
+    expect_error("{'a': 1}", "JSON strings use double quotes", 1, 2, 1);
+    expect_error("[NaN]", "NaN and Infinity are not JSON numbers", 1, 2, 1);
+    expect_error("[-Infinity]", "NaN and Infinity are not JSON numbers", 1, 2, 1);
+    expect_error("[1] // done", "end of the document expected", 1, 5, 4);
+    expect_error("// note\n{}", "comments are not allowed", 1, 1, 0);
     /* NULL input with length 0 is an empty document, not a crash */
     kn_jsonread_error e;
     assert_null(kn_jsonread(NULL, 0, &e));
