@@ -628,6 +628,111 @@ static void test_million_bars(void **state)
     kn_renderer_destroy(r);
 }
 
+/* A plot document with the given scatter series, as JSON (malloc'ed). */
+static char *scatter_doc(int nseries, int per, char marker, const char *color, double size,
+                         double opacity)
+{
+    size_t cap = (size_t)nseries * per * 40 + 1024, n = 0;
+    char *d = malloc(cap);
+    assert_non_null(d);
+    n += (size_t)snprintf(d + n, cap - n, "{\"width\":320,\"height\":240,\"fps\":10,\"duration\":0.1,"
+                          "\"elements\":[{\"type\":\"plot\",\"x\":0,\"y\":0,\"width\":320,"
+                          "\"height\":240,\"opacity\":%g,\"xlim\":[0,1],\"ylim\":[0,1],\"series\":[",
+                          opacity);
+    unsigned long long z = 88172645463325252ull;
+    for (int k = 0; k < nseries; k++) {
+        n += (size_t)snprintf(d + n, cap - n, "%s{\"type\":\"scatter\",\"marker\":\"%c\","
+                              "\"marker_size\":%g,\"color\":\"%s\",\"x\":[", k ? "," : "", marker,
+                              size, color);
+        unsigned long long zx = z;
+        for (int i = 0; i < per; i++) {
+            zx ^= zx << 13, zx ^= zx >> 7, zx ^= zx << 17;
+            n += (size_t)snprintf(d + n, cap - n, "%s%.6f", i ? "," : "", (double)(zx % 1000003) / 1000003 * 1.1 - 0.05);
+        }
+        n += (size_t)snprintf(d + n, cap - n, "],\"y\":[");
+        for (int i = 0; i < per; i++) {
+            z ^= z << 13, z ^= z >> 7, z ^= z << 17;
+            z ^= z << 13, z ^= z >> 7, z ^= z << 17;
+            n += (size_t)snprintf(d + n, cap - n, "%s%.6f", i ? "," : "", (double)(z % 999983) / 999983 * 1.1 - 0.05);
+        }
+        n += (size_t)snprintf(d + n, cap - n, "]}");
+        if (k + 1 < nseries) continue;
+    }
+    snprintf(d + n, cap - n, "]}]}");
+    return d;
+}
+
+/* Many markers are drawn from stamps (render/plot.c stamp_markers); the
+ * reference is the same markers drawn one Cairo fill each, which is what a
+ * series of fewer than 1024 markers gets: 6 series of 1000 in the same
+ * order and colour against one series of the same 6000. */
+static void test_stamped_markers_match_fills(void **state)
+{
+    (void)state;
+    static const struct { char m; const char *color; double size, opacity; } C[] = {
+        { 'o', "#1f77b4", 6, 1 }, { 's', "rgba(214, 39, 40, 0.5)", 5, 1 },
+        { '^', "#2ca02c", 9, 0.6 }, { 'x', "rgba(0, 0, 0, 0.3)", 7, 1 }, { 'o', "#ff7f0e", 2.5, 1 },
+    };
+    for (size_t k = 0; k < sizeof C / sizeof C[0]; k++) {
+        /* one series of 6000 == the 6 x 1000 below, point for point */
+        char *one = NULL, *six = scatter_doc(6, 1000, C[k].m, C[k].color, C[k].size, C[k].opacity);
+        {
+            /* the same numbers regrouped: strip the series boundaries */
+            size_t len = strlen(six);
+            one = malloc(len + 1);
+            assert_non_null(one);
+            char *xs = malloc(len), *ys = malloc(len);
+            size_t nx = 0, ny = 0;
+            for (const char *q = six; (q = strstr(q, "\"x\":[")); ) {
+                q += 5;
+                const char *e = strchr(q, ']');
+                nx += (size_t)sprintf(xs + nx, "%s%.*s", nx ? "," : "", (int)(e - q), q);
+                const char *yq = strstr(e, "\"y\":[") + 5, *ye = strchr(yq, ']');
+                ny += (size_t)sprintf(ys + ny, "%s%.*s", ny ? "," : "", (int)(ye - yq), yq);
+                q = ye;
+            }
+            const char *head_end = strstr(six, "\"series\":[") + 10;
+            int hl = (int)(head_end - six);
+            sprintf(one, "%.*s{\"type\":\"scatter\",\"marker\":\"%c\",\"marker_size\":%g,"
+                    "\"color\":\"%s\",\"x\":[%s],\"y\":[%s]}]}]}", hl, six, C[k].m, C[k].size,
+                    C[k].color, xs, ys);
+            free(xs);
+            free(ys);
+        }
+        kn_renderer *ra = make(one), *rb = make(six);
+        double t0 = kn_mono();
+        const uint8_t *a = draw(ra, 0);
+        double ta = kn_mono() - t0;
+        t0 = kn_mono();
+        const uint8_t *b = draw(rb, 0);
+        double tb = kn_mono() - t0;
+        int stride = kn_canvas_stride(kn_renderer_canvas(ra));
+        long differ = 0, inked = 0;
+        int dmax = 0;
+        for (int y = 0; y < 240; y++)
+            for (int x = 0; x < 320; x++) {
+                const uint8_t *p = a + y * stride + 4 * x, *q = b + y * stride + 4 * x;
+                int dd = 0;
+                for (int c = 0; c < 4; c++) dd = abs(p[c] - q[c]) > dd ? abs(p[c] - q[c]) : dd;
+                if (dd > dmax) dmax = dd;
+                if (dd > 12) differ++;
+                if (q[0] < 250 || q[1] < 250 || q[2] < 250) inked++;
+            }
+        print_message("marker %c size %g: %ld of %ld inked pixels differ by more than 12 (max %d); "
+                      "stamps %.1f ms, fills %.1f ms\n", C[k].m, C[k].size, differ, inked, dmax,
+                      ta * 1e3, tb * 1e3);
+        assert_true(inked > 5000);
+        /* a stamped marker is at most 1/32 px off its place: its edge pixels
+         * change by up to about 15/255 (measured on Cairo 1.16) */
+        assert_true(differ <= inked / 500);
+        assert_true(dmax <= 24);
+        kn_renderer_destroy(ra);
+        kn_renderer_destroy(rb);
+        free(one);
+        free(six);
+    }
+}
+
 /* Dark pixels (text) in the box [x0, x1) x [y0, y1). */
 static int ink(kn_renderer *r, int x0, int y0, int x1, int y1)
 {
@@ -759,6 +864,7 @@ int main(void)
         cmocka_unit_test(test_colorbar_multiplier),
         cmocka_unit_test(test_log_within_decade),
         cmocka_unit_test(test_heatmap_wrong_length_draws_nothing),
+        cmocka_unit_test(test_stamped_markers_match_fills),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
