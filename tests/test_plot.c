@@ -628,36 +628,39 @@ static void test_million_bars(void **state)
     kn_renderer_destroy(r);
 }
 
-/* A plot document with the given scatter series, as JSON (malloc'ed). */
-static char *scatter_doc(int nseries, int per, char marker, const char *color, double size,
-                         double opacity)
+/* A 320x240 plot document whose scatter series together hold the same
+ * 6000 pseudo-random points, split into nseries consecutive series of one
+ * marker and colour (malloc'ed JSON). */
+static char *scatter_doc(int nseries, char marker, const char *color, double size, double opacity)
 {
-    size_t cap = (size_t)nseries * per * 40 + 1024, n = 0;
+    enum { NPTS = 6000 };
+    size_t cap = NPTS * 24 + 1024, n = 0;
     char *d = malloc(cap);
     assert_non_null(d);
     n += (size_t)snprintf(d + n, cap - n, "{\"width\":320,\"height\":240,\"fps\":10,\"duration\":0.1,"
                           "\"elements\":[{\"type\":\"plot\",\"x\":0,\"y\":0,\"width\":320,"
                           "\"height\":240,\"opacity\":%g,\"xlim\":[0,1],\"ylim\":[0,1],\"series\":[",
                           opacity);
-    unsigned long long z = 88172645463325252ull;
+    int per = NPTS / nseries;
     for (int k = 0; k < nseries; k++) {
         n += (size_t)snprintf(d + n, cap - n, "%s{\"type\":\"scatter\",\"marker\":\"%c\","
-                              "\"marker_size\":%g,\"color\":\"%s\",\"x\":[", k ? "," : "", marker,
-                              size, color);
-        unsigned long long zx = z;
-        for (int i = 0; i < per; i++) {
-            zx ^= zx << 13, zx ^= zx >> 7, zx ^= zx << 17;
-            n += (size_t)snprintf(d + n, cap - n, "%s%.6f", i ? "," : "", (double)(zx % 1000003) / 1000003 * 1.1 - 0.05);
+                              "\"marker_size\":%g,\"color\":\"%s\"", k ? "," : "", marker, size, color);
+        for (int axis = 0; axis < 2; axis++) {
+            /* the same sequence for every split: restart it at point k*per */
+            unsigned long long z = 88172645463325252ull + (unsigned long long)axis * 7919;
+            for (int i = 0; i < k * per; i++) z ^= z << 13, z ^= z >> 7, z ^= z << 17;
+            n += (size_t)snprintf(d + n, cap - n, ",\"%c\":[", axis ? 'y' : 'x');
+            for (int i = 0; i < per; i++) {
+                z ^= z << 13, z ^= z >> 7, z ^= z << 17;
+                n += (size_t)snprintf(d + n, cap - n, "%s%.6f", i ? "," : "",
+                                      (double)(z % 1000003) / 1000003 * 1.1 - 0.05);
+            }
+            n += (size_t)snprintf(d + n, cap - n, "]");
         }
-        n += (size_t)snprintf(d + n, cap - n, "],\"y\":[");
-        for (int i = 0; i < per; i++) {
-            z ^= z << 13, z ^= z >> 7, z ^= z << 17;
-            z ^= z << 13, z ^= z >> 7, z ^= z << 17;
-            n += (size_t)snprintf(d + n, cap - n, "%s%.6f", i ? "," : "", (double)(z % 999983) / 999983 * 1.1 - 0.05);
-        }
-        n += (size_t)snprintf(d + n, cap - n, "]}");
+        n += (size_t)snprintf(d + n, cap - n, "}");
     }
     snprintf(d + n, cap - n, "]}]}");
+    assert_true(n + 5 < cap);
     return d;
 }
 
@@ -673,31 +676,8 @@ static void test_stamped_markers_match_fills(void **state)
         { '^', "#2ca02c", 9, 0.6 }, { 'x', "rgba(0, 0, 0, 0.3)", 7, 1 }, { 'o', "#ff7f0e", 2.5, 1 },
     };
     for (size_t k = 0; k < sizeof C / sizeof C[0]; k++) {
-        /* one series of 6000 == the 6 x 1000 below, point for point */
-        char *one = NULL, *six = scatter_doc(6, 1000, C[k].m, C[k].color, C[k].size, C[k].opacity);
-        {
-            /* the same numbers regrouped: strip the series boundaries */
-            size_t len = strlen(six);
-            one = malloc(len + 1);
-            assert_non_null(one);
-            char *xs = malloc(len), *ys = malloc(len);
-            size_t nx = 0, ny = 0;
-            for (const char *q = six; (q = strstr(q, "\"x\":[")); ) {
-                q += 5;
-                const char *e = strchr(q, ']');
-                nx += (size_t)sprintf(xs + nx, "%s%.*s", nx ? "," : "", (int)(e - q), q);
-                const char *yq = strstr(e, "\"y\":[") + 5, *ye = strchr(yq, ']');
-                ny += (size_t)sprintf(ys + ny, "%s%.*s", ny ? "," : "", (int)(ye - yq), yq);
-                q = ye;
-            }
-            const char *head_end = strstr(six, "\"series\":[") + 10;
-            int hl = (int)(head_end - six);
-            sprintf(one, "%.*s{\"type\":\"scatter\",\"marker\":\"%c\",\"marker_size\":%g,"
-                    "\"color\":\"%s\",\"x\":[%s],\"y\":[%s]}]}]}", hl, six, C[k].m, C[k].size,
-                    C[k].color, xs, ys);
-            free(xs);
-            free(ys);
-        }
+        char *one = scatter_doc(1, C[k].m, C[k].color, C[k].size, C[k].opacity);
+        char *six = scatter_doc(6, C[k].m, C[k].color, C[k].size, C[k].opacity);
         kn_renderer *ra = make(one), *rb = make(six);
         double t0 = kn_mono();
         const uint8_t *a = draw(ra, 0);
