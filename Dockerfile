@@ -8,19 +8,27 @@
 
 FROM debian:bookworm AS build
 WORKDIR /src
+# Packages first, sources after: editing a source file reuses the package layer.
 COPY scripts/install-deps.sh scripts/install-deps.sh
 RUN scripts/install-deps.sh
 COPY . .
-RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+# No tests here (scripts/test.sh runs them, and scripts/container-test.sh
+# checks this image); BUILD_TESTING=OFF skips the test programs and cmocka.
+# The install rules put the binary in bin/ and the examples in
+# share/kinora/examples; DESTDIR stages that tree for the runtime stage.
+RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
  && cmake --build build -j"$(nproc)" \
- && (cd build && ctest --output-on-failure -E e2e)
+ && DESTDIR=/staging cmake --install build --prefix /usr/local
 
 FROM debian:bookworm AS runtime
 COPY scripts/install-deps.sh /tmp/install-deps.sh
+# The data directory exists and belongs to kinora before VOLUME, so that a
+# new volume mounted there (named or anonymous) is writable by the server.
 RUN /tmp/install-deps.sh --runtime && rm -rf /var/lib/apt/lists/* /tmp/install-deps.sh \
- && useradd --system --create-home --home-dir /var/lib/kinora kinora
-COPY --from=build /src/build/kinora /usr/local/bin/kinora
-COPY --from=build /src/examples /usr/share/kinora/examples
+ && useradd --system --create-home --home-dir /var/lib/kinora kinora \
+ && mkdir -p /var/lib/kinora/data && chown kinora:kinora /var/lib/kinora/data
+# /usr/local/bin/kinora and /usr/local/share/kinora/examples
+COPY --from=build /staging/ /
 ENV NVIDIA_VISIBLE_DEVICES=all \
     NVIDIA_DRIVER_CAPABILITIES=video,compute,utility
 USER kinora

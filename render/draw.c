@@ -21,8 +21,8 @@
  *    resolution and is the same on every worker.
  */
 #include "render/draw.h"
-#include "render/path.h"
-#include "render/image.h"
+#include "lang/path.h"
+#include "media/image.h"
 #include "render/plot.h"
 #include "render/stroke.h"
 

@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "api/doc.h"
+#include "doc/doc.h"
 #include "render/timeline.h"
 
 typedef struct kn_canvas kn_canvas;

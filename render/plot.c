@@ -16,7 +16,7 @@
  *  - every series is clipped to the axes rectangle; cr's state is balanced.
  */
 #include "render/plot.h"
-#include "render/cmap.h"
+#include "lang/cmap.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -2,7 +2,7 @@
  * render/plot.h - drawing a plot element (spec section 8): a matplotlib-like
  * chart in the element's box, its axes area at matplotlib's subplot margins
  * (left 0.125, right 0.9, bottom 0.11, top 0.88 of the box), ticks and
- * labels from render/ticks.h, heatmap colours from render/cmap.h.
+ * labels from render/ticks.h, heatmap colours from lang/cmap.h.
  *
  * Ownership: nothing is kept between calls; the caller owns cr, layout, the
  * doc and the state. Reentrant.
@@ -15,7 +15,7 @@
 #include <cairo.h>
 #include <pango/pangocairo.h>
 
-#include "api/doc.h"
+#include "doc/doc.h"
 #include "render/ticks.h"
 #include "render/timeline.h"
 

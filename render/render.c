@@ -62,7 +62,7 @@ int kn_renderer_to_i420(kn_renderer *r, uint8_t *const data[3], const int stride
      * premultiplied, so ignoring it composites over black. For an odd size
      * (gif) libyuv writes ceil(w / 2) x ceil(h / 2) chroma samples, the edge
      * ones averaged over the pixels the partial 2x2 block has: the planes
-     * (a ring slot, render/ring.h) are laid out for exactly that. */
+     * (a ring slot, pipeline/ring.h) are laid out for exactly that. */
     int rc = ARGBToI420(kn_canvas_data(r->canvas), kn_canvas_stride(r->canvas),
                         data[0], stride[0], data[1], stride[1], data[2], stride[2],
                         r->doc->width, r->doc->height);

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "api/doc.h"
+#include "doc/doc.h"
 #include "render/draw.h"
 
 typedef struct kn_renderer kn_renderer;

@@ -16,13 +16,13 @@
  * short of it, so "at the end" survives any chain of modifiers and a tween
  * at its end holds exactly its `to` value.
  *
- * Invariants (established by api/doc.c, asserted here): slot indices are in
+ * Invariants (established by doc/doc.c, asserted here): slot indices are in
  * range, values have their slot's type, scene lengths are finite and >= 0,
  * repeat >= 1, speed > 0, nesting depth <= 32 (so recursion is bounded).
  */
 #include "render/timeline.h"
 
-#include "render/expr.h"
+#include "lang/expr.h"
 
 #include <assert.h>
 #include <math.h>

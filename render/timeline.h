@@ -14,7 +14,7 @@
 #ifndef KN_RENDER_TIMELINE_H
 #define KN_RENDER_TIMELINE_H
 
-#include "api/doc.h"
+#include "doc/doc.h"
 
 typedef struct kn_state kn_state;
 

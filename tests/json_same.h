@@ -1,6 +1,6 @@
 /*
  * tests/json_same.h - value-for-value comparison of two jansson trees, for
- * holding api/jsonread to jansson's own reader (tests/test_jsonread.c and
+ * holding doc/jsonread to jansson's own reader (tests/test_jsonread.c and
  * tests/fuzz/fuzz_json.c). Stricter than json_equal: reals must match bit
  * for bit, so -0.0 differs from 0.0 and every rounding shows.
  */

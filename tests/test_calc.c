@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/doc.h"
+#include "doc/doc.h"
 #include "render/timeline.h"
 
 static kn_doc *parse(const char *src)

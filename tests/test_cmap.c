@@ -1,5 +1,5 @@
 /*
- * tests/test_cmap.c - render/cmap: colours against matplotlib 3.6.3's own
+ * tests/test_cmap.c - lang/cmap: colours against matplotlib 3.6.3's own
  * colormaps (the tables between the GENERATED markers come from
  * tests/ref/cmap_ref.py: matplotlib.colormaps[name](u)), the reversed maps,
  * the out-of-range and NaN rules, and the name table.
@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "render/cmap.h"
+#include "lang/cmap.h"
 
 /* The brief allows 1e-9; listed maps are exact table entries and the
  * segmented LUTs are built with matplotlib's own operations, so this is far

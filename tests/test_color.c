@@ -1,5 +1,5 @@
 /*
- * tests/test_color.c - api/color: every accepted syntax, the named colours,
+ * tests/test_color.c - lang/color: every accepted syntax, the named colours,
  * alpha, and the error paths (code, JSON pointer, message).
  */
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "api/color.h"
+#include "lang/color.h"
 
 /* Channels are compared in 0..255 steps: r/255 computed differently may
  * differ in the last bit, never by 1e-9. */

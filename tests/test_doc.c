@@ -1,5 +1,5 @@
 /*
- * tests/test_doc.c - the job document parser (api/doc.h): a document with
+ * tests/test_doc.c - the job document parser (doc/doc.h): a document with
  * every v1 element type and scene form compiles into the expected slot model,
  * and every kind of invalid document fails with the exact JSON pointer of the
  * field at fault and a message that says what is wrong.
@@ -21,7 +21,7 @@
 
 #include <jansson.h>
 
-#include "api/doc.h"
+#include "doc/doc.h"
 #include "tests/testutil.h"
 
 /* ---- helpers ---------------------------------------------------------- */

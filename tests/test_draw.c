@@ -18,7 +18,7 @@
 #include <cairo.h>
 #include <pango/pangocairo.h>
 
-#include "api/doc.h"
+#include "doc/doc.h"
 #include "render/draw.h"
 #include "render/timeline.h"
 #include "tests/testutil.h"

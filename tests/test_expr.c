@@ -1,5 +1,5 @@
 /*
- * tests/test_expr.c - render/expr: the precedence/associativity and function
+ * tests/test_expr.c - lang/expr: the precedence/associativity and function
  * table against independent values (tests/ref/expr_ref.py), each row both
  * folded at compile time and evaluated at run time; every easing as a
  * function against kn_easing_apply; variables and name lookup; error
@@ -19,8 +19,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "render/easing.h"
-#include "render/expr.h"
+#include "lang/easing.h"
+#include "lang/expr.h"
 
 /* cmocka 1.1 only compares floats; these need doubles. */
 #define assert_near(a, b, tol) near_((a), (b), (tol), #a, __FILE__, __LINE__)

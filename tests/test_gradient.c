@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "api/doc.h"
+#include "doc/doc.h"
 #include "render/render.h"
 #include "tests/testutil.h"
 

@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/doc.h"
-#include "render/image.h"
+#include "doc/doc.h"
+#include "media/image.h"
 #include "render/render.h"
 
 /* ---- building inputs ------------------------------------------------------ */

@@ -1,5 +1,5 @@
 /*
- * tests/test_jsonread.c - api/jsonread against an independent reference,
+ * tests/test_jsonread.c - doc/jsonread against an independent reference,
  * jansson's json_loadb (JSON_DECODE_ANY | JSON_REJECT_DUPLICATES |
  * JSON_DECODE_INT_AS_REAL): for every input both accept it and build the
  * same values (reals bit for bit), or both refuse it. Plus what jansson
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/jsonread.h"
+#include "doc/jsonread.h"
 #include "tests/json_same.h"
 
 #define JFLAGS (JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL)

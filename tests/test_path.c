@@ -1,5 +1,5 @@
 /*
- * tests/test_path.c - render/path: SVG path data parsed into Cairo segments.
+ * tests/test_path.c - lang/path: SVG path data parsed into Cairo segments.
  *
  *  - exact segments for every command, absolute and relative, implicit
  *    repeats, compact numbers, S/T reflection rules and closepath;
@@ -30,7 +30,7 @@
 
 #include <cairo.h>
 
-#include "render/path.h"
+#include "lang/path.h"
 #include "tests/testutil.h"
 
 #define EXACT 0.0
@@ -307,7 +307,7 @@ static void test_smooth_cubic(void **state)
 /* ---- arcs ------------------------------------------------------------------- */
 
 /* The textbook F.6.5 conversion with F.6.6 scaling, written independently of
- * render/path.c (plain formulas, no care for overflow): center, radii and
+ * lang/path.c (plain formulas, no care for overflow): center, radii and
  * the swept angle. */
 typedef struct ref_arc {
     double cx, cy, rx, ry, phi, th1, dth;

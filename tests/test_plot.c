@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "render/cmap.h"
+#include "lang/cmap.h"
 #include "render/plot.h"
 #include "common/log.h"
 #include "render/render.h"

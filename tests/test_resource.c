@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/doc.h"
+#include "doc/doc.h"
 #include "api/resource.h"
 #include "store/store.h"
 

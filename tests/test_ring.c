@@ -1,5 +1,5 @@
 /*
- * tests/test_ring.c - render/ring: frames cross process boundaries in order
+ * tests/test_ring.c - pipeline/ring: frames cross process boundaries in order
  * with their pixels intact, several producers under backpressure, workers
  * killed while holding a frame / writing a slot / holding the ring lock,
  * workers killed at random moments, the crash-twice failure, cancel waking
@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "render/ring.h"
+#include "pipeline/ring.h"
 
 #define W 48            /* not a multiple of 64: strides get padding */
 #define H 20

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/doc.h"
-#include "render/easing.h"
+#include "doc/doc.h"
+#include "lang/easing.h"
 #include "render/timeline.h"
 
 /* ---- allocation: everything a test builds is freed at its end ----------- */

@@ -1,5 +1,5 @@
 /*
- * tests/fuzz/fuzz_expr.c - libFuzzer target for render/expr: any byte string
+ * tests/fuzz/fuzz_expr.c - libFuzzer target for lang/expr: any byte string
  * is compiled both as an expression and as a text template. Either it
  * compiles, and then evaluates/renders without reading outside its buffers,
  * without reading a variable it says it does not use, and with a constant
@@ -9,7 +9,7 @@
  *
  * Seeds: tests/fuzz/corpus_expr. Build (clang):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
- *     tests/fuzz/fuzz_expr.c render/expr.c render/easing.c common/err.c -lm
+ *     tests/fuzz/fuzz_expr.c lang/expr.c lang/easing.c common/err.c -lm
  */
 #include <math.h>
 #include <stddef.h>
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "render/expr.h"
+#include "lang/expr.h"
 
 enum { NV = 6 };
 static const kn_expr_var VARS[] = {

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/doc.h"
-#include "render/image.h"
+#include "doc/doc.h"
+#include "media/image.h"
 
 /* Gradients and image pixels hang off elements, not slots. */
 static double walk_elems(const kn_elem *els, size_t n)

@@ -1,5 +1,5 @@
 /*
- * tests/fuzz/fuzz_json.c - differential libFuzzer target for api/jsonread:
+ * tests/fuzz/fuzz_json.c - differential libFuzzer target for doc/jsonread:
  * any byte string is read by kn_jsonread and by jansson's json_loadb with
  * the flags jsonread.h promises to match. Both must accept it and build the
  * same values (reals bit for bit), or both refuse it, in which case
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/jsonread.h"
+#include "doc/jsonread.h"
 #include "tests/json_same.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

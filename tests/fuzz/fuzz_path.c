@@ -1,6 +1,6 @@
 /*
  * tests/fuzz/fuzz_path.c - libFuzzer target for the SVG path data parser
- * (render/path.h): any byte string must either parse into a path that keeps
+ * (lang/path.h): any byte string must either parse into a path that keeps
  * every invariant path.h promises, or fail with a consistent error code,
  * message and column, without crashing, leaking or reading outside the
  * input (ASan/UBSan catch the rest). A parsed path is also appended to a
@@ -10,7 +10,7 @@
  * Built as fuzz_path with -DKINORA_FUZZ=ON (clang); seeds in
  * tests/fuzz/corpus_path. By hand:
  *   clang -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
- *     common/err.c render/path.c tests/fuzz/fuzz_path.c \
+ *     common/err.c lang/path.c tests/fuzz/fuzz_path.c \
  *     $(pkg-config --cflags --libs cairo) -lm -o /tmp/fuzz_path
  *   /tmp/fuzz_path -max_total_time=60 -max_len=4096 /tmp/corpus tests/fuzz/corpus_path
  */
@@ -22,7 +22,7 @@
 
 #include <cairo.h>
 
-#include "render/path.h"
+#include "lang/path.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 

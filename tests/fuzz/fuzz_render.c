@@ -17,7 +17,7 @@
 
 #include <libyuv.h>
 
-#include "api/doc.h"
+#include "doc/doc.h"
 #include "render/draw.h"
 #include "render/render.h"
 #include "render/timeline.h"

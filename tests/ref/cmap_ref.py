@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference samples for render/cmap.c, taken from matplotlib's own colormaps.
+"""Reference samples for lang/cmap.c, taken from matplotlib's own colormaps.
 
 Default: prints the CMAP_US, CMAP_REF and CMAP_SUM tables that tests/test_cmap.c holds between its
 "BEGIN GENERATED" / "END GENERATED" markers: for every colormap Kinora has
@@ -11,7 +11,7 @@ under/over colours) -- and, per map, sum((i + 1) * (r + 2g + 3b)) over all
 
 --tables: prints the C source of the listed colormap tables (viridis, plasma,
 inferno, magma, cividis) exactly as matplotlib's _cm_listed.py holds them,
-and the RdBu and coolwarm definitions from _cm.py; render/cmap.c embeds
+and the RdBu and coolwarm definitions from _cm.py; lang/cmap.c embeds
 that output. --check FILE compares the tables FILE holds with matplotlib's.
 
 Usage: /usr/bin/python3 tests/ref/cmap_ref.py > /tmp/cmap_ref.inc

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Independent reference values for render/easing.c -> tests/easing_ref.h.
+"""Independent reference values for lang/easing.c -> tests/easing_ref.h.
 
 Where the formulas come from (re-typed here term by term; no third-party
 package is imported, so this runs on a bare /usr/bin/python3):

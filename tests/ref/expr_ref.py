@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""Independent reference values for render/expr.c (tests/test_expr.c).
+"""Independent reference values for lang/expr.c (tests/test_expr.c).
 
 Each row pairs a Kinora expression with the same computation written by hand
-in Python, with every precedence and associativity rule of render/expr.h made
+in Python, with every precedence and associativity rule of lang/expr.h made
 explicit by parentheses and helper functions, so the table checks the parser's
 grouping rather than restating it:
 

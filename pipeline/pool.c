@@ -1,0 +1,494 @@
+/*
+ * pipeline/pool.c - see pool.h.
+ *
+ * Invariants:
+ *  - The supervisor is single-threaded and blocks only in poll(2) on its
+ *    control socket and a signalfd for SIGCHLD: it never busy-waits.
+ *  - Worker slot i keeps its index across respawns; that index is the
+ *    worker's identity in the ring, so a dead worker's frame is found there.
+ *  - The supervisor holds the active job's fds (ring, document) from JOB to
+ *    END; a worker receives its own duplicates and closes them after the job.
+ *  - Counters the server reads (restarts, live workers, pids) live in an
+ *    anonymous shared page written only by the supervisor.
+ */
+#include "pipeline/pool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "render/render.h"
+#include "pipeline/ring.h"
+
+enum { MSG_JOB = 1, MSG_END, MSG_QUIT };
+
+#define KN_WORKER_NICE 10
+
+typedef struct pool_msg {
+    uint32_t type;
+    uint32_t worker;     /* JOB to a worker: its index */
+    uint64_t len;        /* JOB: document bytes */
+} pool_msg;
+
+typedef struct pool_shared {
+    long restarts;
+    int alive;
+    int pid[KN_RING_MAX_WORKERS];
+} pool_shared;
+
+struct kn_pool {
+    pid_t sup;
+    int ctl;                 /* server end of the control socket */
+    int nworkers;
+    pool_shared *sh;
+    pthread_mutex_t lock;
+};
+
+/* ---- fd passing ------------------------------------------------------ */
+
+static int send_msg(int sock, const pool_msg *m, const int *fds, int nfds)
+{
+    struct iovec iov = {.iov_base = (void *)m, .iov_len = sizeof *m};
+    char cbuf[CMSG_SPACE(sizeof(int) * 2)];
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (nfds > 0) {
+        memset(cbuf, 0, sizeof cbuf);
+        mh.msg_control = cbuf;
+        mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+    }
+    ssize_t n;
+    do n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return n == (ssize_t)sizeof *m ? 0 : -1;
+}
+
+/* Returns 1 on a message, 0 on EOF, -1 on error. fds[] gets up to 2 fds
+ * (-1 where none came). */
+static int recv_msg(int sock, pool_msg *m, int fds[2])
+{
+    struct iovec iov = {.iov_base = m, .iov_len = sizeof *m};
+    char cbuf[CMSG_SPACE(sizeof(int) * 2)];
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
+                        .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+    fds[0] = fds[1] = -1;
+    ssize_t n;
+    do n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n == 0) return 0;
+    if (n != (ssize_t)sizeof *m) return -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < k && i < 2; i++) memcpy(&fds[i], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+    }
+    return 1;
+}
+
+/* Dies with the parent; returns -1 if the parent is already gone. */
+static int bind_to_parent(const char *name, pid_t parent)
+{
+    prctl(PR_SET_NAME, name, 0, 0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    return getppid() == parent ? 0 : -1;
+}
+
+/* ---- worker ---------------------------------------------------------- */
+
+/* Test-only fault injection: KINORA_FAULT_CRASH_FRAME=k makes every worker
+ * die with SIGSEGV when it renders frame k, so tests can exercise crash
+ * recovery through the real binary. */
+static long fault_crash_frame(void)
+{
+    const char *s = getenv("KINORA_FAULT_CRASH_FRAME");
+    if (!s || !*s) return -1;
+    char *end;
+    long v = strtol(s, &end, 10);
+    return *end ? -1 : v;
+}
+
+static void worker_job(int idx, int ring_fd, int doc_fd, size_t len)
+{
+    kn_err err;
+    kn_err_clear(&err);
+    kn_ring *ring = NULL;
+    kn_renderer *r = NULL;
+    void *doc = MAP_FAILED;
+    long crash = fault_crash_frame();
+
+    if (kn_ring_attach(ring_fd, &ring, &err) != KN_OK) {
+        kn_error("worker %d: cannot attach the frame ring: %s", idx, err.msg);
+        goto out;
+    }
+    doc = mmap(NULL, len ? len : 1, PROT_READ, MAP_PRIVATE, doc_fd, 0);
+    if (doc == MAP_FAILED) {
+        kn_ring_fail(ring, KN_ERENDER, "render worker could not map the job document");
+        goto out;
+    }
+    if (kn_renderer_create(doc, len, &r, &err) != KN_OK) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "render worker could not compile the document: %s", err.msg);
+        kn_ring_fail(ring, KN_ERENDER, msg);
+        goto out;
+    }
+    for (;;) {
+        long f;
+        int rc = kn_ring_claim(ring, idx, &f);
+        if (rc != KN_RING_FRAME) break;
+        if (f == crash) raise(SIGSEGV);
+        if (kn_renderer_draw(r, f, &err) != KN_OK) {
+            char msg[600];
+            snprintf(msg, sizeof msg, "frame %ld: %s", f, err.msg);
+            kn_ring_fail(ring, err.code, msg);
+            break;
+        }
+        kn_ring_planes p;
+        if (kn_ring_acquire(ring, idx, f, &p) != KN_RING_FRAME) break;
+        if (kn_renderer_to_i420(r, p.data, p.stride, &err) != KN_OK) {
+            kn_ring_fail(ring, err.code, err.msg);
+            break;
+        }
+        kn_ring_publish(ring, idx, f);
+    }
+out:
+    kn_renderer_destroy(r);
+    if (doc != MAP_FAILED) munmap(doc, len ? len : 1);
+    kn_ring_destroy(ring);
+}
+
+static void worker_main(int idx, int sock, pid_t parent)
+{
+    if (bind_to_parent("kinora-render", parent) != 0) _exit(0);
+    kn_log_set_tag("render");
+    /* The encoder is the bottleneck whenever drawing is cheaper than
+     * encoding, and the ring's backpressure keeps workers ahead of it with
+     * whatever CPU it leaves: so under contention the encoder's threads
+     * should win. When drawing is the bottleneck the encoder idles and the
+     * workers get the CPU anyway. */
+    if (setpriority(PRIO_PROCESS, 0, KN_WORKER_NICE) != 0)
+        kn_warn("render worker: cannot lower its priority: %s", strerror(errno));
+    for (;;) {
+        pool_msg m;
+        int fds[2];
+        int rc = recv_msg(sock, &m, fds);
+        if (rc <= 0) break;
+        if (m.type == MSG_JOB && fds[0] >= 0 && fds[1] >= 0) worker_job(idx, fds[0], fds[1], (size_t)m.len);
+        if (fds[0] >= 0) close(fds[0]);
+        if (fds[1] >= 0) close(fds[1]);
+        if (m.type == MSG_QUIT) break;
+    }
+    _exit(0);
+}
+
+/* ---- supervisor ------------------------------------------------------ */
+
+typedef struct sup_state {
+    int n;
+    pid_t pid[KN_RING_MAX_WORKERS];
+    int sock[KN_RING_MAX_WORKERS];
+    int ring_fd, doc_fd;
+    uint64_t doc_len;
+    kn_ring *ring;
+    pool_shared *sh;
+    unsigned char stopping[KN_RING_MAX_WORKERS];   /* killed by us, not crashed */
+} sup_state;
+
+static void sup_send_job(sup_state *s, int i)
+{
+    if (s->ring_fd < 0 || s->sock[i] < 0) return;
+    pool_msg m = {.type = MSG_JOB, .worker = (uint32_t)i, .len = s->doc_len};
+    int fds[2] = {s->ring_fd, s->doc_fd};
+    if (send_msg(s->sock[i], &m, fds, 2) != 0) kn_warn("pool: could not hand the job to worker %d: %s", i, strerror(errno));
+}
+
+static int sup_spawn(sup_state *s, int i)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+        kn_error("pool: socketpair failed: %s", strerror(errno));
+        return -1;
+    }
+    pid_t me = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        kn_error("pool: fork failed: %s", strerror(errno));
+        close(sv[0]);
+        close(sv[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        /* Keep only stdio and our end of the socket. */
+        if (dup2(sv[1], 3) < 0) _exit(1);
+        close_range(4, ~0U, 0);
+        sigset_t all;
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        worker_main(i, 3, me);
+    }
+    close(sv[1]);
+    s->pid[i] = pid;
+    s->sock[i] = sv[0];
+    s->sh->pid[i] = pid;
+    return 0;
+}
+
+/* A job that stopped early (canceled, or failed on a frame) must stop
+ * using the CPU within a second, but a worker only looks at the ring
+ * between frames, and one frame of a heavy document (or the parse of a
+ * 64 MB one) can take a minute. So its workers are killed, busy or not:
+ * sup_reap starts fresh ones, which hold no state worth keeping, in about a
+ * millisecond each. */
+static void sup_replace_workers(sup_state *s)
+{
+    if (!s->ring || (!kn_ring_canceled(s->ring) && kn_ring_error(s->ring, NULL) == KN_OK)) return;
+    for (int i = 0; i < s->n; i++) {
+        if (s->pid[i] <= 0 || s->stopping[i]) continue;
+        if (kill(s->pid[i], SIGKILL) == 0) s->stopping[i] = 1;
+    }
+    kn_debug("pool: the job stopped early: its render workers are replaced");
+}
+
+static void sup_drop_job(sup_state *s)
+{
+    sup_replace_workers(s);
+    if (s->ring_fd >= 0) close(s->ring_fd);
+    if (s->doc_fd >= 0) close(s->doc_fd);
+    kn_ring_destroy(s->ring);
+    s->ring = NULL;
+    s->ring_fd = s->doc_fd = -1;
+}
+
+static void sup_reap(sup_state *s)
+{
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid <= 0) break;
+        int i;
+        for (i = 0; i < s->n && s->pid[i] != pid; i++) {}
+        if (i == s->n) continue;
+        int stopped = s->stopping[i];
+        s->stopping[i] = 0;
+        if (stopped)   /* sup_replace_workers's doing: not a crash, not a restart */
+            kn_debug("pool: render worker %d (pid %d) stopped", i, (int)pid);
+        else if (WIFSIGNALED(status))
+            kn_warn("pool: render worker %d (pid %d) killed by signal %d", i, (int)pid, WTERMSIG(status));
+        else
+            kn_warn("pool: render worker %d (pid %d) exited with status %d", i, (int)pid, WEXITSTATUS(status));
+        close(s->sock[i]);
+        s->sock[i] = -1;
+        s->pid[i] = 0;
+        s->sh->pid[i] = 0;
+        /* A stopped worker may, in a race, have finished the old frame and
+         * claimed one of the next job's before the signal landed: give that
+         * frame back too. */
+        if (s->ring) {
+            long f = kn_ring_worker_lost(s->ring, i);
+            if (f >= 0 && kn_ring_error(s->ring, NULL) == KN_OK && !kn_ring_canceled(s->ring))
+                kn_warn("pool: frame %ld goes back to the queue", f);
+        }
+        if (sup_spawn(s, i) == 0) {
+            if (!stopped) __atomic_add_fetch(&s->sh->restarts, 1, __ATOMIC_RELAXED);
+            sup_send_job(s, i);
+        }
+    }
+    int alive = 0;
+    for (int i = 0; i < s->n; i++) alive += s->pid[i] > 0;
+    __atomic_store_n(&s->sh->alive, alive, __ATOMIC_RELEASE);
+}
+
+static void supervisor_main(int ctl, int n, pool_shared *sh, pid_t parent)
+{
+    if (bind_to_parent("kinora-pool", parent) != 0) _exit(0);
+    kn_log_set_tag("pool");
+    sup_state s = {.n = n, .ring_fd = -1, .doc_fd = -1, .sh = sh};
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    int sfd = signalfd(-1, &chld, SFD_CLOEXEC);
+    if (sfd < 0) {
+        kn_error("pool: signalfd failed: %s", strerror(errno));
+        _exit(1);
+    }
+    for (int i = 0; i < n; i++) {
+        s.sock[i] = -1;
+        sup_spawn(&s, i);
+    }
+    sup_reap(&s);
+    for (;;) {
+        struct pollfd pf[2] = {{.fd = ctl, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+        if (poll(pf, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            kn_error("pool: poll failed: %s", strerror(errno));
+            break;
+        }
+        if (pf[1].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            ssize_t rd = read(sfd, &si, sizeof si);
+            (void)rd;
+            sup_reap(&s);
+        }
+        if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            pool_msg m;
+            int fds[2];
+            int rc = recv_msg(ctl, &m, fds);
+            if (rc <= 0 || m.type == MSG_QUIT) break;
+            if (m.type == MSG_JOB) {
+                sup_drop_job(&s);
+                kn_err err;
+                if (fds[0] < 0 || fds[1] < 0 || kn_ring_attach(fds[0], &s.ring, &err) != KN_OK) {
+                    kn_error("pool: job message without a usable ring");
+                    if (fds[0] >= 0) close(fds[0]);
+                    if (fds[1] >= 0) close(fds[1]);
+                    continue;
+                }
+                s.ring_fd = fds[0];
+                s.doc_fd = fds[1];
+                s.doc_len = m.len;
+                for (int i = 0; i < n; i++) sup_send_job(&s, i);
+            } else if (m.type == MSG_END) {
+                sup_drop_job(&s);
+            }
+        }
+    }
+    for (int i = 0; i < n; i++)
+        if (s.pid[i] > 0) kill(s.pid[i], SIGKILL);
+    for (int i = 0; i < n; i++)
+        if (s.pid[i] > 0) waitpid(s.pid[i], NULL, 0);
+    sup_drop_job(&s);
+    _exit(0);
+}
+
+/* ---- server side ----------------------------------------------------- */
+
+int kn_pool_start(int nworkers, kn_pool **out, kn_err *err)
+{
+    int sv[2] = {-1, -1};
+    if (nworkers < 1 || nworkers > KN_RING_MAX_WORKERS)
+        return kn_err_set(err, KN_EINVAL, NULL, "--workers must be 1..%d, not %d", KN_RING_MAX_WORKERS, nworkers);
+    kn_pool *p = calloc(1, sizeof *p);
+    if (!p) return kn_err_set(err, KN_ENOMEM, NULL, "out of memory starting the render pool");
+    p->nworkers = nworkers;
+    p->ctl = -1;
+    pthread_mutex_init(&p->lock, NULL);
+    p->sh = mmap(NULL, sizeof *p->sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p->sh == MAP_FAILED) {
+        p->sh = NULL;
+        kn_err_set(err, KN_ENOMEM, NULL, "cannot map the pool's shared page: %s", strerror(errno));
+        goto fail;
+    }
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+        kn_err_set(err, KN_EIO, NULL, "cannot create the pool's control socket: %s", strerror(errno));
+        goto fail;
+    }
+    pid_t me = getpid();
+    fflush(NULL);
+    p->sup = fork();
+    if (p->sup < 0) {
+        kn_err_set(err, KN_EIO, NULL, "cannot fork the render pool: %s", strerror(errno));
+        goto fail;
+    }
+    if (p->sup == 0) {
+        close(sv[0]);
+        supervisor_main(sv[1], nworkers, p->sh, me);
+    }
+    close(sv[1]);
+    p->ctl = sv[0];
+    *out = p;
+    return KN_OK;
+fail:
+    if (sv[0] >= 0) close(sv[0]);
+    if (sv[1] >= 0) close(sv[1]);
+    if (p->sh) munmap(p->sh, sizeof *p->sh);
+    free(p);
+    return err ? err->code : KN_EIO;
+}
+
+void kn_pool_stop(kn_pool *p)
+{
+    if (!p) return;
+    pool_msg m = {.type = MSG_QUIT};
+    send_msg(p->ctl, &m, NULL, 0);
+    close(p->ctl);
+    waitpid(p->sup, NULL, 0);
+    munmap(p->sh, sizeof *p->sh);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+int kn_pool_alive(kn_pool *p)
+{
+    int status;
+    pthread_mutex_lock(&p->lock);
+    int gone = p->sup <= 0 || waitpid(p->sup, &status, WNOHANG) != 0;
+    if (gone) p->sup = -1;
+    pthread_mutex_unlock(&p->lock);
+    return !gone && __atomic_load_n(&p->sh->alive, __ATOMIC_ACQUIRE) > 0;
+}
+
+int kn_pool_workers(const kn_pool *p) { return p->nworkers; }
+long kn_pool_restarts(kn_pool *p) { return __atomic_load_n(&p->sh->restarts, __ATOMIC_RELAXED); }
+int kn_pool_supervisor_pid(const kn_pool *p) { return (int)p->sup; }
+
+int kn_pool_worker_pid(kn_pool *p, int i)
+{
+    if (i < 0 || i >= p->nworkers) return 0;
+    return __atomic_load_n(&p->sh->pid[i], __ATOMIC_RELAXED);
+}
+
+int kn_pool_submit(kn_pool *p, const char *doc, size_t len, int ring_fd, kn_err *err)
+{
+    int rc = KN_OK;
+    int mfd = memfd_create("kinora-doc", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (mfd < 0) return kn_err_set(err, KN_EIO, NULL, "memfd_create for the job document failed: %s", strerror(errno));
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(mfd, doc + off, len - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            rc = kn_err_set(err, KN_EIO, NULL, "writing the job document for the workers failed: %s", strerror(errno));
+            goto out;
+        }
+        off += (size_t)w;
+    }
+    /* Workers map it read-only; sealing makes that a guarantee. */
+    fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+    pool_msg m = {.type = MSG_JOB, .len = len};
+    int fds[2] = {ring_fd, mfd};
+    pthread_mutex_lock(&p->lock);
+    int sr = send_msg(p->ctl, &m, fds, 2);
+    pthread_mutex_unlock(&p->lock);
+    if (sr != 0) rc = kn_err_set(err, KN_EINTERNAL, NULL, "the render pool is not answering (%s)", strerror(errno));
+out:
+    close(mfd);
+    return rc;
+}
+
+int kn_pool_end(kn_pool *p, kn_err *err)
+{
+    pool_msg m = {.type = MSG_END};
+    pthread_mutex_lock(&p->lock);
+    int sr = send_msg(p->ctl, &m, NULL, 0);
+    pthread_mutex_unlock(&p->lock);
+    if (sr != 0) return kn_err_set(err, KN_EINTERNAL, NULL, "the render pool is not answering (%s)", strerror(errno));
+    return KN_OK;
+}

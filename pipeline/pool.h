@@ -1,0 +1,58 @@
+/*
+ * pipeline/pool.h - the render pool: a single-threaded supervisor process
+ * ("kinora-pool") that forks render worker processes ("kinora-render"),
+ * hands them jobs and respawns any that die.
+ *
+ * Process tree: server -> supervisor -> N workers. kn_pool_start forks the
+ * supervisor and must be called before the caller creates any thread (fork
+ * of a threaded process would copy locks held by other threads). Every child
+ * sets PR_SET_PDEATHSIG=SIGKILL, so killing the server (even with SIGKILL)
+ * takes the whole pool with it.
+ *
+ * A job is handed over as two file descriptors passed with SCM_RIGHTS: the
+ * frame ring (pipeline/ring.h) and a sealed memfd holding the document text.
+ * The supervisor keeps both while the job is active so a respawned worker
+ * joins it. Workers parse the document once per job, then claim frames from
+ * the ring until none are left. When a worker dies the supervisor tells the
+ * ring (kn_ring_worker_lost), which queues its frame again or, after a second
+ * death on the same frame, fails the job with worker_crashed.
+ *
+ * Thread safety: kn_pool_submit/end/alive may be called from any thread
+ * (serialised internally).
+ */
+#ifndef KN_PIPELINE_POOL_H
+#define KN_PIPELINE_POOL_H
+
+#include <stddef.h>
+
+#include "common/err.h"
+
+typedef struct kn_pool kn_pool;
+
+/* Forks the supervisor with nworkers workers (1..KN_RING_MAX_WORKERS). */
+int kn_pool_start(int nworkers, kn_pool **out, kn_err *err);
+
+/* Asks the supervisor to exit, waits for it and frees the handle. NULL ok. */
+void kn_pool_stop(kn_pool *p);
+
+/* 1 while the supervisor runs and has at least one live worker. */
+int kn_pool_alive(kn_pool *p);
+
+int kn_pool_workers(const kn_pool *p);
+
+/* Worker processes respawned since start. */
+long kn_pool_restarts(kn_pool *p);
+
+/* Starts rendering a job: doc is the document text (len bytes), ring_fd the
+ * ring's fd (not consumed). Only one job is active at a time; submitting a
+ * new one replaces the previous. */
+int kn_pool_submit(kn_pool *p, const char *doc, size_t len, int ring_fd, kn_err *err);
+
+/* The active job is over: the supervisor drops its fds. */
+int kn_pool_end(kn_pool *p, kn_err *err);
+
+/* PIDs for tests: the supervisor, and worker i (0 if none right now). */
+int kn_pool_supervisor_pid(const kn_pool *p);
+int kn_pool_worker_pid(kn_pool *p, int i);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * pipeline/run.h - running one job through the pipeline: create the frame
+ * ring, hand the job to the render pool, and encode frames from the ring in
+ * order on the calling thread until the video is complete, the job is
+ * canceled, or something fails. Used by the scheduler (one job at a time)
+ * and by `kinora render`.
+ *
+ * GIF output needs one palette from every frame before the first is
+ * written, so a GIF job makes two passes, each on a fresh ring: the first
+ * only gathers colours, the second encodes (progress: see report in run.c).
+ *
+ * The output is written to "<out_path>.part" and renamed to out_path only on
+ * success; on any failure or cancel the partial file is removed.
+ *
+ * Ownership: a kn_run borrows pool and doc (they outlive it) and copies
+ * nothing else it needs after kn_run_exec returns. kn_run_cancel may be
+ * called from another thread at any time before kn_run_destroy.
+ */
+#ifndef KN_PIPELINE_RUN_H
+#define KN_PIPELINE_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "doc/doc.h"
+#include "pipeline/pool.h"
+
+typedef struct kn_run kn_run;
+
+typedef struct kn_run_progress {
+    long total, rendered, encoded;
+    double fps;          /* frames encoded per second so far */
+    double eta;          /* seconds left, < 0 unknown */
+} kn_run_progress;
+
+/* Called on the running thread a few times a second, and once at the end. */
+typedef void (*kn_run_progress_fn)(void *ctx, const kn_run_progress *p);
+
+typedef struct kn_run_result {
+    char encoder[32];    /* libavcodec name of the encoder that ran */
+    long frames;
+    long long bytes;
+    double encode_seconds;   /* time spent inside the encoder (push, finish) */
+} kn_run_result;
+
+int kn_run_create(kn_pool *pool, const kn_doc *doc, const char *doc_text, size_t len,
+                  const char *out_path, int ring_slots, kn_run **out, kn_err *err);
+
+void kn_run_set_progress(kn_run *r, kn_run_progress_fn fn, void *ctx);
+
+/* Runs the job to the end. KN_ECANCELED after kn_run_cancel; KN_ECRASH,
+ * KN_ERENDER, KN_EENCODER, KN_EENCODE, KN_EIO on failure with err filled. */
+int kn_run_exec(kn_run *r, kn_run_result *res, kn_err *err);
+
+/* Stops a running job: workers stop at their next frame, exec returns. */
+void kn_run_cancel(kn_run *r);
+
+void kn_run_destroy(kn_run *r);   /* accepts NULL */
+
+#endif

@@ -1,0 +1,352 @@
+/*
+ * pipeline/sched.c - see sched.h.
+ *
+ * Invariant: `current` is non-NULL exactly while a kn_run executes, and is
+ * only read or cleared under `lock`, so a DELETE either reaches the run or
+ * finds nothing to stop (and then the store's canceled status wins, because
+ * kn_store_finish refuses to change a job that already ended).
+ */
+#include "pipeline/sched.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "doc/doc.h"
+#include "api/resource.h"
+#include "common/log.h"
+#include "encode/encoder.h"
+#include "pipeline/run.h"
+
+struct kn_sched {
+    kn_store *store;
+    kn_pool *pool;
+    char video_dir[4096];
+    int ring_slots;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int wake, stop;
+    kn_run *current;
+    char current_id[KN_JOB_ID_MAX];
+    kn_sched_stats stats;
+    struct {                        /* documents parsed by POST, by job id */
+        char id[KN_JOB_ID_MAX];
+        kn_doc *doc;
+    } offered[4];
+    unsigned offered_next;
+    pthread_mutex_t ev_lock;        /* job events (kn_sched_wait) */
+    pthread_cond_t ev_cond;         /* CLOCK_MONOTONIC */
+    unsigned long ev_gen;
+};
+
+void kn_sched_notify(kn_sched *s)
+{
+    pthread_mutex_lock(&s->ev_lock);
+    s->ev_gen++;
+    pthread_cond_broadcast(&s->ev_cond);
+    pthread_mutex_unlock(&s->ev_lock);
+}
+
+unsigned long kn_sched_generation(kn_sched *s)
+{
+    pthread_mutex_lock(&s->ev_lock);
+    unsigned long g = s->ev_gen;
+    pthread_mutex_unlock(&s->ev_lock);
+    return g;
+}
+
+unsigned long kn_sched_wait(kn_sched *s, unsigned long seen, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->ev_lock);
+    while (s->ev_gen == seen) {
+        if (pthread_cond_timedwait(&s->ev_cond, &s->ev_lock, &until) == ETIMEDOUT) break;
+    }
+    unsigned long g = s->ev_gen;
+    pthread_mutex_unlock(&s->ev_lock);
+    return g;
+}
+
+void kn_sched_offer(kn_sched *s, const char *id, kn_doc *doc)
+{
+    pthread_mutex_lock(&s->lock);
+    unsigned k = s->offered_next++ % 4;
+    kn_doc *old = s->offered[k].doc;
+    snprintf(s->offered[k].id, sizeof s->offered[k].id, "%s", id);
+    s->offered[k].doc = doc;
+    pthread_mutex_unlock(&s->lock);
+    kn_doc_destroy(old);
+}
+
+/* The offered doc of job id, now owned by the caller, or NULL. */
+static kn_doc *take_offered(kn_sched *s, const char *id)
+{
+    kn_doc *d = NULL;
+    pthread_mutex_lock(&s->lock);
+    for (int k = 0; k < 4 && !d; k++) {
+        if (s->offered[k].doc && strcmp(s->offered[k].id, id) == 0) {
+            d = s->offered[k].doc;
+            s->offered[k].doc = NULL;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return d;
+}
+
+typedef struct prog_ctx {
+    kn_sched *s;
+    const char *id;
+    long rendered_before, encoded_before;
+} prog_ctx;
+
+static void on_progress(void *ctx, const kn_run_progress *p)
+{
+    prog_ctx *c = ctx;
+    kn_err err;
+    if (kn_store_progress(c->s->store, c->id, p->total, p->rendered, p->encoded, p->fps, p->eta, &err) != KN_OK)
+        kn_warn("job %s: could not record progress: %s", c->id, err.msg);
+    kn_sched_notify(c->s);
+    pthread_mutex_lock(&c->s->lock);
+    c->s->stats.frames_rendered += p->rendered - c->rendered_before;
+    c->s->stats.frames_encoded += p->encoded - c->encoded_before;
+    pthread_mutex_unlock(&c->s->lock);
+    c->rendered_before = p->rendered;
+    c->encoded_before = p->encoded;
+}
+
+void kn_sched_video_path(const kn_sched *s, const char *id, const char *format, char *buf, size_t n)
+{
+    const char *ext = kn_encoder_extension(format);
+    snprintf(buf, n, "%s/%s.%s", s->video_dir, id, ext ? ext : "mp4");
+}
+
+static void fail_job(kn_sched *s, const char *id, int code, const char *msg)
+{
+    kn_err err;
+    const char *name = kn_err_name(code);
+    /* Only the documented job error codes reach clients. */
+    if (code == KN_EINVAL || code == KN_ENOMEM || code == KN_EINTERNAL) name = "render_failed";
+    if (code == KN_EIO) name = "storage_failed";
+    kn_warn("job %s failed (%s): %s", id, name, msg);
+    if (kn_store_finish(s->store, id, "failed", NULL, name, msg, &err) != KN_OK && err.code != KN_ECONFLICT)
+        kn_error("job %s: could not record its failure: %s", id, err.msg);
+}
+
+static void run_one(kn_sched *s, const char *id)
+{
+    char *text = NULL;
+    kn_doc *doc = NULL;
+    kn_run *run = NULL;
+    kn_err err;
+    kn_err_clear(&err);
+    char path[4200] = "";
+
+    if (kn_store_get_doc(s->store, id, &text, &err) != KN_OK) {
+        kn_error("job %s: cannot read its document back: %s", id, err.msg);
+        goto out;
+    }
+    size_t len = strlen(text);
+    doc = take_offered(s, id);
+    if (!doc && kn_doc_parse(text, len, NULL, &doc, &err) != KN_OK) {
+        fail_job(s, id, KN_ERENDER, err.msg);
+        goto out;
+    }
+    kn_sched_video_path(s, id, doc->output.format, path, sizeof path);
+    if (kn_run_create(s->pool, doc, text, len, path, s->ring_slots, &run, &err) != KN_OK) {
+        fail_job(s, id, err.code, err.msg);
+        goto out;
+    }
+    prog_ctx pc = {.s = s, .id = id};
+    kn_run_set_progress(run, on_progress, &pc);
+    pthread_mutex_lock(&s->lock);
+    s->current = run;
+    snprintf(s->current_id, sizeof s->current_id, "%s", id);
+    int stopping = s->stop;
+    pthread_mutex_unlock(&s->lock);
+    if (stopping) kn_run_cancel(run);
+
+    /* A DELETE that landed between take_next and here already marked the
+     * job canceled: do not start rendering it. */
+    kn_job_rec now = {0};
+    if (kn_store_get(s->store, id, &now, NULL) == KN_OK && strcmp(now.status, "rendering") != 0)
+        kn_run_cancel(run);
+    kn_job_rec_clear(&now);
+
+    kn_info("job %s: rendering %ld frames %dx%d", id, doc->n_frames, doc->width, doc->height);
+    kn_sched_notify(s);
+    double t0 = kn_mono();
+    kn_run_result res;
+    int rc = kn_run_exec(run, &res, &err);
+    double dt = kn_mono() - t0;
+
+    pthread_mutex_lock(&s->lock);
+    s->current = NULL;
+    s->current_id[0] = '\0';
+    s->stats.render_seconds += dt;   /* wall time of the job's pipeline */
+    s->stats.encode_seconds += rc == KN_OK || rc == KN_ECANCELED ? res.encode_seconds : 0;
+    stopping = s->stop;
+    pthread_mutex_unlock(&s->lock);
+
+    if (rc == KN_OK) {
+        char *out = kn_resource_output(id, doc->output.format, doc->output.codec, res.encoder,
+                                       res.bytes, doc->width, doc->height, res.frames,
+                                       (double)res.frames * doc->fps_den / doc->fps_num);
+        kn_err ferr;
+        if (kn_store_finish(s->store, id, "succeeded", out, NULL, NULL, &ferr) != KN_OK) {
+            /* Canceled while finishing: the cancel wins, drop the file. */
+            kn_info("job %s finished but was canceled meanwhile: %s", id, ferr.msg);
+            unlink(path);
+        } else {
+            kn_info("job %s: succeeded in %.2f s (%s, %lld bytes)", id, dt, res.encoder, res.bytes);
+        }
+        free(out);
+    } else if (rc == KN_ECANCELED) {
+        if (stopping) {
+            kn_info("job %s: interrupted by shutdown; it will run again at the next start", id);
+        } else {
+            kn_store_finish(s->store, id, "canceled", NULL, NULL, NULL, NULL);
+            kn_info("job %s: canceled", id);
+        }
+    } else {
+        fail_job(s, id, rc, err.msg);
+    }
+out:
+    kn_sched_notify(s);   /* the job ended one way or another */
+    kn_run_destroy(run);
+    kn_doc_destroy(doc);
+    free(text);
+}
+
+static void *sched_main(void *arg)
+{
+    kn_sched *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        while (!s->stop && !s->wake) pthread_cond_wait(&s->cond, &s->lock);
+        int stop = s->stop;
+        s->wake = 0;
+        pthread_mutex_unlock(&s->lock);
+        if (stop) break;
+        for (;;) {
+            char id[KN_JOB_ID_MAX];
+            int found = 0;
+            kn_err err;
+            if (kn_store_take_next(s->store, id, &found, &err) != KN_OK) {
+                kn_error("scheduler: cannot read the queue: %s", err.msg);
+                break;
+            }
+            if (!found) break;
+            run_one(s, id);
+            pthread_mutex_lock(&s->lock);
+            stop = s->stop;
+            pthread_mutex_unlock(&s->lock);
+            if (stop) break;
+        }
+    }
+    return NULL;
+}
+
+static void remove_partials(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n > 5 && strcmp(e->d_name + n - 5, ".part") == 0) {
+            char p[4400];
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+    }
+    closedir(d);
+}
+
+int kn_sched_start(kn_store *store, kn_pool *pool, const char *video_dir,
+                   int ring_slots, kn_sched **out, kn_err *err)
+{
+    kn_sched *s = calloc(1, sizeof *s);
+    if (!s) return kn_err_set(err, KN_ENOMEM, NULL, "out of memory starting the scheduler");
+    s->store = store;
+    s->pool = pool;
+    s->ring_slots = ring_slots;
+    snprintf(s->video_dir, sizeof s->video_dir, "%s", video_dir);
+    remove_partials(video_dir);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    pthread_mutex_init(&s->ev_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->ev_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    s->wake = 1;   /* look at jobs a previous run left queued */
+    int e = pthread_create(&s->thread, NULL, sched_main, s);
+    if (e != 0) {
+        pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->cond);
+        pthread_mutex_destroy(&s->ev_lock);
+        pthread_cond_destroy(&s->ev_cond);
+        free(s);
+        return kn_err_set(err, KN_EINTERNAL, NULL, "cannot start the scheduler thread: %s", strerror(e));
+    }
+    *out = s;
+    return KN_OK;
+}
+
+void kn_sched_wake(kn_sched *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->wake = 1;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
+int kn_sched_cancel(kn_sched *s, const char *id)
+{
+    int hit = 0;
+    pthread_mutex_lock(&s->lock);
+    if (s->current && strcmp(s->current_id, id) == 0) {
+        kn_run_cancel(s->current);
+        hit = 1;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return hit;
+}
+
+void kn_sched_get_stats(kn_sched *s, kn_sched_stats *out)
+{
+    pthread_mutex_lock(&s->lock);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void kn_sched_stop(kn_sched *s)
+{
+    if (!s) return;
+    pthread_mutex_lock(&s->lock);
+    s->stop = 1;
+    if (s->current) kn_run_cancel(s->current);
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->thread, NULL);
+    for (int k = 0; k < 4; k++) kn_doc_destroy(s->offered[k].doc);
+    pthread_mutex_destroy(&s->ev_lock);
+    pthread_cond_destroy(&s->ev_cond);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
+    free(s);
+}
