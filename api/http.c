@@ -30,6 +30,7 @@
 #include "api/resource.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "doc/doc.h"
 #include "encode/encoder.h"
 #include "pipeline/preview.h"
@@ -593,6 +594,8 @@ static enum MHD_Result metrics(kn_http *h, struct MHD_Connection *c)
     char *b = malloc(cap);
     if (!b) return MHD_NO;
 #define OUT(...) do { int k_ = snprintf(b + len, cap - len, __VA_ARGS__); if (k_ > 0 && (size_t)k_ < cap - len) len += (size_t)k_; } while (0)
+    OUT("# HELP kinora_build_info The running build: its version label; always 1.\n"
+        "# TYPE kinora_build_info gauge\nkinora_build_info{version=\"%s\"} 1\n", KN_VERSION);
     OUT("# HELP kinora_jobs Jobs by status.\n# TYPE kinora_jobs gauge\n");
     for (size_t i = 0; i < 5; i++) {
         long n = 0;
@@ -627,8 +630,8 @@ static enum MHD_Result route(kn_http *h, struct MHD_Connection *c, const char *u
     if (!strcmp(url, "/healthz")) {
         if (!is_get) return reply_405(h, c, "GET, HEAD");
         if (!kn_pool_alive(h->pool))
-            return reply_json(h, c, 503, strdup("{\"status\":\"render pool down\"}"), NULL);
-        return reply_json(h, c, 200, strdup("{\"status\":\"ok\"}"), NULL);
+            return reply_json(h, c, 503, strdup("{\"status\":\"render pool down\",\"version\":\"" KN_VERSION "\"}"), NULL);
+        return reply_json(h, c, 200, strdup("{\"status\":\"ok\",\"version\":\"" KN_VERSION "\"}"), NULL);
     }
     if (!strcmp(url, "/metrics")) return is_get ? metrics(h, c) : reply_405(h, c, "GET, HEAD");
     if (strncmp(url, "/v1/", 4) != 0)

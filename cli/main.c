@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/version.h"
 #include "doc/doc.h"
 #include "encode/encoder.h"
 #include "pipeline/pool.h"
@@ -31,6 +32,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage:\n"
+            "  kinora --version\n"
             "  kinora serve [--port 8080] [--bind ADDR] [--data DIR] [--workers N] [--ring-slots K]\n"
             "               [--max-body BYTES] [--max-queued N] [--token T] [--port-file PATH]\n"
             "  kinora render JOB.json -o OUT.mp4|OUT.webm|OUT.gif [--workers N] [--ring-slots K]\n"
@@ -348,6 +350,10 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "render")) return cmd_render(argc - 1, argv + 1);
     if (!strcmp(cmd, "frame")) return cmd_frame(argc - 1, argv + 1);
     if (!strcmp(cmd, "validate")) return cmd_validate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V") || !strcmp(cmd, "version")) {
+        printf("kinora %s\n", KN_VERSION);
+        return 0;
+    }
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);
         return 0;

@@ -71,9 +71,12 @@ static const char *pstr(const kn_state *st, const kn_elem *el, kn_prop p, const 
 }
 
 /* x and y arrays of a series and how many points they share. */
+/* Always sets *x and *y (NULL when the series has no data), so callers
+ * never read an unset pointer even where n == 0 guards every use. */
 static size_t series_xy(const kn_state *st, const kn_series *s, const double **x,
                         const double **y)
 {
+    *x = *y = NULL;
     const kn_value *vx = sval(st, s->slot_x), *vy = sval(st, s->slot_y);
     if (!vx || !vy || vx->type != KN_VT_ARRAY || vy->type != KN_VT_ARRAY) return 0;
     *x = vx->arr;

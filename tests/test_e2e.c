@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/version.h"
 #include "tests/testutil.h"
 
 typedef struct srv {
@@ -872,6 +873,7 @@ static void test_errors(void **state)
     j = http_json(g.port, "GET", "/healthz", NULL, NULL, &st);
     assert_int_equal(st, 200);
     assert_string_equal(jstr(j, "status", NULL), "ok");
+    assert_string_equal(jstr(j, "version", NULL), KN_VERSION);
     json_decref(j);
 }
 
@@ -1149,6 +1151,7 @@ static void test_killed_worker(void **state)
     tu_resp r;
     assert_int_equal(tu_http(s.port, "GET", "/metrics", NULL, NULL, 0, &r), 0);
     assert_non_null(strstr(r.body, "kinora_worker_restarts_total 1"));
+    assert_non_null(strstr(r.body, "\nkinora_build_info{version=\"" KN_VERSION "\"} 1\n"));
     tu_resp_free(&r);
     free(id);
     srv_stop(&s);

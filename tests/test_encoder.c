@@ -1278,7 +1278,7 @@ typedef struct flat_check {
 static void check_flat(void *ctx, long k, const AVFrame *f)
 {
     flat_check *c = ctx;
-    int want[3], got[3], worst = 0;
+    int want[3], got[3] = {0, 0, 0}, worst = 0;
     levels_rgb(y_level(k), u_level(k), v_level(k), want);
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) {
