@@ -1,5 +1,5 @@
 /*
- * api/http.h - the HTTP API (../shared/spec/api-v1.md) on libmicrohttpd.
+ * api/http.h - the HTTP API (docs/contract/api-v1.md) on libmicrohttpd.
  *
  * Handlers never render: a POST validates and stores the document, the
  * scheduler renders it in the pool; a preview runs `kinora frame` in a child

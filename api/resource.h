@@ -1,6 +1,6 @@
 /*
  * api/resource.h - JSON out: the job resource and error bodies of the HTTP
- * API (../shared/spec/api-v1.md, api/openapi.yaml).
+ * API (docs/contract/api-v1.md, api/openapi.yaml).
  *
  * Ownership: every function returns a malloc'ed NUL-terminated string the
  * caller frees, or NULL when out of memory.

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the plot-like benchmark job: the same animation as
-../shared/bench/mpl_wave.py (a 500-point sine on labelled axes, phase moving
+bench/mpl_wave.py (a 500-point sine on labelled axes, phase moving
 one period over the clip), drawn with Kinora's primitives: white background,
 axes box, ticks, tick labels, title, and a polyline whose points are given per
 frame (the way a matplotlib user pushes data).

@@ -3,7 +3,7 @@
 user would: FuncAnimation + FFMpegWriter, 1920x1080, 60 fps, 18 s, cos(f x)
 for x in [-1, 1], red line width 2, ylim [-1.1, 1.1], title Frequency=%.3f,
 f through four eased segments (pytweening's formulas). libx264 medium CRF 23.
-Prints the wall time like ../shared/bench/mpl_wave.py does."""
+Prints the wall time like bench/mpl_wave.py does."""
 import argparse, math, time
 import numpy as np
 import matplotlib

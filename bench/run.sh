@@ -2,8 +2,8 @@
 # Kinora's benchmark: one run reports the ratios the issues ask for.
 #  1. POST -> succeeded for a 1280x720, 300-frame plot-like job (libx264
 #     medium, CRF 23) against the ffmpeg CLI encoding the same frames from raw
-#     BGRA (../shared/bench/encoder_limit.sh) and against matplotlib making
-#     the same animation (../shared/bench/mpl_wave.py); RUNS alternating
+#     BGRA (bench/encoder_limit.sh) and against matplotlib making
+#     the same animation (bench/mpl_wave.py); RUNS alternating
 #     rounds, medians.
 #  2. Peak memory (PSS summed over the server, pool and workers) and bytes
 #     written by the workers during a 1920x1080, 3000-frame job at preset
@@ -12,7 +12,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-shared=${SHARED:-$root/../shared}
 RUNS=${RUNS:-3}
 scripts/install-deps.sh --bench >/dev/null
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -72,8 +71,8 @@ for r in $(seq "$RUNS"); do
   read -r id3 secs3 < <(run_job "$out/wave_plot.json")
   echo "$secs3" >> "$out/kplot.txt"
   curl -sf -X DELETE "$base/v1/jobs/$id3" >/dev/null
-  bash "$shared/bench/encoder_limit.sh" "$out/wave.mp4" medium 23 | sed -E 's/.* in ([0-9.]+) s.*/\1/' >> "$out/ffmpeg.txt"
-  (cd "$out" && /usr/bin/python3 "$shared/bench/mpl_wave.py" --frames 300 --size 1280x720 --preset medium --crf 23 \
+  bash "$root/bench/encoder_limit.sh" "$out/wave.mp4" medium 23 | sed -E 's/.* in ([0-9.]+) s.*/\1/' >> "$out/ffmpeg.txt"
+  (cd "$out" && /usr/bin/python3 "$root/bench/mpl_wave.py" --frames 300 --size 1280x720 --preset medium --crf 23 \
      --out "$out/mpl.mp4") | sed -E 's/.* in ([0-9.]+) s.*/\1/' >> "$out/mpl.txt"
   echo "round $r: kinora $(tail -1 "$out/kinora.txt") s (expression job $(tail -1 "$out/kexpr.txt") s, plot job $(tail -1 "$out/kplot.txt") s), ffmpeg $(tail -1 "$out/ffmpeg.txt") s, matplotlib $(tail -1 "$out/mpl.txt") s"
 done
@@ -116,7 +115,7 @@ PY
   ml=$(cd "$out" && /usr/bin/python3 "$root/bench/mpl_line.py" --out "$out/mpl_line.mp4" | sed -E 's/.* in ([0-9.]+) s.*/\1/')
   # The encoder limit of these frames (9 GB of raw BGRA: /dev/shm when it
   # has room, else the disk).
-  fl=$(bash "$shared/bench/encoder_limit.sh" "$out/kinora_line.mp4" medium 23 | sed -E 's/.* in ([0-9.]+) s.*/\1/')
+  fl=$(bash "$root/bench/encoder_limit.sh" "$out/kinora_line.mp4" medium 23 | sed -E 's/.* in ([0-9.]+) s.*/\1/')
   xl=$(x264_only "$out/kinora_line.mp4")
   printf '== examples/mpl_line.json (1920x1080, 1080 frames, medium CRF 23), one round: kinora %.2f s, matplotlib %.2f s: %.1fx faster; ffmpeg CLI encode-only %.2f s: kinora %.2fx of it\n' \
     "$secsl" "$ml" "$(echo "$ml / $secsl" | bc -l)" "$fl" "$(echo "$secsl / $fl" | bc -l)"

@@ -1,5 +1,5 @@
 /*
- * doc/doc.c - parses a job document (../shared/spec/job-v1.md) with jansson,
+ * doc/doc.c - parses a job document (docs/contract/job-v1.md) with jansson,
  * validates every field and compiles it into the slot model of doc/doc.h.
  *
  * Invariants this file establishes are listed in doc.h; on top of them:

@@ -1,5 +1,5 @@
 /*
- * doc/doc.h - the job document (../shared/spec/job-v1.md, docs/job-format.md)
+ * doc/doc.h - the job document (docs/contract/job-v1.md, docs/job-format.md)
  * parsed, validated and compiled into a read-only model.
  *
  * The model separates what never changes from what animates. Everything that

@@ -20,6 +20,11 @@ jobs=$(nproc)
 
 echo "== layers"
 scripts/check-layers.sh
+# The repository stands alone: no path outside it in code, docs or scripts.
+if git grep -nE '\.\./shared/|(^|[^a-z/])shared/(spec|bench)/' -- . ':!scripts/test.sh'; then
+  echo "self-contained: the lines above point outside the repository"
+  exit 1
+fi
 
 configure() {  # configure DIR CC ARGS...: a tree of its own, clean under CI
   local dir=$1 cc=$2
