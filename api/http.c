@@ -745,12 +745,29 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
+/* MHD reports a client that went away (closing an event stream, a download
+ * cut short) the same way as a real fault; only its text tells them apart,
+ * and a client leaving is routine, not something an operator should act on. */
+static int client_went_away(const char *msg)
+{
+    static const char *const gone[] = {"socket is no longer available", "Connection reset by peer",
+                                       "Broken pipe", "Socket disconnected"};
+    for (size_t i = 0; i < sizeof gone / sizeof *gone; i++)
+        if (strstr(msg, gone[i])) return 1;
+    return 0;
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char buf[512];
     vsnprintf(buf, sizeof buf, fmt, ap);
-    kn_warn("http: %s", buf);
+    size_t n = strlen(buf);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) buf[--n] = '\0';
+    if (client_went_away(buf))
+        kn_debug("http: %s", buf);
+    else
+        kn_warn("http: %s", buf);
 }
 
 int kn_http_start(const kn_http_config *cfg, kn_store *store, kn_sched *sched,

@@ -48,6 +48,8 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -516,6 +518,24 @@ out:
     return rc;
 }
 
+/* A machine without a GPU falls back on every job; saying so each time would
+ * bury the log, so the first fallback of the process is a warning and the
+ * rest are debug lines. */
+static void fallback_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fallback_log(const char *fmt, ...)
+{
+    static atomic_flag warned = ATOMIC_FLAG_INIT;
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!atomic_flag_test_and_set(&warned))
+        kn_warn("%s (said once; later jobs fall back without a warning)", msg);
+    else
+        kn_debug("%s", msg);
+}
+
 /* libavcodec's gif encoder on PAL8 frames: "auto" and "cpu" both mean it
  * (kn_encoder_check_output refused "gpu"). Quality, bitrate, preset and
  * keyframe interval do not apply: GIF is lossless over its palette and has
@@ -573,7 +593,7 @@ static int open_codec(const kn_encoder_opts *o, enum vcodec vc, bool global_head
         const AVCodec *codec = avcodec_find_encoder_by_name(cand[i].name);
         if (!codec) {
             if (!last && fallback_ok) {
-                kn_warn("encoder %s is not in this libavcodec; trying %s", cand[i].name, cand[i + 1].name);
+                fallback_log("encoder %s is not in this libavcodec; trying %s", cand[i].name, cand[i + 1].name);
                 continue;
             }
             return kn_err_set(err, KN_EENCODER, "/output/encoder",
@@ -604,8 +624,8 @@ static int open_codec(const kn_encoder_opts *o, enum vcodec vc, bool global_head
         else
             snprintf(why, sizeof why, "%s", av_err2str(r));
         if (!last && fallback_ok) {
-            kn_warn("encoder %s could not be opened: %s; falling back to %s", cand[i].name, why,
-                    cand[i + 1].name);
+            fallback_log("encoder %s could not be opened: %s; falling back to %s", cand[i].name, why,
+                         cand[i + 1].name);
             continue;
         }
         if (cand[i].fam == FAM_GPU)

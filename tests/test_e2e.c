@@ -23,6 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1067,6 +1070,79 @@ static void test_clean_start_and_stop_log(void **state)
     tu_rmtree(s.dir);
 }
 
+/* Opens /v1/jobs/ID/events, reads until the first event has arrived, then
+ * closes the socket: a client leaving an event stream early. */
+static void events_read_and_leave(int port, const char *id)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    char req[256], buf[4096];
+    int n = snprintf(req, sizeof req, "GET /v1/jobs/%s/events HTTP/1.1\r\nHost: x\r\n\r\n", id);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    size_t got = 0;
+    while (got < sizeof buf - 1) {
+        ssize_t r = read(fd, buf + got, sizeof buf - 1 - got);
+        assert_true(r > 0);
+        got += (size_t)r;
+        buf[got] = '\0';
+        if (strstr(buf, "\r\n\r\n") && strstr(buf, "event: ")) break;
+    }
+    close(fd);
+}
+
+/* Routine things are not warnings: NVENC missing on a CPU machine is said
+ * once per process however many "auto" jobs fall back, and a client that
+ * closes an event stream mid-job is not logged as a fault. */
+static void test_quiet_log(void **state)
+{
+    (void)state;
+    srv s;
+    const char *extra[] = {"--workers", "1", NULL};
+    srv_start(&s, extra);
+    /* The first job keeps the single worker busy, so the second is queued
+     * when its event stream is opened and closed; its progress events are
+     * written to the closed socket later. */
+    const char *body = "{\"width\":320,\"height\":240,\"fps\":30,\"duration\":2,"
+                       "\"output\":{\"encoder\":\"auto\",\"preset\":\"ultrafast\"},"
+                       "\"elements\":[{\"type\":\"rect\",\"x\":\"=t*50\",\"y\":10,"
+                       "\"width\":40,\"height\":40,\"fill\":\"red\"}]}";
+    char *a = post_job(s.port, body, NULL, 201);
+    char *b = post_job(s.port, body, NULL, 201);
+    events_read_and_leave(s.port, b);
+    char *c = post_job(s.port, body, NULL, 201);
+    const char *ids[] = {a, b, c};
+    int nvenc = 0;
+    for (int i = 0; i < 3; i++) {
+        json_t *j = wait_status(s.port, ids[i], "succeeded", 120);
+        assert_string_equal(jstr(j, "status", NULL), "succeeded");
+        if (strstr(jstr(j, "output", "encoder"), "nvenc")) nvenc++;
+        json_decref(j);
+        free((char *)ids[i]);
+    }
+    tu_server_stop(s.pid, 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/server.log", s.dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[2048];
+    int fallbacks = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strstr(line, " WARN ") && !strstr(line, " ERROR ")) continue;
+        if (strstr(line, "falling back to libx264") || strstr(line, "trying libx264")) {
+            fallbacks++;
+            continue;
+        }
+        fail_msg("server log: %s", line);
+    }
+    fclose(f);
+    /* Without NVENC every job fell back, and only the first said so. */
+    assert_int_equal(fallbacks, nvenc ? 0 : 1);
+    tu_rmtree(s.dir);
+}
+
 static void test_queue_full(void **state)
 {
     (void)state;
@@ -1333,6 +1409,7 @@ int main(void)
     const struct CMUnitTest own[] = {
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_clean_start_and_stop_log),
+        cmocka_unit_test(test_quiet_log),
         cmocka_unit_test(test_queue_full),
         cmocka_unit_test(test_killed_worker),
         cmocka_unit_test(test_cancel_mid_slow_frame),
