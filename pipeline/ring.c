@@ -64,6 +64,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -210,6 +211,7 @@ size_t kn_ring_bytes(int width, int height, int slots)
 int kn_ring_width(const kn_ring *r) { return r ? r->width : 0; }
 int kn_ring_height(const kn_ring *r) { return r ? r->height : 0; }
 long kn_ring_frames(const kn_ring *r) { return r ? r->n_frames : 0; }
+int kn_ring_slots(const kn_ring *r) { return r ? r->slots : 0; }
 
 /* ---- locking and waiting ------------------------------------------------ */
 
@@ -351,6 +353,54 @@ static int open_shm(int *fd_out, kn_err *err)
     return kn_err_set(err, KN_EIO, NULL, "cannot create shared memory for the frame ring: name collisions");
 }
 
+/* Bytes /dev/shm (where shm_open puts the ring) can still take, or -1 when
+ * that cannot be told. */
+static int64_t shm_free_bytes(void)
+{
+    struct statvfs v;
+    if (statvfs("/dev/shm", &v) != 0) return -1;
+    return (int64_t)v.f_bavail * (int64_t)v.f_frsize;
+}
+
+int kn_ring_slots_that_fit(int width, int height, int want, int64_t avail)
+{
+    struct layout L;
+    if (want < RING_MIN_SLOTS || avail <= 0) return 0;
+    if (want > RING_MAX_SLOTS) want = RING_MAX_SLOTS;
+    if (check_geometry(width, height, want, NULL) != KN_OK || compute_layout(width, height, 1, &L) != 0) return 0;
+    if ((uint64_t)avail <= L.data_off) return 0;
+    uint64_t n = ((uint64_t)avail - L.data_off) / L.slot_bytes;
+    return n >= (uint64_t)want ? want : (int)n;
+}
+
+/* Where the ring's memory comes from and how many slots it gets. /dev/shm is
+ * often small (Docker gives a container 64 MB), and a ring that does not fit
+ * would fail the job, so the ring takes fewer slots when the requested ones
+ * do not fit in half of what /dev/shm has free (half: leave room for other
+ * rings and other programs). Fewer slots only cost overlap between workers
+ * and the encoder; below KN_RING_SHM_MIN_SLOTS the ring uses an anonymous
+ * memfd instead, which /dev/shm's size does not bound. */
+static int open_backing(int width, int height, int *slots, int *fd_out, kn_err *err)
+{
+    int64_t avail = shm_free_bytes();
+    int want = *slots, fit = avail < 0 ? want : kn_ring_slots_that_fit(width, height, want, avail / 2);
+    int floor = want < KN_RING_SHM_MIN_SLOTS ? want : KN_RING_SHM_MIN_SLOTS;
+    if (fit >= floor) {
+        if (fit < want)
+            kn_info("frame ring: /dev/shm has %lld MiB free, so a %dx%d ring gets %d slots instead of %d",
+                    (long long)(avail >> 20), width, height, fit, want);
+        *slots = fit;
+        return open_shm(fd_out, err);
+    }
+    int fd = memfd_create("kinora-ring", MFD_CLOEXEC);
+    if (fd < 0)
+        return kn_err_set(err, KN_EIO, NULL, "cannot create memory for the frame ring: %s", strerror(errno));
+    kn_info("frame ring: /dev/shm has %lld MiB free, too little for %d slots of %dx%d; using anonymous memory",
+            (long long)(avail >> 20), floor, width, height);
+    *fd_out = fd;
+    return KN_OK;
+}
+
 static int init_mutex_with(pthread_mutex_t *mu, int protocol)
 {
     pthread_mutexattr_t a;
@@ -400,7 +450,11 @@ int kn_ring_create(int width, int height, int slots, long n_frames,
                         slots, width, height, (unsigned long long)(RING_MAX_BYTES >> 20));
         goto out;
     }
-    if ((rc = open_shm(&fd, err)) != KN_OK) goto out;
+    if ((rc = open_backing(width, height, &slots, &fd, err)) != KN_OK) goto out;
+    if (compute_layout(width, height, slots, &L) != 0) {   /* fewer slots: smaller */
+        rc = kn_err_set(err, KN_EINTERNAL, NULL, "frame ring layout failed for %d slots", slots);
+        goto out;
+    }
     if (ftruncate(fd, (off_t)L.total) != 0) {
         rc = kn_err_set(err, KN_EIO, NULL, "cannot size the frame ring's shared memory to %zu bytes: %s",
                         L.total, strerror(errno));
@@ -411,8 +465,8 @@ int kn_ring_create(int width, int height, int slots, long n_frames,
     int fe = posix_fallocate(fd, 0, (off_t)L.total);
     if (fe != 0) {
         rc = kn_err_set(err, KN_ENOMEM, NULL,
-                        "cannot reserve %zu bytes of shared memory for the frame ring: %s; "
-                        "enlarge /dev/shm or use fewer slots", L.total, strerror(fe));
+                        "cannot reserve %zu bytes of shared memory for the frame ring (%d slots of %dx%d): %s; "
+                        "enlarge /dev/shm or use fewer slots", L.total, slots, width, height, strerror(fe));
         goto out;
     }
     map = mmap(NULL, L.total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

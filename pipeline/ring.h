@@ -54,9 +54,11 @@ enum {
     KN_RING_STOPPED      /* canceled or failed: stop working on this ring */
 };
 
-/* Creates a ring of `slots` slots for width x height frames and n_frames
- * frames. *fd_out receives the shm fd (caller closes it after handing it on;
- * the ring keeps its own mapping). */
+/* Creates a ring of at most `slots` slots for width x height frames and
+ * n_frames frames. The ring takes fewer slots when /dev/shm has too little
+ * free space for them (kn_ring_slots says how many it got), and anonymous
+ * memory when it cannot fit KN_RING_SHM_MIN_SLOTS. *fd_out receives the fd
+ * (caller closes it after handing it on; the ring keeps its own mapping). */
 int kn_ring_create(int width, int height, int slots, long n_frames,
                    kn_ring **out, int *fd_out, kn_err *err);
 
@@ -69,6 +71,15 @@ void kn_ring_destroy(kn_ring *r);
 int kn_ring_width(const kn_ring *r);
 int kn_ring_height(const kn_ring *r);
 long kn_ring_frames(const kn_ring *r);
+int kn_ring_slots(const kn_ring *r);
+
+/* Fewest slots /dev/shm must hold before a ring prefers it to anonymous
+ * memory: below two, workers and the encoder could never overlap. */
+#define KN_RING_SHM_MIN_SLOTS 2
+
+/* The most slots, at most `want`, of a width x height ring that fit in
+ * `avail` bytes; 0 when not even one does (or the geometry is invalid). */
+int kn_ring_slots_that_fit(int width, int height, int want, int64_t avail);
 
 /* Producer: claims the next frame to render for worker `worker`
  * (0..KN_RING_MAX_WORKERS-1; the supervisor's index for the process). Frames

@@ -137,6 +137,9 @@ static int start_pass(kn_run *r, kn_ring **ring, int *submitted, kn_err *err)
 {
     const kn_doc *d = r->doc;
     int rc = kn_ring_create(d->width, d->height, r->slots, d->n_frames, ring, &r->ring_fd, err);
+    /* The ring may have taken fewer slots than asked (a small /dev/shm);
+     * rel[] keeps its size, indexed modulo the ring's own count. */
+    if (rc == KN_OK) r->slots = kn_ring_slots(*ring);
     if (rc != KN_OK) return rc;
     pthread_mutex_lock(&r->lock);
     r->ring = *ring;

@@ -1143,6 +1143,46 @@ static void test_quiet_log(void **state)
     tu_rmtree(s.dir);
 }
 
+/* Docker gives a container a 64 MB /dev/shm: a 1080p job must still render
+ * (the ring takes the slots that fit), and so must one where /dev/shm is
+ * far too small for even two slots (the ring uses anonymous memory). Runs
+ * `kinora render` in a private mount namespace with a small tmpfs over
+ * /dev/shm; skipped where this process may not make one. */
+static void render_under_shm(const char *size, const char *job, const char *out)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "unshare -m sh -c 'mount -t tmpfs -o size=%s tmpfs /dev/shm && exec \"%s\" render \"%s\" "
+             "-o \"%s\" --workers 8' >/dev/null 2>&1",
+             size, KN_TEST_BIN, job, out);
+    assert_int_equal(system(cmd), 0);
+    probe p;
+    probe_file(out, &p);
+    assert_int_equal(p.width, 1920);
+    assert_int_equal(p.height, 1080);
+    assert_int_equal(p.packets, 12);
+}
+
+static void test_small_dev_shm(void **state)
+{
+    (void)state;
+    if (system("unshare -m sh -c 'mount -t tmpfs -o size=1m tmpfs /dev/shm' >/dev/null 2>&1") != 0) {
+        print_message("no private mount namespace here: skipped\n");
+        skip();
+    }
+    char dir[512], job[600], out[600];
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(job, sizeof job, "%s/hd.json", dir);
+    snprintf(out, sizeof out, "%s/hd.mp4", dir);
+    const char *body = "{\"width\":1920,\"height\":1080,\"fps\":24,\"duration\":0.5,"
+                       "\"output\":{\"preset\":\"ultrafast\"},\"elements\":[{\"type\":\"rect\","
+                       "\"x\":\"=t*500\",\"y\":100,\"width\":200,\"height\":200,\"fill\":\"red\"}]}";
+    assert_int_equal(tu_write_file(job, body, strlen(body)), 0);
+    render_under_shm("64m", job, out);   /* 18 slots asked, about 10 fit */
+    render_under_shm("4m", job, out);    /* not even 2 slots: anonymous memory */
+    tu_rmtree(dir);
+}
+
 static void test_queue_full(void **state)
 {
     (void)state;
@@ -1410,6 +1450,7 @@ int main(void)
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_clean_start_and_stop_log),
         cmocka_unit_test(test_quiet_log),
+        cmocka_unit_test(test_small_dev_shm),
         cmocka_unit_test(test_queue_full),
         cmocka_unit_test(test_killed_worker),
         cmocka_unit_test(test_cancel_mid_slow_frame),

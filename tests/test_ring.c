@@ -363,6 +363,31 @@ static void consume_all(kn_ring *r, long from, long n, pid_t *watch, int worker,
 
 /* ---- tests ---------------------------------------------------------------- */
 
+/* A small /dev/shm (Docker's 64 MB) gets a ring of fewer slots, not a
+ * failed job: the arithmetic that decides how many. */
+static void test_slots_that_fit(void **state)
+{
+    (void)state;
+    size_t one = kn_ring_bytes(1920, 1080, 1), two = kn_ring_bytes(1920, 1080, 2);
+    assert_true(one > 0 && two > one);
+    size_t slot = two - one, hdr = one - slot;
+    /* Room for everything asked: all of it. */
+    assert_int_equal(kn_ring_slots_that_fit(1920, 1080, 10, (int64_t)kn_ring_bytes(1920, 1080, 10)), 10);
+    assert_int_equal(kn_ring_slots_that_fit(1920, 1080, 10, (int64_t)1 << 40), 10);
+    /* One byte short of 10 slots: 9. */
+    assert_int_equal(kn_ring_slots_that_fit(1920, 1080, 10, (int64_t)kn_ring_bytes(1920, 1080, 10) - 1), 9);
+    /* Half of Docker's 64 MB: I420 1080p slots are about 3.1 MB each. */
+    int n = kn_ring_slots_that_fit(1920, 1080, 34, (int64_t)32 << 20);
+    assert_int_equal(n, (int)((((size_t)32 << 20) - hdr) / slot));
+    assert_true(n >= KN_RING_SHM_MIN_SLOTS && n < 34);
+    assert_true(kn_ring_bytes(1920, 1080, n) <= ((size_t)32 << 20));
+    /* Not even one slot, no space, nonsense asks. */
+    assert_int_equal(kn_ring_slots_that_fit(1920, 1080, 4, (int64_t)hdr), 0);
+    assert_int_equal(kn_ring_slots_that_fit(1920, 1080, 4, 0), 0);
+    assert_int_equal(kn_ring_slots_that_fit(1920, 1080, 0, (int64_t)1 << 30), 0);
+    assert_int_equal(kn_ring_slots_that_fit(1, 1, 4, (int64_t)1 << 30), 0);
+}
+
 static void test_single_producer(void **state)
 {
     (void)state;
@@ -1059,6 +1084,7 @@ int main(void)
 {
     kn_log_set_level(KN_LOG_ERROR);   /* the lock-recovery warning is expected */
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_slots_that_fit),
         cmocka_unit_test_setup_teardown(test_single_producer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_producers_backpressure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_blocked_producer, setup, teardown),
