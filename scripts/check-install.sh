@@ -6,14 +6,10 @@
 # scripts/test.sh on its packaging build (BUILD_TESTING=OFF).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/serve.sh
 build=${1:?usage: scripts/check-install.sh BUILD_DIR}
 prefix=$(mktemp -d)
-pid=
-cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$prefix"
-}
-trap cleanup EXIT
+trap 'kinora_stop; rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix" >/dev/null
 bin=$prefix/bin/kinora
 want=$(sed -n 's/^project(kinora VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
@@ -27,21 +23,8 @@ for f in "$prefix"/share/kinora/examples/*.json; do
 done
 [ "$n" -gt 0 ] || { echo "install: no examples installed"; exit 1; }
 [ -f "$prefix/share/doc/kinora/api.md" ] || { echo "install: docs missing"; exit 1; }
-# Wait for the log line that names the bound port: a blocking read on a
-# fifo, bounded by read's timeout, with no polling. A reader drains the rest.
-mkfifo "$prefix/log"
-"$bin" serve --port 0 --bind 127.0.0.1 --workers 1 --data "$prefix/data" 2>"$prefix/log" &
-pid=$!
-exec 3<"$prefix/log"
-port=
-while IFS= read -r -t 30 line <&3; do
-  case "$line" in
-    *"listening on http://"*) port=$(printf '%s\n' "$line" | sed -n 's|.*listening on http://[^:]*:\([0-9]*\).*|\1|p'); break ;;
-  esac
-done
-cat <&3 >/dev/null &
-[ -n "$port" ] || { echo "install: the installed server did not start"; exit 1; }
-health=$(curl -fsS "http://127.0.0.1:$port/healthz")
+kinora_start "$bin" "$prefix"
+health=$(curl -fsS "http://127.0.0.1:$KINORA_PORT/healthz")
 case "$health" in
   *"\"version\":\"$want\""*) ;;
   *) echo "install: /healthz answered $health"; exit 1 ;;

@@ -37,6 +37,7 @@ echo "== gcc Release build and test"
 configure build gcc -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure -j"$jobs")
+scripts/check-readme.sh build
 
 if [ "${KINORA_QUICK:-0}" = 1 ]; then exit 0; fi
 
