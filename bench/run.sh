@@ -22,11 +22,11 @@ rm -rf "$out"; mkdir -p "$out"
 /usr/bin/python3 bench/make_wave_job.py --expr --frames 300 --size 1280x720 --preset medium --crf 23 > "$out/wave_expr.json"
 /usr/bin/python3 bench/make_wave_job.py --plot --frames 300 --size 1280x720 --preset medium --crf 23 > "$out/wave_plot.json"
 
-build/kinora serve --port 0 --bind 127.0.0.1 --data "$out/data" --port-file "$out/port" 2>"$out/server.log" &
-srv=$!
-trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null || true' EXIT
-while [ ! -s "$out/port" ]; do sleep 0.05; done
-port=$(cat "$out/port")
+. scripts/lib/serve.sh
+kinora_start build/kinora "$out"
+srv=$KINORA_PID
+trap kinora_stop EXIT
+port=$KINORA_PORT
 base="http://127.0.0.1:$port"
 
 # POSTs a job and waits for it on its event stream (one connection, no

@@ -23,7 +23,7 @@ for f in "$prefix"/share/kinora/examples/*.json; do
 done
 [ "$n" -gt 0 ] || { echo "install: no examples installed"; exit 1; }
 [ -f "$prefix/share/doc/kinora/api.md" ] || { echo "install: docs missing"; exit 1; }
-kinora_start "$bin" "$prefix"
+kinora_start "$bin" "$prefix" --workers 2
 health=$(curl -fsS "http://127.0.0.1:$KINORA_PORT/healthz")
 case "$health" in
   *"\"version\":\"$want\""*) ;;

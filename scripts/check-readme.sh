@@ -11,7 +11,7 @@ root=$PWD
 bin=$root/${1:?usage: scripts/check-readme.sh BUILD_DIR}/kinora
 tmp=$(mktemp -d)
 trap 'kinora_stop; rm -rf "$tmp"' EXIT
-kinora_start "$bin" "$tmp"
+kinora_start "$bin" "$tmp" --workers 2
 block=$(awk '/^## Quickstart with curl/ {q = 1; next} q && /^```sh/ {b = 1; next} b && /^```/ {exit} b' README.md)
 grep -q '^KINORA=localhost:8080$' <<<"$block" || { echo "readme: the quickstart no longer starts with KINORA=localhost:8080"; exit 1; }
 block=$(sed "s|^KINORA=localhost:8080\$|KINORA=127.0.0.1:$KINORA_PORT|" <<<"$block")
