@@ -3,6 +3,12 @@
 # another folder of its own layer: dependencies point one way, down this list
 # (docs/architecture.md explains each room). Tests and benchmarks may include
 # any layer. Run by scripts/test.sh; prints every offending include.
+# usage: scripts/check-layers.sh [ROOT]   (default: this repository)
+#        scripts/check-layers.sh --self-test   (plants upward includes, far
+#        and to the next layer, and an unqualified one in a scratch tree and
+#        expects each to fail)
+# Every folder has a rank of its own, so an include that is not strictly
+# downward fails, and no folder cycle can form.
 #
 #   0 common    errors, log, limits, vocabulary, arena, version
 #   1 lang      expression, path, easing, colour and colormap compilers
@@ -16,7 +22,24 @@
 #   9 server    the daemon: startup and shutdown
 #  10 cli       the `kinora` command line
 set -eu
-cd "$(dirname "$0")/.."
+if [ "${1:-}" = --self-test ]; then
+  self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+  t=$(mktemp -d)
+  trap 'rm -rf "$t"' EXIT
+  mkdir -p "$t/common" "$t/doc" "$t/api" "$t/render" "$t/encode" "$t/lang"
+  echo '#include "common/err.h"' > "$t/doc/ok.c"
+  "$self" "$t" >/dev/null || { echo "layers self-test: a downward include was refused"; exit 1; }
+  for bad in 'common/up.c:#include "api/http.h"' 'render/up.c:#include "pipeline/run.h"' \
+             'encode/next.c:#include "store/store.h"' 'lang/bare.c:#include "expr.h"'; do
+    f=${bad%%:*}
+    printf '%s\n' "${bad#*:}" > "$t/$f"
+    if "$self" "$t" >/dev/null; then echo "layers self-test: $f (${bad#*:}) was not caught"; exit 1; fi
+    rm "$t/$f"
+  done
+  echo "layers self-test: ok (upward and unqualified includes are caught)"
+  exit 0
+fi
+cd "${1:-$(dirname "$0")/..}"
 layers="common lang media encode store doc render pipeline api server cli"
 rank() {
   i=0

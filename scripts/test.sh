@@ -19,6 +19,7 @@ scripts/install-deps.sh
 jobs=$(nproc)
 
 echo "== layers"
+scripts/check-layers.sh --self-test
 scripts/check-layers.sh
 # The repository stands alone: no path outside it in code, docs or scripts.
 if git grep -nE '\.\./shared/|(^|[^a-z/])shared/(spec|bench)/' -- . ':!scripts/test.sh'; then
