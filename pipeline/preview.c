@@ -1,9 +1,9 @@
 /*
  * pipeline/preview.c - one frame to PNG in a child process (see preview.h).
  *
- * The child reads all of stdin before it writes anything, so the parent
- * writes the whole document, closes the pipe, then reads; neither side can
- * block the other. The read loop is bounded by the deadline (poll) and by
+ * The parent feeds the document and drains the PNG in one non-blocking poll
+ * loop under one deadline, so no child (stalled, dead, or writing before it
+ * has read everything) can block the server; the output is bounded by
  * KN_PREVIEW_MAX_PNG.
  */
 #include "pipeline/preview.h"
@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +24,45 @@
 #include "common/log.h"
 
 extern char **environ;
+
+int kn_preview_png_complete(const uint8_t *p, size_t n)
+{
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (!p || n < 8 || memcmp(p, sig, 8) != 0) return 0;
+    size_t off = 8;
+    /* Each chunk: 4-byte big-endian length, 4-byte type, data, 4-byte CRC. */
+    while (n - off >= 12) {
+        uint32_t len = (uint32_t)p[off] << 24 | (uint32_t)p[off + 1] << 16 | (uint32_t)p[off + 2] << 8 | p[off + 3];
+        if (len > 0x7fffffffu || len > n - off - 12) return 0;
+        int iend = memcmp(p + off + 4, "IEND", 4) == 0;
+        off += 12 + (size_t)len;
+        if (iend) return off == n && len == 0;
+    }
+    return 0;
+}
+
+/* Waits until the child exits or the monotonic deadline passes, without
+ * polling: a pidfd becomes readable when its process exits. Returns 1 with
+ * *status filled when it exited, 0 when the deadline passed first. */
+static int wait_exit(pid_t pid, double deadline, int *status)
+{
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pfd >= 0) {
+        for (;;) {
+            int left = (int)((deadline - kn_mono()) * 1000);
+            if (left < 0) left = 0;
+            struct pollfd pf = {.fd = pfd, .events = POLLIN};
+            int pr = poll(&pf, 1, left);
+            if (pr < 0 && errno == EINTR) continue;
+            close(pfd);
+            if (pr <= 0) return 0;
+            break;
+        }
+    }
+    /* Without pidfds (kernels before 5.3) the child has closed its stdout,
+     * which it does on exit, so this wait is short. */
+    return waitpid(pid, status, 0) == pid;
+}
 
 int kn_preview_render(const char *self_exe, const char *doc, size_t len, long frame, int timeout_ms,
                       uint8_t **png_out, size_t *png_len, kn_err *err)
@@ -59,41 +99,92 @@ int kn_preview_render(const char *self_exe, const char *doc, size_t len, long fr
         rc = kn_err_set(err, KN_EIO, NULL, "cannot start the preview renderer: %s", strerror(se));
         goto out;
     }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(in[1], doc + off, len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;   /* the child died: its exit status tells why */
-        off += (size_t)w;
-    }
-    close(in[1]);
-    in[1] = -1;
+    /* One loop feeds the document and drains the PNG, both non-blocking and
+     * under one deadline: a child that stops reading its stdin (stalled or
+     * dead) cannot block the server, whatever the document's size. */
     double deadline = kn_mono() + timeout_ms / 1000.0;
+    const char *why = "did not finish in time";
+    int eof = 0;
+    size_t off = 0;
+    if (fcntl(in[1], F_SETFL, O_NONBLOCK) != 0 || fcntl(outp[0], F_SETFL, O_NONBLOCK) != 0) {
+        why = "could not be set up (fcntl)";
+        goto reap;
+    }
+    if (len == 0) {
+        close(in[1]);
+        in[1] = -1;
+    }
     for (;;) {
         int left = (int)((deadline - kn_mono()) * 1000);
         if (left <= 0) break;
-        struct pollfd pf = {.fd = outp[0], .events = POLLIN};
-        int pr = poll(&pf, 1, left);
+        struct pollfd pf[2] = {{.fd = outp[0], .events = POLLIN}, {.fd = in[1], .events = POLLOUT}};
+        int pr = poll(pf, in[1] >= 0 ? 2 : 1, left);
         if (pr < 0 && errno == EINTR) continue;
-        if (pr <= 0) break;
+        if (pr < 0) {
+            why = "could not be polled";
+            break;
+        }
+        if (pr == 0) break;
+        if (in[1] >= 0 && pf[1].revents) {
+            ssize_t w = write(in[1], doc + off, len - off);
+            if (w > 0) off += (size_t)w;
+            /* EPIPE (the child is gone, the caller ignores SIGPIPE) or all
+             * written: close, and the child's exit status tells the rest. */
+            if ((w < 0 && errno != EAGAIN && errno != EINTR) || off == len) {
+                close(in[1]);
+                in[1] = -1;
+            }
+        }
+        if (!pf[0].revents) continue;
         if (cap - n < 65536) {
             size_t ncap = cap ? cap * 2 : 262144;
-            if (ncap > KN_PREVIEW_MAX_PNG) break;
-            uint8_t *nb = realloc(png, ncap);
-            if (!nb) break;
+            uint8_t *nb = ncap <= KN_PREVIEW_MAX_PNG ? realloc(png, ncap) : NULL;
+            if (!nb) {
+                why = ncap > KN_PREVIEW_MAX_PNG ? "wrote more than the PNG size limit" : "ran the server out of memory";
+                break;
+            }
             png = nb;
             cap = ncap;
         }
         ssize_t r = read(outp[0], png + n, cap - n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
+        if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (r < 0) {
+            why = "could not be read";
+            break;
+        }
+        if (r == 0) {
+            eof = 1;
+            break;
+        }
         n += (size_t)r;
     }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
+    /* The child closed its stdout, which it does as it exits: give it what
+     * is left of the deadline to exit. Only a child that exited 0 after
+     * writing a whole PNG counts: one killed mid-write, or one that stalled,
+     * may have written a prefix that still starts like a PNG. Any other end
+     * of the read kills it at once. */
+reap:;
+    int exited = eof && wait_exit(pid, deadline, &status);
+    if (!exited) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
     pid = -1;
-    if (n < 8 || memcmp(png, "\x89PNG", 4) != 0) {
-        rc = kn_err_set(err, KN_EINTERNAL, NULL, "the preview renderer failed (status %d)", status);
+    if (!exited) {
+        rc = kn_err_set(err, KN_EINTERNAL, NULL, "the preview renderer %s (limit %d ms, %zu MiB)", why,
+                        timeout_ms, KN_PREVIEW_MAX_PNG >> 20);
+        goto out;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        if (WIFSIGNALED(status))
+            rc = kn_err_set(err, KN_EINTERNAL, NULL, "the preview renderer died of signal %d", WTERMSIG(status));
+        else
+            rc = kn_err_set(err, KN_EINTERNAL, NULL, "the preview renderer failed (exit status %d)",
+                            WEXITSTATUS(status));
+        goto out;
+    }
+    if (!kn_preview_png_complete(png, n)) {
+        rc = kn_err_set(err, KN_EINTERNAL, NULL, "the preview renderer wrote an incomplete PNG (%zu bytes)", n);
         goto out;
     }
     *png_out = png;
