@@ -14,8 +14,9 @@ RUN scripts/install-deps.sh
 COPY . .
 # No tests here (scripts/test.sh runs them, and scripts/container-test.sh
 # checks this image); BUILD_TESTING=OFF skips the test programs and cmocka.
-# The install rules put the binary in bin/ and the examples in
-# share/kinora/examples; DESTDIR stages that tree for the runtime stage.
+# The install rules put the binary in bin/, the examples in
+# share/kinora/examples and the docs in share/doc/kinora; DESTDIR stages that
+# tree for the runtime stage.
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
  && cmake --build build -j"$(nproc)" \
  && DESTDIR=/staging cmake --install build --prefix /usr/local

@@ -271,18 +271,20 @@ render() {
 render redsquare examples/redsquare.json
 
 # A short 1920x1080 job: the frame ring has to fit the engine's default
-# /dev/shm (64 MB), which the container keeps (no --shm-size).
+# /dev/shm (64 MB), which the container keeps (no --shm-size). 60 frames, so
+# that the ring's slot count (capped at the job's frame count) is the one the
+# server would use for a long job on hosts of up to ~29 cores.
 cat > "$work/hd.json" <<'JSON'
 {
   "width": 1920,
   "height": 1080,
   "fps": 30,
-  "duration": 1,
+  "duration": 2,
   "background": "#102030",
   "elements": [
     {"id": "sq", "type": "rect", "x": 0, "y": 440, "width": 200, "height": 200, "fill": "red"}
   ],
-  "timeline": {"tween": {"sq.x": [0, 1720]}, "duration": 1, "easing": "smootheststep"},
+  "timeline": {"tween": {"sq.x": [0, 1720]}, "duration": 2, "easing": "smootheststep"},
   "output": {"format": "mp4", "codec": "h264", "quality": 23}
 }
 JSON
