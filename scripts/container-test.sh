@@ -202,7 +202,7 @@ for _ in 1 2 3 4 5; do
   port_taken "$port" && continue
   started=1
   eng run -d --name "$name" --network host "$image" \
-    serve --port "$port" --bind 127.0.0.1 --data /var/lib/kinora/data > "$work/run.log" 2>&1 ||
+    serve --port "$port" --bind 127.0.0.1 --data /var/lib/kinora/data --workers 16 > "$work/run.log" 2>&1 ||
     { cat "$work/run.log"; fail "the container did not start"; }
   # --retry-connrefused: the server needs a moment to open its store and pool.
   if curl -fsS --connect-timeout 2 --max-time 60 --retry 30 --retry-delay 1 --retry-connrefused \
@@ -271,9 +271,10 @@ render() {
 render redsquare examples/redsquare.json
 
 # A short 1920x1080 job: the frame ring has to fit the engine's default
-# /dev/shm (64 MB), which the container keeps (no --shm-size). 60 frames, so
-# that the ring's slot count (capped at the job's frame count) is the one the
-# server would use for a long job on hosts of up to ~29 cores.
+# /dev/shm (64 MB), which the container keeps (no --shm-size). The server
+# runs 16 workers, so it asks for 34 slots (2 x workers + 2) on any host:
+# about 106 MB at 1080p, more than /dev/shm holds, and the ring must take the
+# slots that fit. 60 frames, so the frame count does not cap the slots.
 cat > "$work/hd.json" <<'JSON'
 {
   "width": 1920,
@@ -289,6 +290,9 @@ cat > "$work/hd.json" <<'JSON'
 }
 JSON
 render hd1080 "$work/hd.json"
+shm=$(eng logs "$name" 2>&1 | grep -m1 'frame ring: /dev/shm has' || true)
+[ -n "$shm" ] || fail "hd1080: the server never sized its ring down for the container's /dev/shm"
+log "hd1080: ${shm#*INFO  }"
 
 cleanup
 finished=1
