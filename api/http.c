@@ -591,10 +591,10 @@ static enum MHD_Result metrics(kn_http *h, struct MHD_Connection *c)
     if (!b) return MHD_NO;
 #define OUT(...) do { int k_ = snprintf(b + len, cap - len, __VA_ARGS__); if (k_ > 0 && (size_t)k_ < cap - len) len += (size_t)k_; } while (0)
     OUT("# HELP kinora_jobs Jobs by status.\n# TYPE kinora_jobs gauge\n");
-    for (kn_job_status st = 0; st < KN_STATUS_COUNT; st++) {
+    for (kn_job_status js = 0; js < KN_STATUS_COUNT; js++) {
         long n = 0;
-        kn_store_count(h->store, &st, &n, NULL);
-        OUT("kinora_jobs{status=\"%s\"} %ld\n", kn_job_status_name(st), n);
+        kn_store_count(h->store, &js, &n, NULL);
+        OUT("kinora_jobs{status=\"%s\"} %ld\n", kn_job_status_name(js), n);
     }
     kn_sched_stats st;
     kn_sched_get_stats(h->sched, &st);

@@ -241,11 +241,12 @@ static bool codec_fits(kn_format f, kn_codec c)
     }
 }
 
-/* KN_EINVAL at /output/codec for a codec (spelled as given, known or not)
- * that format f does not hold, saying what to do instead. */
-static int codec_misfit(kn_format f, const char *codec, kn_err *err)
+/* KN_EINVAL at /output/codec for a codec that format f does not hold,
+ * saying what to do instead. codec is its spelling as given; c is the codec
+ * it names, NULL for one the vocabulary does not know. */
+static int codec_misfit(kn_format f, const char *codec, const kn_codec *c, kn_err *err)
 {
-    bool h26x = !strcmp(codec, "h264") || !strcmp(codec, "hevc");
+    bool h26x = c && (*c == KN_CODEC_H264 || *c == KN_CODEC_HEVC);
     /* GIF has one codec (LZW over palette indexes): no choice to make, so
      * "gif" or nothing. */
     if (f == KN_FORMAT_GIF)
@@ -256,7 +257,7 @@ static int codec_misfit(kn_format f, const char *codec, kn_err *err)
         return kn_err_set(err, KN_EINVAL, "/output/codec",
                           "codec \"%s\" does not go in webm: webm takes \"vp9\" (or use format "
                           "\"mp4\" for %s)", codec, codec);
-    if (f == KN_FORMAT_MP4 && !strcmp(codec, "vp9"))
+    if (f == KN_FORMAT_MP4 && c && *c == KN_CODEC_VP9)
         return kn_err_set(err, KN_EINVAL, "/output/codec",
                           "codec \"vp9\" goes with format \"webm\": mp4 takes \"h264\" or \"hevc\"");
     return kn_err_set(err, KN_EINVAL, "/output/codec", "codec \"%.32s\" is not supported in %s: use %s",
@@ -268,7 +269,7 @@ int kn_encoder_check(kn_format format, kn_codec codec, kn_encoder_pref encoder, 
 {
     KN_REQUIRE((unsigned)format < KN_FORMAT_COUNT && (unsigned)codec < KN_CODEC_COUNT &&
                (unsigned)encoder < KN_ENCODER_PREF_COUNT);
-    if (!codec_fits(format, codec)) return codec_misfit(format, kn_codec_name(codec), err);
+    if (!codec_fits(format, codec)) return codec_misfit(format, kn_codec_name(codec), &codec, err);
     if (codec == KN_CODEC_GIF) {
         /* Only libavcodec's own gif encoder writes GIF: there is no GPU one
          * and it has no speed settings. */
@@ -327,7 +328,7 @@ int kn_encoder_check_output(const char *format, const char *codec, const char *e
         return kn_err_set(err, KN_EINVAL, "/output/format",
                           "unknown format \"%.32s\": use \"mp4\", \"webm\" or \"gif\"", format);
     if (empty(codec)) c = kn_format_default_codec(f);
-    else if (!kn_codec_parse(codec, &c)) return codec_misfit(f, codec, err);
+    else if (!kn_codec_parse(codec, &c)) return codec_misfit(f, codec, NULL, err);
     if (!empty(encoder) && !kn_encoder_pref_parse(encoder, &e))
         return kn_err_set(err, KN_EINVAL, "/output/encoder",
                           "unknown encoder \"%.32s\": use \"auto\", \"gpu\" or \"cpu\"", encoder);
@@ -344,7 +345,8 @@ static int validate(const kn_encoder_opts *o, kn_err *err)
     if (o->fps_num <= 0 || o->fps_den <= 0)
         return kn_err_set(err, KN_EINVAL, "/fps", "frame rate %d/%d must be positive",
                           o->fps_num, o->fps_den);
-    if (!codec_fits(o->format, o->codec)) return codec_misfit(o->format, kn_codec_name(o->codec), err);
+    if (!codec_fits(o->format, o->codec))
+        return codec_misfit(o->format, kn_codec_name(o->codec), &o->codec, err);
     /* yuv420p encoders (x264, x265, NVENC, libvpx) code whole 2x2 chroma
      * blocks; a GIF's frames are palette images of any size. */
     if (o->codec != KN_CODEC_GIF && (o->width % 2 || o->height % 2))

@@ -214,14 +214,14 @@ static void run_one(kn_sched *s, const char *id)
     pthread_mutex_unlock(&s->lock);
 
     if (rc == KN_OK) {
-        kn_job_output out = {
+        kn_job_output facts = {
             .format = kind.format, .codec = kind.codec, .bytes = res.bytes,
             .width = doc->width, .height = doc->height, .frames = res.frames,
             .duration = (double)res.frames * doc->fps_den / doc->fps_num,
         };
-        snprintf(out.encoder, sizeof out.encoder, "%s", res.encoder);
+        snprintf(facts.encoder, sizeof facts.encoder, "%s", res.encoder);
         kn_err ferr;
-        if (kn_store_finish(s->store, id, KN_STATUS_SUCCEEDED, &out, NULL, NULL, &ferr) != KN_OK) {
+        if (kn_store_finish(s->store, id, KN_STATUS_SUCCEEDED, &facts, NULL, NULL, &ferr) != KN_OK) {
             /* Canceled while finishing: the cancel wins, drop the file. */
             kn_info("job %s finished but was canceled meanwhile: %s", id, ferr.msg);
             unlink(path);
