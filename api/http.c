@@ -135,6 +135,7 @@ static enum MHD_Result reply_kn_err(kn_http *h, struct MHD_Connection *c, const 
 int kn_http_new_id(char out[KN_JOB_ID_MAX], kn_err *err)
 {
     static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    KN_REQUIRE(out);
     unsigned char rnd[22];
     size_t got = 0;
     while (got < sizeof rnd) {
