@@ -31,8 +31,8 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "common/require.h"
 #include "doc/doc.h"
-#include "encode/encoder.h"
 #include "pipeline/preview.h"
 
 
@@ -96,48 +96,39 @@ static enum MHD_Result reply_json(kn_http *h, struct MHD_Connection *c, unsigned
     return send_buf(h, c, status, json, strlen(json), "application/json", location);
 }
 
-static enum MHD_Result reply_error(kn_http *h, struct MHD_Connection *c, unsigned status,
-                                   const char *code, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+/* An error answer for a KN_E* code: its HTTP status and body code come from
+ * the one table in common/err.c. */
+static enum MHD_Result reply_error(kn_http *h, struct MHD_Connection *c, int code,
+                                   const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
-static enum MHD_Result reply_error(kn_http *h, struct MHD_Connection *c, unsigned status,
-                                   const char *code, const char *path, const char *fmt, ...)
+static enum MHD_Result reply_error(kn_http *h, struct MHD_Connection *c, int code,
+                                   const char *path, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return reply_json(h, c, status, kn_resource_error(code, msg, path), NULL);
+    return reply_json(h, c, (unsigned)kn_err_http_status(code),
+                      kn_resource_error(kn_err_http_name(code), msg, path), NULL);
 }
 
 static enum MHD_Result reply_405(kn_http *h, struct MHD_Connection *c, const char *allow)
 {
     char msg[128];
     snprintf(msg, sizeof msg, "method not allowed here; use %s", allow);
-    return reply_json(h, c, 405, kn_resource_error("not_found", msg, NULL), allow);
+    /* 405 carries not_found's code (docs/api.md#errors): the resource has no
+     * such operation. */
+    return reply_json(h, c, 405, kn_resource_error(kn_err_name(KN_ENOTFOUND), msg, NULL), allow);
 }
 
-/* Maps a store or runtime error to an HTTP answer. */
+/* Answers with a failure from a lower layer. A server-side failure's JSON
+ * pointer, if any, is not the client's business. */
 static enum MHD_Result reply_kn_err(kn_http *h, struct MHD_Connection *c, const kn_err *e)
 {
-    switch (e->code) {
-    case KN_ENOTFOUND: return reply_error(h, c, 404, "not_found", NULL, "%s", e->msg);
-    case KN_ECONFLICT: return reply_error(h, c, 409, "conflict", NULL, "%s", e->msg);
-    case KN_EFULL:     return reply_error(h, c, 429, "queue_full", NULL, "%s", e->msg);
-    case KN_EINVAL:    return reply_error(h, c, 400, "invalid_job", e->path, "%s", e->msg);
-    case KN_ETOOBIG:   return reply_error(h, c, 413, "payload_too_large", e->path, "%s", e->msg);
-    default:           return reply_error(h, c, 500, "internal", NULL, "%s", e->msg);
-    }
-}
-
-static enum MHD_Result reply_doc_error(kn_http *h, struct MHD_Connection *c, const kn_err *e)
-{
-    if (e->code == KN_EINVAL && strncmp(e->msg, "invalid JSON", 12) == 0)
-        return reply_error(h, c, 400, "invalid_json", NULL, "%s", e->msg);
-    if (e->code == KN_ETOOBIG) return reply_error(h, c, 413, "payload_too_large", e->path, "%s", e->msg);
-    if (e->code == KN_EINVAL) return reply_error(h, c, 400, "invalid_job", e->path, "%s", e->msg);
-    return reply_kn_err(h, c, e);
+    const char *path = kn_err_http_status(e->code) < 500 ? e->path : NULL;
+    return reply_error(h, c, e->code, path, "%s", e->msg);
 }
 
 /* ---- ids and auth ---------------------------------------------------- */
@@ -145,6 +136,7 @@ static enum MHD_Result reply_doc_error(kn_http *h, struct MHD_Connection *c, con
 int kn_http_new_id(char out[KN_JOB_ID_MAX], kn_err *err)
 {
     static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    KN_REQUIRE(out);
     unsigned char rnd[22];
     size_t got = 0;
     while (got < sizeof rnd) {
@@ -187,7 +179,7 @@ static enum MHD_Result post_job(kn_http *h, struct MHD_Connection *c, req *q)
     double t0 = kn_mono();
 
     if (kn_doc_parse(body, q->len, NULL, &doc, &err) != KN_OK) {
-        ret = reply_doc_error(h, c, &err);
+        ret = reply_kn_err(h, c, &err);
         goto out;
     }
     if (kn_http_new_id(rec.id, &err) != KN_OK) {
@@ -200,16 +192,17 @@ static enum MHD_Result post_job(kn_http *h, struct MHD_Connection *c, req *q)
     rec.created_at = kn_now();
     rec.eta_seconds = -1;
     if (!rec.doc) {
-        ret = reply_error(h, c, 500, "internal", NULL, "out of memory storing the job");
+        ret = reply_error(h, c, KN_EINTERNAL, NULL, "out of memory storing the job");
         goto out;
     }
     if (memchr(body, '\0', q->len)) {
-        ret = reply_error(h, c, 400, "invalid_json", NULL, "invalid JSON: the body contains a NUL byte");
+        ret = reply_error(h, c, KN_EJSON, NULL, "invalid JSON: the body contains a NUL byte");
         goto out;
     }
     const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
-    if (key && (strlen(key) == 0 || strlen(key) > 255)) {
-        ret = reply_error(h, c, 400, "invalid_job", NULL, "Idempotency-Key must be 1..255 characters");
+    if (key && (strlen(key) == 0 || strlen(key) > KN_HTTP_IDEM_KEY_MAX)) {
+        ret = reply_error(h, c, KN_EINVAL, NULL, "Idempotency-Key must be 1..%d characters",
+                          KN_HTTP_IDEM_KEY_MAX);
         goto out;
     }
     int existing = 0;
@@ -249,7 +242,7 @@ static enum MHD_Result get_job(kn_http *h, struct MHD_Connection *c, const char 
 {
     kn_job_rec rec = {0};
     kn_err err;
-    if (!valid_id(id)) return reply_error(h, c, 404, "not_found", NULL, "no job \"%.64s\"", id);
+    if (!valid_id(id)) return reply_error(h, c, KN_ENOTFOUND, NULL, "no job \"%.64s\"", id);
     if (kn_store_get(h->store, id, &rec, &err) != KN_OK) return reply_kn_err(h, c, &err);
     enum MHD_Result ret = reply_json(h, c, 200, kn_resource_job(&rec), NULL);
     kn_job_rec_clear(&rec);
@@ -261,34 +254,28 @@ static enum MHD_Result list_jobs(kn_http *h, struct MHD_Connection *c)
     const char *status = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "status");
     const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
     const char *after = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after");
-    static const char *statuses[] = {"queued", "rendering", "succeeded", "failed", "canceled"};
+    kn_job_status want, *filter = NULL;
     if (status && *status) {
-        int ok = 0;
-        for (size_t i = 0; i < 5; i++) ok |= strcmp(status, statuses[i]) == 0;
-        if (!ok)
-            return reply_error(h, c, 400, "invalid_job", NULL,
-                               "status must be queued, rendering, succeeded, failed or canceled");
-    } else {
-        status = NULL;
+        if (!kn_job_status_parse(status, &want))
+            return reply_error(h, c, KN_EINVAL, NULL, "status must be %s", kn_job_status_choices());
+        filter = &want;
     }
-    long limit = 50;
+    long limit = KN_STORE_LIST_DEFAULT;
     if (lim && *lim) {
         char *end;
         limit = strtol(lim, &end, 10);
-        if (*end || limit < 1 || limit > 1000)
-            return reply_error(h, c, 400, "invalid_job", NULL, "limit must be an integer 1..1000");
+        if (*end || limit < 1 || limit > KN_STORE_LIST_MAX)
+            return reply_error(h, c, KN_EINVAL, NULL, "limit must be an integer 1..%d",
+                               KN_STORE_LIST_MAX);
     }
     if (after && !*after) after = NULL;
-    if (after && !valid_id(after)) return reply_error(h, c, 400, "invalid_job", NULL, "after: unknown cursor");
+    if (after && !valid_id(after)) return reply_error(h, c, KN_EINVAL, NULL, "after: unknown cursor");
     kn_job_rec *recs = NULL;
     size_t n = 0;
     char next[KN_JOB_ID_MAX] = "";
     kn_err err;
-    if (kn_store_list(h->store, status, (int)limit, after, &recs, &n, next, &err) != KN_OK) {
-        if (err.code == KN_EINVAL || err.code == KN_ENOTFOUND)
-            return reply_error(h, c, 400, "invalid_job", NULL, "%s", err.msg);
+    if (kn_store_list(h->store, filter, (int)limit, after, &recs, &n, next, &err) != KN_OK)
         return reply_kn_err(h, c, &err);
-    }
     enum MHD_Result ret = reply_json(h, c, 200, kn_resource_job_list(recs, n, next), NULL);
     for (size_t i = 0; i < n; i++) kn_job_rec_clear(&recs[i]);
     free(recs);
@@ -300,10 +287,10 @@ static enum MHD_Result delete_job(kn_http *h, struct MHD_Connection *c, const ch
     kn_job_rec rec = {0};
     kn_err err;
     enum MHD_Result ret;
-    if (!valid_id(id)) return reply_error(h, c, 404, "not_found", NULL, "no job \"%.64s\"", id);
+    if (!valid_id(id)) return reply_error(h, c, KN_ENOTFOUND, NULL, "no job \"%.64s\"", id);
     if (kn_store_get(h->store, id, &rec, &err) != KN_OK) return reply_kn_err(h, c, &err);
-    if (!strcmp(rec.status, "queued") || !strcmp(rec.status, "rendering")) {
-        if (kn_store_finish(h->store, id, "canceled", NULL, NULL, NULL, &err) == KN_OK) {
+    if (!kn_job_status_is_final(rec.status)) {
+        if (kn_store_finish(h->store, id, KN_STATUS_CANCELED, NULL, NULL, NULL, &err) == KN_OK) {
             kn_sched_cancel(h->sched, id);
             kn_sched_notify(h->sched);
             kn_info("job %s: canceled by request", id);
@@ -316,12 +303,20 @@ static enum MHD_Result delete_job(kn_http *h, struct MHD_Connection *c, const ch
             ret = reply_kn_err(h, c, &err);
             goto out;
         }
-        /* It ended meanwhile: fall through to deleting it. */
+        /* It ended meanwhile: read it again (it may have a video now) and
+         * delete it. */
+        kn_job_rec_clear(&rec);
+        if (kn_store_get(h->store, id, &rec, &err) != KN_OK) {
+            ret = reply_kn_err(h, c, &err);
+            goto out;
+        }
     }
-    char path[4200], format[16];
-    kn_resource_output_format(rec.output, format, sizeof format);
-    kn_sched_video_path(h->sched, id, format, path, sizeof path);
-    if (unlink(path) != 0 && errno != ENOENT) kn_warn("job %s: cannot remove %s: %s", id, path, strerror(errno));
+    if (rec.has_output) {
+        char path[4200];
+        kn_sched_video_path(h->sched, id, rec.output.format, path, sizeof path);
+        if (unlink(path) != 0 && errno != ENOENT)
+            kn_warn("job %s: cannot remove %s: %s", id, path, strerror(errno));
+    }
     if (kn_store_delete(h->store, id, &err) != KN_OK) {
         ret = reply_kn_err(h, c, &err);
         goto out;
@@ -368,23 +363,29 @@ static enum MHD_Result get_video(kn_http *h, struct MHD_Connection *c, const cha
 {
     kn_job_rec rec = {0};
     kn_err err;
-    if (!valid_id(id)) return reply_error(h, c, 404, "not_found", NULL, "no job \"%.64s\"", id);
+    if (!valid_id(id)) return reply_error(h, c, KN_ENOTFOUND, NULL, "no job \"%.64s\"", id);
     if (kn_store_get(h->store, id, &rec, &err) != KN_OK) return reply_kn_err(h, c, &err);
-    if (strcmp(rec.status, "succeeded") != 0) {
-        enum MHD_Result r = reply_error(h, c, 409, "not_ready", NULL,
-                                        "job %s is %s; the video exists once it has succeeded", id, rec.status);
+    if (rec.status != KN_STATUS_SUCCEEDED) {
+        enum MHD_Result r = reply_error(h, c, KN_ENOTREADY, NULL,
+                                        "job %s is %s; the video exists once it has succeeded", id,
+                                        kn_job_status_name(rec.status));
         kn_job_rec_clear(&rec);
         return r;
     }
-    char path[4200], format[16];
-    kn_resource_output_format(rec.output, format, sizeof format);
+    /* A job that succeeded before its output was recorded (a damaged row
+     * migrated without it) has no file this server could name. */
+    kn_format format = rec.output.format;
+    int has_output = rec.has_output;
     kn_job_rec_clear(&rec);
+    if (!has_output)
+        return reply_error(h, c, KN_EINTERNAL, NULL, "the video of job %s is missing on disk", id);
+    char path[4200];
     kn_sched_video_path(h->sched, id, format, path, sizeof path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
         if (fd >= 0) close(fd);
-        return reply_error(h, c, 500, "internal", NULL, "the video of job %s is missing on disk", id);
+        return reply_error(h, c, KN_EINTERNAL, NULL, "the video of job %s is missing on disk", id);
     }
     char etag[96];
     snprintf(etag, sizeof etag, "\"%s-%llx-%llx\"", id, (unsigned long long)st.st_size,
@@ -410,15 +411,16 @@ static enum MHD_Result get_video(kn_http *h, struct MHD_Connection *c, const cha
         close(fd);
         char cr[64];
         snprintf(cr, sizeof cr, "bytes */%lld", size);
-        return reply_json(h, c, 416, kn_resource_error("invalid_job", "range not satisfiable", NULL), cr);
+        /* 416 carries invalid_job's code (docs/api.md#errors). */
+        return reply_json(h, c, 416, kn_resource_error(kn_err_name(KN_EINVAL), "range not satisfiable", NULL),
+                          cr);
     }
     struct MHD_Response *r = MHD_create_response_from_fd_at_offset64((uint64_t)(b - a + 1), fd, (uint64_t)a);
     if (!r) {
         close(fd);
         return MHD_NO;
     }
-    const char *mime = kn_encoder_mime(format);
-    MHD_add_response_header(r, "Content-Type", mime ? mime : "application/octet-stream");
+    MHD_add_response_header(r, "Content-Type", kn_format_mime(format));
     MHD_add_response_header(r, "ETag", etag);
     MHD_add_response_header(r, "Accept-Ranges", "bytes");
     unsigned status = 200;
@@ -447,15 +449,11 @@ typedef struct sse {
     kn_http *h;
     char id[KN_JOB_ID_MAX];
     unsigned long gen;
-    char status[16];
+    kn_job_status status;
+    int have_status;           /* a status event was sent: status holds it */
     long rendered, encoded;
     int ended;
 } sse;
-
-static int final_status(const char *st)
-{
-    return !strcmp(st, "succeeded") || !strcmp(st, "failed") || !strcmp(st, "canceled");
-}
 
 static ssize_t events_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -484,14 +482,15 @@ static ssize_t events_read(void *cls, uint64_t pos, char *buf, size_t max)
                                      : snprintf(buf + n, max - n, "null}\n\n");
             n = (k > 0 && (size_t)k < max - n) ? n + (size_t)k : 0;
         }
-        if (strcmp(rec.status, e->status) != 0) {
+        if (!e->have_status || rec.status != e->status) {
             char *job = kn_resource_job(&rec);
             int k = job ? snprintf(buf + n, max - n, "event: status\ndata: %s\n\n", job) : -1;
             free(job);
             if (k > 0 && (size_t)k < max - n) {
                 n += (size_t)k;
-                snprintf(e->status, sizeof e->status, "%s", rec.status);
-                if (final_status(rec.status)) e->ended = 1;
+                e->status = rec.status;
+                e->have_status = 1;
+                if (kn_job_status_is_final(rec.status)) e->ended = 1;
             }
         }
         kn_job_rec_clear(&rec);
@@ -507,11 +506,11 @@ static enum MHD_Result job_events(kn_http *h, struct MHD_Connection *c, const ch
 {
     kn_job_rec rec = {0};
     kn_err err;
-    if (!valid_id(id)) return reply_error(h, c, 404, "not_found", NULL, "no job \"%.64s\"", id);
+    if (!valid_id(id)) return reply_error(h, c, KN_ENOTFOUND, NULL, "no job \"%.64s\"", id);
     if (kn_store_get(h->store, id, &rec, &err) != KN_OK) return reply_kn_err(h, c, &err);
     kn_job_rec_clear(&rec);
     sse *e = calloc(1, sizeof *e);
-    if (!e) return reply_error(h, c, 500, "internal", NULL, "out of memory");
+    if (!e) return reply_error(h, c, KN_EINTERNAL, NULL, "out of memory");
     e->h = h;
     e->rendered = e->encoded = -1;
     e->gen = kn_sched_generation(h->sched);
@@ -549,7 +548,7 @@ static enum MHD_Result preview(kn_http *h, struct MHD_Connection *c, req *q)
     size_t len = 0;
 
     if (kn_doc_parse(q->body ? q->body : "", q->len, NULL, &doc, &err) != KN_OK) {
-        ret = reply_doc_error(h, c, &err);
+        ret = reply_kn_err(h, c, &err);
         goto out;
     }
     const char *fs = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "frame");
@@ -559,13 +558,13 @@ static enum MHD_Result preview(kn_http *h, struct MHD_Connection *c, req *q)
     if (fs && *fs) {
         frame = strtol(fs, &end, 10);
         if (*end || frame < 0 || frame >= doc->n_frames) {
-            ret = reply_error(h, c, 400, "invalid_job", NULL, "frame must be an integer 0..%ld", doc->n_frames - 1);
+            ret = reply_error(h, c, KN_EINVAL, NULL, "frame must be an integer 0..%ld", doc->n_frames - 1);
             goto out;
         }
     } else if (ts && *ts) {
         double t = strtod(ts, &end);
         if (*end || !(t >= 0) || t > doc->duration) {
-            ret = reply_error(h, c, 400, "invalid_job", NULL, "t must be a number of seconds 0..%g", doc->duration);
+            ret = reply_error(h, c, KN_EINVAL, NULL, "t must be a number of seconds 0..%g", doc->duration);
             goto out;
         }
         /* The frame showing time t: the last frame whose time is <= t. */
@@ -574,7 +573,7 @@ static enum MHD_Result preview(kn_http *h, struct MHD_Connection *c, req *q)
     }
     if (kn_preview_render(h->self_exe, q->body ? q->body : "", q->len, frame, KN_PREVIEW_TIMEOUT_MS, &png, &len,
                           &err) != KN_OK) {
-        ret = reply_error(h, c, 500, "internal", NULL, "%s", err.msg);
+        ret = reply_error(h, c, KN_EINTERNAL, NULL, "%s", err.msg);
         goto out;
     }
     ret = send_buf(h, c, 200, (char *)png, len, "image/png", NULL);
@@ -589,7 +588,6 @@ out:
 
 static enum MHD_Result metrics(kn_http *h, struct MHD_Connection *c)
 {
-    static const char *statuses[] = {"queued", "rendering", "succeeded", "failed", "canceled"};
     size_t cap = 4096, len = 0;
     char *b = malloc(cap);
     if (!b) return MHD_NO;
@@ -597,15 +595,16 @@ static enum MHD_Result metrics(kn_http *h, struct MHD_Connection *c)
     OUT("# HELP kinora_build_info The running build: its version label; always 1.\n"
         "# TYPE kinora_build_info gauge\nkinora_build_info{version=\"%s\"} 1\n", KN_VERSION);
     OUT("# HELP kinora_jobs Jobs by status.\n# TYPE kinora_jobs gauge\n");
-    for (size_t i = 0; i < 5; i++) {
+    for (kn_job_status js = 0; js < KN_STATUS_COUNT; js++) {
         long n = 0;
-        kn_store_count(h->store, statuses[i], &n, NULL);
-        OUT("kinora_jobs{status=\"%s\"} %ld\n", statuses[i], n);
+        kn_store_count(h->store, &js, &n, NULL);
+        OUT("kinora_jobs{status=\"%s\"} %ld\n", kn_job_status_name(js), n);
     }
     kn_sched_stats st;
     kn_sched_get_stats(h->sched, &st);
     long queued = 0;
-    kn_store_count(h->store, "queued", &queued, NULL);
+    kn_job_status q = KN_STATUS_QUEUED;
+    kn_store_count(h->store, &q, &queued, NULL);
     OUT("# TYPE kinora_frames_rendered_total counter\nkinora_frames_rendered_total %ld\n", st.frames_rendered);
     OUT("# TYPE kinora_frames_encoded_total counter\nkinora_frames_encoded_total %ld\n", st.frames_encoded);
     OUT("# TYPE kinora_render_seconds_total counter\nkinora_render_seconds_total %.3f\n", st.render_seconds);
@@ -635,11 +634,11 @@ static enum MHD_Result route(kn_http *h, struct MHD_Connection *c, const char *u
     }
     if (!strcmp(url, "/metrics")) return is_get ? metrics(h, c) : reply_405(h, c, "GET, HEAD");
     if (strncmp(url, "/v1/", 4) != 0)
-        return reply_error(h, c, 404, "not_found", NULL, "no such endpoint: %.200s", url);
+        return reply_error(h, c, KN_ENOTFOUND, NULL, "no such endpoint: %.200s", url);
     if (!token_ok(h, c))
-        return reply_error(h, c, 401, "unauthorized", NULL, "missing or wrong bearer token (Authorization: Bearer <token>)");
+        return reply_error(h, c, KN_EUNAUTHORIZED, NULL, "missing or wrong bearer token (Authorization: Bearer <token>)");
     if (q->too_big)
-        return reply_error(h, c, 413, "payload_too_large", NULL, "the body is over the limit of %zu bytes", h->max_body);
+        return reply_error(h, c, KN_ETOOBIG, NULL, "the body is over the limit of %zu bytes", h->max_body);
 
     if (!strcmp(url, "/v1/jobs")) {
         if (!strcmp(method, "POST")) return post_job(h, c, q);
@@ -655,7 +654,7 @@ static enum MHD_Result route(kn_http *h, struct MHD_Connection *c, const char *u
         const char *rest = url + 9;
         const char *slash = strchr(rest, '/');
         size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
-        if (n == 0 || n >= sizeof id) return reply_error(h, c, 404, "not_found", NULL, "no such job");
+        if (n == 0 || n >= sizeof id) return reply_error(h, c, KN_ENOTFOUND, NULL, "no such job");
         memcpy(id, rest, n);
         id[n] = '\0';
         if (!slash) {
@@ -668,7 +667,7 @@ static enum MHD_Result route(kn_http *h, struct MHD_Connection *c, const char *u
         if (!strcmp(slash, "/events"))
             return is_get ? job_events(h, c, id, method) : reply_405(h, c, "GET, HEAD");
     }
-    return reply_error(h, c, 404, "not_found", NULL, "no such endpoint: %s %.200s", method, url);
+    return reply_error(h, c, KN_ENOTFOUND, NULL, "no such endpoint: %s %.200s", method, url);
 }
 
 /* Counts query arguments whose key or value holds a NUL (%00): C strings
@@ -727,7 +726,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     int nuls = 0;
     MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, count_nul_arg, &nuls);
-    if (nuls) return reply_error(h, c, 400, "invalid_job", NULL, "a query argument contains a NUL byte (%%00)");
+    if (nuls) return reply_error(h, c, KN_EINVAL, NULL, "a query argument contains a NUL byte (%%00)");
     return route(h, c, url, method, q);
 }
 
@@ -773,6 +772,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 int kn_http_start(const kn_http_config *cfg, kn_store *store, kn_sched *sched,
                   kn_pool *pool, kn_http **out, kn_err *err)
 {
+    KN_REQUIRE(cfg && store && sched && pool && out);
     kn_http *h = calloc(1, sizeof *h);
     if (!h) return kn_err_set(err, KN_ENOMEM, NULL, "out of memory starting HTTP");
     h->store = store;
@@ -808,7 +808,11 @@ int kn_http_start(const kn_http_config *cfg, kn_store *store, kn_sched *sched,
     return KN_OK;
 }
 
-int kn_http_port(const kn_http *h) { return h->port; }
+int kn_http_port(const kn_http *h)
+{
+    KN_REQUIRE(h);
+    return h->port;
+}
 
 void kn_http_stop(kn_http *h)
 {

@@ -28,6 +28,7 @@ typedef struct kn_http_config {
     const char *self_exe;    /* path of the kinora binary (for previews) */
 } kn_http_config;
 
+/* cfg, store, sched, pool and out are required (KN_REQUIRE). */
 int kn_http_start(const kn_http_config *cfg, kn_store *store, kn_sched *sched,
                   kn_pool *pool, kn_http **out, kn_err *err);
 int kn_http_port(const kn_http *h);

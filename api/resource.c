@@ -1,17 +1,18 @@
 /*
  * api/resource.c - see resource.h. Built with jansson so every string is
- * escaped correctly; the stored output object is parsed back and embedded
- * as a value. Metadata alone is pasted as text, and only after it parses as
- * an object: it must come back with the client's own digits.
+ * escaped correctly. Metadata alone is pasted as text, and only after it
+ * parses as an object: it must come back with the client's own digits.
  */
 #include "api/resource.h"
 
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
+#include "common/require.h"
 
 static json_t *time_or_null(double t)
 {
@@ -21,11 +22,24 @@ static json_t *time_or_null(double t)
     return json_string(buf);
 }
 
-static json_t *embedded(const char *text)
+/* The output object of a succeeded job; the URL is where GET
+ * /v1/jobs/{id}/video serves the file. */
+static json_t *output_object(const kn_job_rec *r)
 {
-    if (!text) return json_null();
-    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
-    return v ? v : json_null();
+    const kn_job_output *out = &r->output;
+    char url[128];
+    snprintf(url, sizeof url, "/v1/jobs/%s/video", r->id);
+    json_t *o = json_object();
+    json_object_set_new(o, "url", json_string(url));
+    json_object_set_new(o, "format", json_string(kn_format_name(out->format)));
+    json_object_set_new(o, "codec", json_string(kn_codec_name(out->codec)));
+    json_object_set_new(o, "encoder", json_string(out->encoder));
+    json_object_set_new(o, "bytes", json_integer(out->bytes));
+    json_object_set_new(o, "width", json_integer(out->width));
+    json_object_set_new(o, "height", json_integer(out->height));
+    json_object_set_new(o, "frames", json_integer(out->frames));
+    json_object_set_new(o, "duration", json_real(round(out->duration * 1e6) / 1e6));
+    return o;
 }
 
 static double round4(double v) { return round(v * 10000.0) / 10000.0; }
@@ -34,7 +48,7 @@ static json_t *job_object(const kn_job_rec *r)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(r->id));
-    json_object_set_new(o, "status", json_string(r->status));
+    json_object_set_new(o, "status", json_string(kn_job_status_name(r->status)));
     json_object_set_new(o, "created_at", time_or_null(r->created_at));
     json_object_set_new(o, "started_at", time_or_null(r->started_at));
     json_object_set_new(o, "finished_at", time_or_null(r->finished_at));
@@ -49,8 +63,9 @@ static json_t *job_object(const kn_job_rec *r)
     json_object_set_new(p, "eta_seconds", r->eta_seconds >= 0 ? json_real(round(r->eta_seconds * 10.0) / 10.0) : json_null());
     json_object_set_new(o, "progress", p);
 
-    json_object_set_new(o, "output", strcmp(r->status, "succeeded") == 0 ? embedded(r->output) : json_null());
-    if (strcmp(r->status, "failed") == 0) {
+    json_object_set_new(o, "output", r->status == KN_STATUS_SUCCEEDED && r->has_output
+                                         ? output_object(r) : json_null());
+    if (r->status == KN_STATUS_FAILED) {
         json_t *e = json_object();
         json_object_set_new(e, "code", json_string(r->error_code[0] ? r->error_code : "internal"));
         json_object_set_new(e, "message", json_string(r->error_message ? r->error_message : ""));
@@ -134,6 +149,7 @@ static char *sb_finish(sbuf *b)
 
 char *kn_resource_job(const kn_job_rec *r)
 {
+    KN_REQUIRE(r && (unsigned)r->status < KN_STATUS_COUNT);
     sbuf b = {0};
     job_text(&b, r);
     return sb_finish(&b);
@@ -141,6 +157,7 @@ char *kn_resource_job(const kn_job_rec *r)
 
 char *kn_resource_job_list(const kn_job_rec *recs, size_t n, const char *next)
 {
+    KN_REQUIRE(recs || n == 0);
     sbuf b = {0};
     sb_str(&b, "{\"jobs\":[");
     for (size_t i = 0; i < n; i++) {
@@ -160,6 +177,7 @@ char *kn_resource_job_list(const kn_job_rec *recs, size_t n, const char *next)
 
 char *kn_resource_error(const char *code, const char *message, const char *path)
 {
+    KN_REQUIRE(code && message);
     json_t *e = json_object();
     json_object_set_new(e, "code", json_string(code));
     /* A message cut mid-UTF-8 sequence would make json_string fail. */
@@ -172,31 +190,4 @@ char *kn_resource_error(const char *code, const char *message, const char *path)
     json_t *o = json_object();
     json_object_set_new(o, "error", e);
     return dump(o);
-}
-
-char *kn_resource_output(const char *id, const char *format, const char *codec,
-                         const char *encoder, long long bytes, int width, int height,
-                         long frames, double duration)
-{
-    char url[128];
-    snprintf(url, sizeof url, "/v1/jobs/%s/video", id);
-    json_t *o = json_object();
-    json_object_set_new(o, "url", json_string(url));
-    json_object_set_new(o, "format", json_string(format));
-    json_object_set_new(o, "codec", json_string(codec));
-    json_object_set_new(o, "encoder", json_string(encoder));
-    json_object_set_new(o, "bytes", json_integer(bytes));
-    json_object_set_new(o, "width", json_integer(width));
-    json_object_set_new(o, "height", json_integer(height));
-    json_object_set_new(o, "frames", json_integer(frames));
-    json_object_set_new(o, "duration", json_real(round(duration * 1e6) / 1e6));
-    return dump(o);
-}
-
-void kn_resource_output_format(const char *output_json, char *buf, size_t n)
-{
-    json_t *o = output_json ? json_loads(output_json, 0, NULL) : NULL;
-    const char *f = json_string_value(json_object_get(o, "format"));
-    snprintf(buf, n, "%s", f && *f ? f : "mp4");
-    json_decref(o);
 }

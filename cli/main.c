@@ -17,16 +17,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "common/vocab.h"
 #include "doc/doc.h"
 #include "encode/encoder.h"
 #include "pipeline/pool.h"
 #include "pipeline/run.h"
 #include "render/render.h"
 #include "server/server.h"
-
-#define MAX_DOC_BYTES ((size_t)256 << 20)
 
 static void usage(FILE *f)
 {
@@ -53,9 +53,9 @@ static char *read_all(const char *path, size_t *len)
     for (;;) {
         if (cap - n < 65536) {
             size_t ncap = cap ? cap * 2 : 262144;
-            if (ncap > MAX_DOC_BYTES + 1) ncap = MAX_DOC_BYTES + 1;
+            if (ncap > KN_CLI_MAX_DOC_BYTES + 1) ncap = KN_CLI_MAX_DOC_BYTES + 1;
             if (ncap <= cap) {
-                fprintf(stderr, "kinora: %s is over %zu bytes\n", path, MAX_DOC_BYTES);
+                fprintf(stderr, "kinora: %s is over %zu bytes\n", path, KN_CLI_MAX_DOC_BYTES);
                 free(buf);
                 buf = NULL;
                 goto out;
@@ -96,7 +96,7 @@ static int default_workers(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1) n = 1;
-    if (n > 64) n = 64;
+    if (n > KN_RING_MAX_WORKERS) n = KN_RING_MAX_WORKERS;
     return (int)n;
 }
 
@@ -126,9 +126,14 @@ static int cmd_validate(int argc, char **argv)
     if (rc != KN_OK) {
         print_doc_error(argv[1], &err);
     } else {
-        printf("ok: %dx%d, %ld frames at %d/%d fps (%.3f s), %s/%s\n", doc->width, doc->height,
-               doc->n_frames, doc->fps_num, doc->fps_den, doc->duration, doc->output.format,
-               doc->output.codec);
+        kn_run_output kind;
+        rc = kn_run_output_of(doc, &kind, &err);
+        if (rc != KN_OK)
+            print_doc_error(argv[1], &err);
+        else
+            printf("ok: %dx%d, %ld frames at %d/%d fps (%.3f s), %s/%s\n", doc->width, doc->height,
+                   doc->n_frames, doc->fps_num, doc->fps_den, doc->duration,
+                   kn_format_name(kind.format), kn_codec_name(kind.codec));
     }
     kn_doc_destroy(doc);
     free(text);
@@ -232,8 +237,8 @@ static int cmd_render(int argc, char **argv)
     optind = 1;
     while ((ch = getopt_long(argc, argv, "o:w:k:", opts, NULL)) != -1) {
         if (ch == 'o') out = optarg;
-        else if (ch == 'w') workers = (int)parse_long(optarg, "--workers", 1, 64);
-        else if (ch == 'k') slots = (int)parse_long(optarg, "--ring-slots", 1, 256);
+        else if (ch == 'w') workers = (int)parse_long(optarg, "--workers", 1, KN_RING_MAX_WORKERS);
+        else if (ch == 'k') slots = (int)parse_long(optarg, "--ring-slots", 1, KN_RING_MAX_SLOTS);
         else { usage(stderr); return 2; }
     }
     if (optind < argc) in = argv[optind];
@@ -257,10 +262,15 @@ static int cmd_render(int argc, char **argv)
     }
     /* The document says what to encode; a file named otherwise (a GIF in
      * x.mp4) would only confuse whoever opens it. */
-    const char *ext = kn_encoder_extension(doc->output.format), *dot = strrchr(out, '.');
-    if (ext && (!dot || strcasecmp(dot + 1, ext) != 0)) {
+    kn_run_output kind;
+    if ((rc = kn_run_output_of(doc, &kind, &err)) != KN_OK) {
+        print_doc_error(in, &err);
+        goto out;
+    }
+    const char *ext = kn_format_extension(kind.format), *dot = strrchr(out, '.');
+    if (!dot || strcasecmp(dot + 1, ext) != 0) {
         fprintf(stderr, "kinora: %s: the document's output format is %s, so OUT must end in .%s "
-                "(or change \"output\": {\"format\": ...})\n", out, doc->output.format, ext);
+                "(or change \"output\": {\"format\": ...})\n", out, kn_format_name(kind.format), ext);
         rc = KN_EINVAL;
         goto out;
     }
@@ -319,10 +329,13 @@ static int cmd_serve(int argc, char **argv)
         switch (ch) {
         case 'p': cfg.port = (int)parse_long(optarg, "--port", 0, 65535); break;
         case 'd': cfg.data = optarg; break;
-        case 'w': cfg.workers = (int)parse_long(optarg, "--workers", 1, 64); break;
-        case 'k': cfg.ring_slots = (int)parse_long(optarg, "--ring-slots", 1, 256); break;
-        case 'b': cfg.max_body = (size_t)parse_long(optarg, "--max-body", 1024, 1L << 30); break;
-        case 'q': cfg.max_queued = parse_long(optarg, "--max-queued", 1, 1000000); break;
+        case 'w': cfg.workers = (int)parse_long(optarg, "--workers", 1, KN_RING_MAX_WORKERS); break;
+        case 'k': cfg.ring_slots = (int)parse_long(optarg, "--ring-slots", 1, KN_RING_MAX_SLOTS); break;
+        case 'b':
+            cfg.max_body = (size_t)parse_long(optarg, "--max-body", (long)KN_HTTP_MAX_BODY_MIN,
+                                              (long)KN_HTTP_MAX_BODY_MAX);
+            break;
+        case 'q': cfg.max_queued = parse_long(optarg, "--max-queued", 1, KN_HTTP_MAX_QUEUED_MAX); break;
         case 't': cfg.token = optarg; break;
         case 'a': cfg.bind = optarg; break;
         case 'P': cfg.port_file = optarg; break;

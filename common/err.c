@@ -57,22 +57,43 @@ const char *kn_err_excerpt(const char *s, char *buf, size_t cap)
     return buf;
 }
 
-const char *kn_err_name(int code)
+/* One row per code: its name, the HTTP status a request failing with it
+ * gets, and the error.code a job failing with it records. */
+static const struct err_row {
+    const char *name;
+    int http;
+    const char *job;
+} rows[] = {
+    [KN_OK] = {"ok", 200, NULL},
+    [KN_EINVAL] = {"invalid_job", 400, "render_failed"},
+    [KN_EJSON] = {"invalid_json", 400, "render_failed"},
+    [KN_ENOMEM] = {"internal", 500, "render_failed"},
+    [KN_EIO] = {"storage_failed", 500, "storage_failed"},
+    [KN_ENOTFOUND] = {"not_found", 404, "render_failed"},
+    [KN_ECONFLICT] = {"conflict", 409, "render_failed"},
+    [KN_EFULL] = {"queue_full", 429, "render_failed"},
+    [KN_ETOOBIG] = {"payload_too_large", 413, "render_failed"},
+    [KN_EENCODER] = {"encoder_unavailable", 500, "encoder_unavailable"},
+    [KN_EENCODE] = {"encode_failed", 500, "encode_failed"},
+    [KN_ECRASH] = {"worker_crashed", 500, "worker_crashed"},
+    [KN_ERENDER] = {"render_failed", 500, "render_failed"},
+    [KN_ECANCELED] = {"canceled", 500, "render_failed"},
+    [KN_EUNAUTHORIZED] = {"unauthorized", 401, "render_failed"},
+    [KN_ENOTREADY] = {"not_ready", 409, "render_failed"},
+    [KN_EINTERNAL] = {"internal", 500, "render_failed"},
+};
+
+_Static_assert(sizeof rows / sizeof rows[0] == KN_EINTERNAL + 1,
+               "common/err.c: every KN_E* code needs its row");
+
+static const struct err_row *row(int code)
 {
-    switch (code) {
-    case KN_OK:        return "ok";
-    case KN_EINVAL:    return "invalid_job";
-    case KN_ENOMEM:    return "internal";
-    case KN_EIO:       return "storage_failed";
-    case KN_ENOTFOUND: return "not_found";
-    case KN_ECONFLICT: return "conflict";
-    case KN_EFULL:     return "queue_full";
-    case KN_ETOOBIG:   return "payload_too_large";
-    case KN_EENCODER:  return "encoder_unavailable";
-    case KN_EENCODE:   return "encode_failed";
-    case KN_ECRASH:    return "worker_crashed";
-    case KN_ERENDER:   return "render_failed";
-    case KN_ECANCELED: return "canceled";
-    default:           return "internal";
-    }
+    if (code < 0 || (size_t)code >= sizeof rows / sizeof rows[0] || !rows[code].name)
+        code = KN_EINTERNAL;
+    return &rows[code];
 }
+
+const char *kn_err_name(int code) { return row(code)->name; }
+int kn_err_http_status(int code) { return row(code)->http; }
+const char *kn_err_http_name(int code) { return row(code)->http >= 500 ? "internal" : row(code)->name; }
+const char *kn_err_job_code(int code) { return row(code)->job; }

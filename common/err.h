@@ -19,6 +19,7 @@
 enum {
     KN_OK = 0,
     KN_EINVAL,        /* invalid input (job document, argument): a 400 */
+    KN_EJSON,         /* the body or file is not JSON at all: a 400 */
     KN_ENOMEM,        /* allocation failed or a size cap was hit */
     KN_EIO,           /* file system, socket or database I/O failed */
     KN_ENOTFOUND,     /* no such job / file */
@@ -30,6 +31,8 @@ enum {
     KN_ECRASH,        /* a render worker died twice on the same frame */
     KN_ERENDER,       /* rendering a frame failed */
     KN_ECANCELED,     /* the job was canceled while running */
+    KN_EUNAUTHORIZED, /* no or a wrong bearer token (HTTP) */
+    KN_ENOTREADY,     /* a job's video asked for before it succeeded */
     KN_EINTERNAL      /* a bug or an unexpected library failure */
 };
 
@@ -54,8 +57,25 @@ int kn_err_setv(kn_err *e, int code, const char *path, const char *fmt, va_list 
  * characters shown as '?'. */
 const char *kn_err_excerpt(const char *s, char *buf, size_t cap);
 
-/* The stable snake_case name of a code ("invalid_job", "encode_failed"...),
- * as used in API error bodies and a failed job's error.code. */
+/* What each code means outside the process, from one table in err.c (a
+ * code not listed there reads as KN_EINTERNAL):
+ *
+ * kn_err_name: the stable snake_case name ("invalid_json", "not_found",
+ * "encode_failed"...), for logs and the command line.
+ *
+ * kn_err_http_status: the HTTP status of a request that fails with the code
+ * (KN_EINVAL 400, KN_ENOTFOUND 404, KN_EFULL 429, KN_EIO 500...).
+ * kn_err_http_name: the "code" of that answer's error body: the name for a
+ * 4xx, "internal" for every 5xx (clients branch on the documented codes of
+ * docs/api.md#errors; the log says which server-side failure it was).
+ *
+ * kn_err_job_code: the error.code of a job that fails with it, one of the
+ * documented job failures (docs/api.md#why-a-job-fails): the encoder,
+ * crash, storage and render codes are their own, and anything else (bad
+ * document, allocation, a bug) is "render_failed". NULL for KN_OK. */
 const char *kn_err_name(int code);
+int kn_err_http_status(int code);
+const char *kn_err_http_name(int code);
+const char *kn_err_job_code(int code);
 
 #endif

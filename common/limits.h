@@ -14,6 +14,67 @@
 #define KN_COMMON_LIMITS_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/* ---- frame size --------------------------------------------------------- */
+
+/* A job's frame: width 16..7680, height 16..4320 (docs/job-format.md). The
+ * frame ring and the encoder take exactly this range, so a size the
+ * document accepted is never refused further down the pipeline. Larger
+ * sides elsewhere are other things with their own names: an embedded
+ * picture (KN_IMAGE_MAX_SIDE, media/image.h) or a heatmap's data grid. */
+#define KN_FRAME_MIN_W 16
+#define KN_FRAME_MIN_H 16
+#define KN_FRAME_MAX_W 7680
+#define KN_FRAME_MAX_H 4320
+
+/* ---- store ---------------------------------------------------------------- */
+
+/* Bytes of a job id with its NUL ("j_" + 22 base62 characters fit with
+ * room for other id schemes). */
+#define KN_JOB_ID_MAX 40
+/* Jobs on one page of GET /v1/jobs: the default and the most ?limit= may ask. */
+#define KN_STORE_LIST_DEFAULT 50
+#define KN_STORE_LIST_MAX 1000
+/* How long an Idempotency-Key keeps returning the job it created. */
+#define KN_STORE_IDEM_WINDOW_S (24.0 * 3600.0)
+
+/* ---- encode --------------------------------------------------------------- */
+
+/* "bitrate" in kbit/s: 1 Gbit/s is beyond any delivery format. */
+#define KN_ENCODE_MAX_BITRATE_KBPS 1000000L
+/* Frames between keyframes, whatever keyframe_interval x fps comes to. */
+#define KN_ENCODE_MAX_GOP 100000
+
+/* ---- ring and pool -------------------------------------------------------- */
+
+/* Render worker processes (--workers); also the frame ring's per-worker
+ * tables, so raising it changes the ring's shared layout. */
+#define KN_RING_MAX_WORKERS 64
+/* Frame slots in one ring (--ring-slots). */
+#define KN_RING_MAX_SLOTS 256
+/* Frames in one job's ring: far above what any document's duration x fps
+ * reaches, low enough that frame numbers never overflow a slot word. */
+#define KN_RING_MAX_FRAMES 1000000000L
+/* Shared memory one ring may map: 43 slots of 7680x4320, 170 of 3840x2160. */
+#define KN_RING_MAX_BYTES ((uint64_t)2 << 30)
+
+/* ---- http ----------------------------------------------------------------- */
+
+/* Request body (--max-body): the default, and the range the flag accepts. */
+#define KN_HTTP_MAX_BODY_DEFAULT ((size_t)64 << 20)
+#define KN_HTTP_MAX_BODY_MIN ((size_t)1024)
+#define KN_HTTP_MAX_BODY_MAX ((size_t)1 << 30)
+/* Queued jobs before POST answers 429 (--max-queued): default and range. */
+#define KN_HTTP_MAX_QUEUED_DEFAULT 1000L
+#define KN_HTTP_MAX_QUEUED_MAX 1000000L
+/* Characters of an Idempotency-Key. */
+#define KN_HTTP_IDEM_KEY_MAX 255
+
+/* ---- command line --------------------------------------------------------- */
+
+/* A job file `kinora render` / `validate` / `frame` reads (stdin included). */
+#define KN_CLI_MAX_DOC_BYTES ((size_t)256 << 20)
 
 /* ---- preview ------------------------------------------------------------ */
 

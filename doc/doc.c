@@ -3394,7 +3394,7 @@ int kn_doc_parse(const char *json, size_t len, const kn_doc_limits *lim, kn_doc 
     root = kn_jsonread(json, len, &je);
     kn_jsonmem_end();
     if (!root) {
-        rc = kn_err_set(err, KN_EINVAL, "", "invalid JSON: %s (line %d, column %d)", je.text,
+        rc = kn_err_set(err, KN_EJSON, "", "invalid JSON: %s (line %d, column %d)", je.text,
                         je.line, je.column);
     } else {
         rc = parse_doc_json(root, &L, L.max_bytes, "", 0, out, err);

@@ -316,8 +316,9 @@ void kn_doc_limits_default(kn_doc_limits *l);
  * Parses and validates a job document from UTF-8 JSON text of len bytes.
  * On success stores a new doc in *out (caller destroys it) and returns KN_OK.
  * On failure returns KN_EINVAL (err->path holds the JSON pointer of the
- * offending field, err->msg says what is wrong and what is allowed), or
- * KN_ETOOBIG when a limit is exceeded. lim may be NULL for the defaults.
+ * offending field, err->msg says what is wrong and what is allowed),
+ * KN_EJSON when the text is not JSON at all, or KN_ETOOBIG when a limit is
+ * exceeded. lim may be NULL for the defaults.
  * Unknown fields are errors. Nothing is stored in *out on failure.
  */
 int kn_doc_parse(const char *json, size_t len, const kn_doc_limits *lim,

@@ -64,12 +64,11 @@
 #include <libavutil/opt.h>
 #include <libyuv.h>
 
+#include "common/limits.h"
 #include "common/log.h"
+#include "common/require.h"
 #include "encode/palette.h"
 
-#define MAX_DIM 8192           /* the job spec caps at 7680 x 4320 */
-#define MAX_BITRATE_KBPS 1000000L
-#define MAX_GOP 100000
 #define GIF_TICKS 100          /* GIF delays are in 1/100 s */
 
 /* Samples across (or down) a 4:2:0 chroma plane for n luma samples: one per
@@ -77,7 +76,6 @@
 static int chroma_dim(int n) { return (n + 1) / 2; }
 
 enum family { FAM_CPU, FAM_GPU };
-enum vcodec { VC_H264, VC_HEVC, VC_VP9, VC_GIF };
 
 struct kn_encoder {
     AVCodecContext *cctx;
@@ -85,7 +83,7 @@ struct kn_encoder {
     AVStream *st;
     AVPacket *pkt;
     const char *name;          /* static string owned by libavcodec */
-    const char *format;        /* "mp4" or "webm" (static), for messages */
+    kn_format format;
     long next_index;           /* the index the next push must carry */
     bool header_written;
     bool finished;
@@ -204,21 +202,24 @@ static bool empty(const char *s) { return !s || !*s; }
 #define CPU_LIST "ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow, placebo"
 #define GPU_LIST "p1..p7"
 
+static bool in_range(const kn_encoder_opts *o)
+{
+    return (unsigned)o->format < KN_FORMAT_COUNT && (unsigned)o->codec < KN_CODEC_COUNT &&
+           (unsigned)o->encoder < KN_ENCODER_PREF_COUNT;
+}
+
 /* The x265 preset names are x264's (x265_preset_names), so one list serves
  * both libx264 and libx265. */
-int kn_encoder_check_preset(const char *encoder, const char *preset, kn_err *err)
+int kn_encoder_check_preset(kn_encoder_pref encoder, const char *preset, kn_err *err)
 {
-    if (empty(encoder)) encoder = "auto";
-    if (strcmp(encoder, "auto") && strcmp(encoder, "gpu") && strcmp(encoder, "cpu"))
-        return kn_err_set(err, KN_EINVAL, "/output/encoder",
-                          "unknown encoder \"%.32s\": use \"auto\", \"gpu\" or \"cpu\"", encoder);
+    KN_REQUIRE((unsigned)encoder < KN_ENCODER_PREF_COUNT);
     if (empty(preset)) return KN_OK;
     bool cpu = in_list(cpu_presets, preset), gpu = in_list(gpu_presets, preset);
-    if (!strcmp(encoder, "cpu") && !cpu)
+    if (encoder == KN_ENCODER_CPU && !cpu)
         return kn_err_set(err, KN_EINVAL, "/output/preset",
                           "preset \"%.32s\" does not fit encoder \"cpu\" (libx264/libx265): use one of "
                           CPU_LIST, preset);
-    if (!strcmp(encoder, "gpu") && !gpu)
+    if (encoder == KN_ENCODER_GPU && !gpu)
         return kn_err_set(err, KN_EINVAL, "/output/preset",
                           "preset \"%.32s\" does not fit encoder \"gpu\" (NVENC): use one of " GPU_LIST,
                           preset);
@@ -229,94 +230,52 @@ int kn_encoder_check_preset(const char *encoder, const char *preset, kn_err *err
     return KN_OK;
 }
 
-/* ---- formats -------------------------------------------------------- */
+/* ---- formats and codecs ------------------------------------------------- */
 
-static const struct format_info {
-    const char *name;          /* also the libavformat muxer name */
-    const char *mime;
-    const char *default_codec;
-} formats[] = {
-    {"mp4", "video/mp4", "h264"},
-    {"webm", "video/webm", "vp9"},
-    {"gif", "image/gif", "gif"},
-};
-
-static const struct format_info *find_format(const char *format)
+/* Which codecs each container holds. */
+static bool codec_fits(kn_format f, kn_codec c)
 {
-    if (empty(format)) format = "mp4";
-    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
-        if (!strcmp(formats[i].name, format)) return &formats[i];
-    return NULL;
-}
-
-const char *kn_encoder_mime(const char *format)
-{
-    const struct format_info *f = find_format(format);
-    return f ? f->mime : NULL;
-}
-
-const char *kn_encoder_extension(const char *format)
-{
-    const struct format_info *f = find_format(format);
-    return f ? f->name : NULL;
-}
-
-const char *kn_encoder_default_codec(const char *format)
-{
-    const struct format_info *f = find_format(format);
-    return f ? f->default_codec : NULL;
-}
-
-/* Resolves format and codec (defaults applied) or fails with KN_EINVAL. */
-static int resolve(const char *format, const char *codec, const struct format_info **fi,
-                   enum vcodec *vc, kn_err *err)
-{
-    const struct format_info *f = find_format(format);
-    if (!f)
-        return kn_err_set(err, KN_EINVAL, "/output/format",
-                          "unknown format \"%.32s\": use \"mp4\", \"webm\" or \"gif\"", format);
-    if (empty(codec)) codec = f->default_codec;
-    bool webm = !strcmp(f->name, "webm");
-    if (!strcmp(f->name, "gif")) {
-        /* GIF has one codec (LZW over palette indexes): no choice to make,
-         * so "gif" or nothing. */
-        if (strcmp(codec, "gif"))
-            return kn_err_set(err, KN_EINVAL, "/output/codec",
-                              "codec \"%.32s\" does not go in gif: leave \"codec\" out for gif (or use "
-                              "format \"mp4\" or \"webm\" for it)", codec);
-        *vc = VC_GIF;
-    } else if (!strcmp(codec, "h264") || !strcmp(codec, "hevc")) {
-        if (webm)
-            return kn_err_set(err, KN_EINVAL, "/output/codec",
-                              "codec \"%s\" does not go in webm: webm takes \"vp9\" (or use format "
-                              "\"mp4\" for %s)", codec, codec);
-        *vc = !strcmp(codec, "h264") ? VC_H264 : VC_HEVC;
-    } else if (!strcmp(codec, "vp9")) {
-        if (!webm)
-            return kn_err_set(err, KN_EINVAL, "/output/codec",
-                              "codec \"vp9\" goes with format \"webm\": mp4 takes \"h264\" or \"hevc\"");
-        *vc = VC_VP9;
-    } else {
-        return kn_err_set(err, KN_EINVAL, "/output/codec",
-                          "codec \"%.32s\" is not supported in %s: use %s", codec, f->name,
-                          webm ? "\"vp9\"" : "\"h264\" or \"hevc\"");
+    switch (f) {
+    case KN_FORMAT_MP4: return c == KN_CODEC_H264 || c == KN_CODEC_HEVC;
+    case KN_FORMAT_WEBM: return c == KN_CODEC_VP9;
+    case KN_FORMAT_GIF: return c == KN_CODEC_GIF;
+    default: return false;
     }
-    *fi = f;
-    return KN_OK;
 }
 
-int kn_encoder_check_output(const char *format, const char *codec, const char *encoder,
-                            const char *preset, kn_err *err)
+/* KN_EINVAL at /output/codec for a codec that format f does not hold,
+ * saying what to do instead. codec is its spelling as given; c is the codec
+ * it names, NULL for one the vocabulary does not know. */
+static int codec_misfit(kn_format f, const char *codec, const kn_codec *c, kn_err *err)
 {
-    const struct format_info *fi;
-    enum vcodec vc;
-    int rc = resolve(format, codec, &fi, &vc, err);
-    if (rc) return rc;
-    if (vc == VC_GIF) {
+    bool h26x = c && (*c == KN_CODEC_H264 || *c == KN_CODEC_HEVC);
+    /* GIF has one codec (LZW over palette indexes): no choice to make, so
+     * "gif" or nothing. */
+    if (f == KN_FORMAT_GIF)
+        return kn_err_set(err, KN_EINVAL, "/output/codec",
+                          "codec \"%.32s\" does not go in gif: leave \"codec\" out for gif (or use "
+                          "format \"mp4\" or \"webm\" for it)", codec);
+    if (f == KN_FORMAT_WEBM && h26x)
+        return kn_err_set(err, KN_EINVAL, "/output/codec",
+                          "codec \"%s\" does not go in webm: webm takes \"vp9\" (or use format "
+                          "\"mp4\" for %s)", codec, codec);
+    if (f == KN_FORMAT_MP4 && c && *c == KN_CODEC_VP9)
+        return kn_err_set(err, KN_EINVAL, "/output/codec",
+                          "codec \"vp9\" goes with format \"webm\": mp4 takes \"h264\" or \"hevc\"");
+    return kn_err_set(err, KN_EINVAL, "/output/codec", "codec \"%.32s\" is not supported in %s: use %s",
+                      codec, kn_format_name(f), f == KN_FORMAT_WEBM ? "\"vp9\"" : "\"h264\" or \"hevc\"");
+}
+
+int kn_encoder_check(kn_format format, kn_codec codec, kn_encoder_pref encoder, const char *preset,
+                     kn_err *err)
+{
+    KN_REQUIRE((unsigned)format < KN_FORMAT_COUNT && (unsigned)codec < KN_CODEC_COUNT &&
+               (unsigned)encoder < KN_ENCODER_PREF_COUNT);
+    if (!codec_fits(format, codec)) return codec_misfit(format, kn_codec_name(codec), &codec, err);
+    if (codec == KN_CODEC_GIF) {
         /* Only libavcodec's own gif encoder writes GIF: there is no GPU one
          * and it has no speed settings. */
-        if ((rc = kn_encoder_check_preset(encoder, NULL, err))) return rc;
-        if (!empty(encoder) && !strcmp(encoder, "gpu"))
+        if (encoder == KN_ENCODER_GPU)
             return kn_err_set(err, KN_EINVAL, "/output/encoder",
                               "encoder \"gpu\" means NVENC, which cannot write gif: use \"auto\" or "
                               "\"cpu\" (or leave \"encoder\" out)");
@@ -325,10 +284,9 @@ int kn_encoder_check_output(const char *format, const char *codec, const char *e
                               "format \"gif\" takes no preset (\"%.32s\"): leave \"preset\" out", preset);
         return KN_OK;
     }
-    if (vc != VC_VP9) return kn_encoder_check_preset(encoder, preset, err);
-    /* The encoder name is checked here; "gpu" itself is refused when the
-     * encoder opens (KN_EENCODER, like a missing NVENC). */
-    if ((rc = kn_encoder_check_preset(encoder, NULL, err))) return rc;
+    if (codec != KN_CODEC_VP9) return kn_encoder_check_preset(encoder, preset, err);
+    /* "gpu" itself is refused when the encoder opens (KN_EENCODER, like a
+     * missing NVENC). */
     if (empty(preset) || in_list(cpu_presets, preset)) return KN_OK;
     if (in_list(gpu_presets, preset))
         return kn_err_set(err, KN_EINVAL, "/output/preset",
@@ -338,39 +296,80 @@ int kn_encoder_check_output(const char *format, const char *codec, const char *e
                       "unknown preset \"%.32s\" for vp9: use one of " CPU_LIST, preset);
 }
 
-static int validate(const char *path, const kn_encoder_opts *o, const struct format_info **fi,
-                    enum vcodec *vc, kn_err *err)
+/* ---- the string edge for doc/ ------------------------------------------- */
+
+/* The format named by a string, "" and NULL being mp4; false when unknown. */
+static bool format_of(const char *format, kn_format *f)
 {
-    int rc;
-    if (!path || !*path) return kn_err_set(err, KN_EINVAL, NULL, "no output path given");
-    if (o->width <= 0 || o->height <= 0 || o->width > MAX_DIM || o->height > MAX_DIM)
-        return kn_err_set(err, KN_EINVAL, "/width", "frame size %dx%d is out of range (1..%d)",
-                          o->width, o->height, MAX_DIM);
+    if (empty(format)) {
+        *f = KN_FORMAT_MP4;
+        return true;
+    }
+    return kn_format_parse(format, f);
+}
+
+const char *kn_encoder_extension(const char *format)
+{
+    kn_format f;
+    return format_of(format, &f) ? kn_format_extension(f) : NULL;
+}
+
+const char *kn_encoder_default_codec(const char *format)
+{
+    kn_format f;
+    return format_of(format, &f) ? kn_codec_name(kn_format_default_codec(f)) : NULL;
+}
+
+int kn_encoder_check_output(const char *format, const char *codec, const char *encoder,
+                            const char *preset, kn_err *err)
+{
+    kn_format f;
+    kn_codec c;
+    kn_encoder_pref e = KN_ENCODER_AUTO;
+    if (!format_of(format, &f))
+        return kn_err_set(err, KN_EINVAL, "/output/format",
+                          "unknown format \"%.32s\": use \"mp4\", \"webm\" or \"gif\"", format);
+    if (empty(codec)) c = kn_format_default_codec(f);
+    else if (!kn_codec_parse(codec, &c)) return codec_misfit(f, codec, NULL, err);
+    if (!empty(encoder) && !kn_encoder_pref_parse(encoder, &e))
+        return kn_err_set(err, KN_EINVAL, "/output/encoder",
+                          "unknown encoder \"%.32s\": use \"auto\", \"gpu\" or \"cpu\"", encoder);
+    return kn_encoder_check(f, c, e, preset, err);
+}
+
+/* ---- validation ----------------------------------------------------------- */
+
+static int validate(const kn_encoder_opts *o, kn_err *err)
+{
+    if (o->width <= 0 || o->height <= 0 || o->width > KN_FRAME_MAX_W || o->height > KN_FRAME_MAX_H)
+        return kn_err_set(err, KN_EINVAL, "/width", "frame size %dx%d is out of range (1x1..%dx%d)",
+                          o->width, o->height, KN_FRAME_MAX_W, KN_FRAME_MAX_H);
     if (o->fps_num <= 0 || o->fps_den <= 0)
         return kn_err_set(err, KN_EINVAL, "/fps", "frame rate %d/%d must be positive",
                           o->fps_num, o->fps_den);
-    if ((rc = resolve(o->format, o->codec, fi, vc, err))) return rc;
+    if (!codec_fits(o->format, o->codec))
+        return codec_misfit(o->format, kn_codec_name(o->codec), &o->codec, err);
     /* yuv420p encoders (x264, x265, NVENC, libvpx) code whole 2x2 chroma
      * blocks; a GIF's frames are palette images of any size. */
-    if (*vc != VC_GIF && (o->width % 2 || o->height % 2))
+    if (o->codec != KN_CODEC_GIF && (o->width % 2 || o->height % 2))
         return kn_err_set(err, KN_EINVAL, o->width % 2 ? "/width" : "/height",
                           "frame size %dx%d: width and height must be even for yuv420p output",
                           o->width, o->height);
     /* Frame i starts at round(i * 100 / fps) centiseconds: above 100 fps two
      * frames would start at the same tick. */
-    if (*vc == VC_GIF && (int64_t)o->fps_num > (int64_t)GIF_TICKS * o->fps_den)
+    if (o->codec == KN_CODEC_GIF && (int64_t)o->fps_num > (int64_t)GIF_TICKS * o->fps_den)
         return kn_err_set(err, KN_EINVAL, "/fps",
                           "frame rate %d/%d is too high for gif: gif times frames in whole "
                           "centiseconds, so fps must be <= 100 (<= 50 plays at the right speed "
                           "in browsers)", o->fps_num, o->fps_den);
-    if (o->bitrate_kbps < 0 || o->bitrate_kbps > MAX_BITRATE_KBPS)
+    if (o->bitrate_kbps < 0 || o->bitrate_kbps > KN_ENCODE_MAX_BITRATE_KBPS)
         return kn_err_set(err, KN_EINVAL, "/output/bitrate",
                           "bitrate %ld kbit/s is out of range (1..%ld)", o->bitrate_kbps,
-                          MAX_BITRATE_KBPS);
+                          KN_ENCODE_MAX_BITRATE_KBPS);
     if (o->quality < 0 || o->quality > 51)
         return kn_err_set(err, KN_EINVAL, "/output/quality",
                           "quality %d is out of range: use 0..51 (lower is better)", o->quality);
-    return kn_encoder_check_output(o->format, o->codec, o->encoder, o->preset, err);
+    return kn_encoder_check(o->format, o->codec, o->encoder, o->preset, err);
 }
 
 /* ---- create --------------------------------------------------------- */
@@ -447,7 +446,7 @@ static int configure_vp9(AVCodecContext *c, const kn_encoder_opts *o, kn_err *er
 
 /* Allocates and configures a context for codec; opening is left to the
  * caller so it can tell "could not open" apart from setup bugs. */
-static int configure(const AVCodec *codec, enum family fam, enum vcodec vc,
+static int configure(const AVCodec *codec, enum family fam, kn_codec vc,
                      const kn_encoder_opts *o, bool global_header, AVCodecContext **out,
                      kn_err *err)
 {
@@ -465,7 +464,7 @@ static int configure(const AVCodec *codec, enum family fam, enum vcodec vc,
     double fps = (double)o->fps_num / o->fps_den;
     double kfi = o->keyframe_interval > 0 ? o->keyframe_interval : 2.0;
     double gop = round(kfi * fps);
-    c->gop_size = gop < 1 ? 1 : gop > MAX_GOP ? MAX_GOP : (int)gop;
+    c->gop_size = gop < 1 ? 1 : gop > KN_ENCODE_MAX_GOP ? KN_ENCODE_MAX_GOP : (int)gop;
     /* max_b_frames: left at the encoder's default (x264/x265 preset, NVENC). */
 
     /* Colour tags. The frames come from libyuv's ARGBToI420: BT.601 matrix
@@ -482,7 +481,7 @@ static int configure(const AVCodec *codec, enum family fam, enum vcodec vc,
 
     if (global_header) c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
 
-    if (vc == VC_VP9) {
+    if (vc == KN_CODEC_VP9) {
         rc = configure_vp9(c, o, err);
         goto out;
     }
@@ -566,27 +565,27 @@ static int open_gif(const kn_encoder_opts *o, kn_encoder *e, kn_err *err)
     return KN_OK;
 }
 
-static int open_codec(const kn_encoder_opts *o, enum vcodec vc, bool global_header, kn_encoder *e,
-                      kn_err *err)
+static int open_codec(const kn_encoder_opts *o, bool global_header, kn_encoder *e, kn_err *err)
 {
-    if (vc == VC_GIF) return open_gif(o, e, err);
-    const char *enc = empty(o->encoder) ? "auto" : o->encoder;
-    static const char *const gpu_names[] = {[VC_H264] = "h264_nvenc", [VC_HEVC] = "hevc_nvenc",
-                                            [VC_VP9] = NULL};
-    static const char *const cpu_names[] = {[VC_H264] = "libx264", [VC_HEVC] = "libx265",
-                                            [VC_VP9] = "libvpx-vp9"};
+    kn_codec vc = o->codec;
+    if (vc == KN_CODEC_GIF) return open_gif(o, e, err);
+    const char *enc = kn_encoder_pref_name(o->encoder);
+    static const char *const gpu_names[KN_CODEC_COUNT] = {
+        [KN_CODEC_H264] = "h264_nvenc", [KN_CODEC_HEVC] = "hevc_nvenc"};
+    static const char *const cpu_names[KN_CODEC_COUNT] = {
+        [KN_CODEC_H264] = "libx264", [KN_CODEC_HEVC] = "libx265", [KN_CODEC_VP9] = "libvpx-vp9"};
     const char *gpu_name = gpu_names[vc], *cpu_name = cpu_names[vc];
     /* NVENC encodes H.264/HEVC/AV1 but not VP9: refuse "gpu" up front
      * rather than probing for an encoder that cannot exist. */
-    if (!gpu_name && !strcmp(enc, "gpu"))
+    if (!gpu_name && o->encoder == KN_ENCODER_GPU)
         return kn_err_set(err, KN_EENCODER, "/output/encoder",
                           "encoder \"gpu\" requested but there is no NVENC VP9 encoder: use encoder "
                           "\"cpu\" or \"auto\" (libvpx-vp9) for webm, or h264/hevc in mp4 for NVENC");
     struct candidate { const char *name; enum family fam; } cand[2];
     int n = 0;
-    if (strcmp(enc, "cpu") && gpu_name) cand[n++] = (struct candidate){gpu_name, FAM_GPU};
-    if (strcmp(enc, "gpu")) cand[n++] = (struct candidate){cpu_name, FAM_CPU};
-    bool fallback_ok = !strcmp(enc, "auto");
+    if (o->encoder != KN_ENCODER_CPU && gpu_name) cand[n++] = (struct candidate){gpu_name, FAM_GPU};
+    if (o->encoder != KN_ENCODER_GPU) cand[n++] = (struct candidate){cpu_name, FAM_CPU};
+    bool fallback_ok = o->encoder == KN_ENCODER_AUTO;
 
     for (int i = 0; i < n; i++) {
         bool last = i == n - 1;
@@ -645,18 +644,17 @@ int kn_encoder_create(const char *path, const kn_encoder_opts *opts, kn_encoder 
     int rc, r;
     kn_encoder *e = NULL;
     AVDictionary *mux_opts = NULL;
-    const struct format_info *fi = NULL;
-    enum vcodec vc = VC_H264;
-    bool mp4;
-    if (out) *out = NULL;
-    if (!opts || !out) return kn_err_set(err, KN_EINVAL, NULL, "kn_encoder_create: missing argument");
-    if ((rc = validate(path, opts, &fi, &vc, err))) goto out;
-    mp4 = !strcmp(fi->name, "mp4");
+    KN_REQUIRE(path && *path && opts && out);
+    KN_REQUIRE(in_range(opts));
+    *out = NULL;
+    const char *muxer = kn_format_name(opts->format);   /* the formats' names are the muxers' */
+    bool mp4 = opts->format == KN_FORMAT_MP4;
+    if ((rc = validate(opts, err))) goto out;
 
     e = calloc(1, sizeof *e);
     if (!e) { rc = kn_err_set(err, KN_ENOMEM, NULL, "out of memory"); goto out; }
-    e->format = fi->name;
-    if (vc == VC_GIF) {
+    e->format = opts->format;
+    if (opts->codec == KN_CODEC_GIF) {
         size_t ysz = (size_t)opts->width * opts->height;
         size_t csz = (size_t)chroma_dim(opts->width) * chroma_dim(opts->height);
         e->gif = true;
@@ -672,13 +670,13 @@ int kn_encoder_create(const char *path, const kn_encoder_opts *opts, kn_encoder 
         }
     }
 
-    r = avformat_alloc_output_context2(&e->fmt, NULL, fi->name, path);
+    r = avformat_alloc_output_context2(&e->fmt, NULL, muxer, path);
     if (r < 0 || !e->fmt) {
-        rc = kn_err_set(err, KN_EINTERNAL, NULL, "cannot create a %s muxer: %s", fi->name,
+        rc = kn_err_set(err, KN_EINTERNAL, NULL, "cannot create a %s muxer: %s", muxer,
                         av_err2str(r));
         goto out;
     }
-    if ((rc = open_codec(opts, vc, e->fmt->oformat->flags & AVFMT_GLOBALHEADER, e, err))) goto out;
+    if ((rc = open_codec(opts, e->fmt->oformat->flags & AVFMT_GLOBALHEADER, e, err))) goto out;
 
     e->st = avformat_new_stream(e->fmt, NULL);
     if (!e->st) { rc = kn_err_set(err, KN_ENOMEM, NULL, "out of memory adding a stream"); goto out; }
@@ -717,18 +715,18 @@ int kn_encoder_create(const char *path, const kn_encoder_opts *opts, kn_encoder 
     }
     r = avformat_write_header(e->fmt, &mux_opts);
     if (r < 0) {
-        rc = kn_err_set(err, KN_EIO, NULL, "cannot write the %s header to %s: %s", fi->name, path,
+        rc = kn_err_set(err, KN_EIO, NULL, "cannot write the %s header to %s: %s", muxer, path,
                         av_err2str(r));
         goto out;
     }
     e->header_written = true;
     if (av_dict_count(mux_opts) > 0) {
         rc = kn_err_set(err, KN_EINTERNAL, NULL, "the %s muxer did not accept its options (%s)",
-                        fi->name, mp4 ? "movflags=+faststart" : "loop=0");
+                        muxer, mp4 ? "movflags=+faststart" : "loop=0");
         goto out;
     }
     kn_debug("encoder: %s %dx%d @ %d/%d -> %s (%s)", e->name, opts->width, opts->height,
-             opts->fps_num, opts->fps_den, path, fi->name);
+             opts->fps_num, opts->fps_den, path, muxer);
 
 out:
     av_dict_free(&mux_opts);
@@ -739,14 +737,16 @@ out:
 
 const char *kn_encoder_name(const kn_encoder *e)
 {
-    return e && e->name ? e->name : "";
+    KN_REQUIRE(e);
+    return e->name ? e->name : "";
 }
 
 int kn_encoder_set_palette(kn_encoder *e, const kn_palette *pal, kn_err *err)
 {
-    if (!e || !pal) return kn_err_set(err, KN_EINVAL, NULL, "kn_encoder_set_palette: missing argument");
+    KN_REQUIRE(e && pal);
     if (!e->gif)
-        return kn_err_set(err, KN_EINVAL, NULL, "only gif output takes a palette, not %s", e->format);
+        return kn_err_set(err, KN_EINVAL, NULL, "only gif output takes a palette, not %s",
+                          kn_format_name(e->format));
     if (e->next_index > 0)
         return kn_err_set(err, KN_EINVAL, NULL, "the gif palette must be set before the first frame");
     kn_palette_mapper *m = NULL;
@@ -797,7 +797,7 @@ static int drain(kn_encoder *e, kn_err *err)
         r = av_interleaved_write_frame(e->fmt, e->pkt);   /* takes the packet's reference */
         if (r < 0) {
             char what[64];
-            snprintf(what, sizeof what, "writing the %s failed", e->format);
+            snprintf(what, sizeof what, "writing the %s failed", kn_format_name(e->format));
             return fail(e, KN_EENCODE, err, what, r);
         }
     }
@@ -998,6 +998,7 @@ int kn_encoder_push(kn_encoder *e, long index, uint8_t *const data[3], const int
     /* Until the frame holds it, the release context is ours to fire. */
     release_ctx *rel = NULL;
 
+    KN_REQUIRE(e && data && stride);
     if (release) {
         rel = malloc(sizeof *rel);
         if (!rel) {
@@ -1007,7 +1008,6 @@ int kn_encoder_push(kn_encoder *e, long index, uint8_t *const data[3], const int
         rel->fn = release;
         rel->opaque = opaque;
     }
-    if (!e || !data || !stride) { rc = kn_err_set(err, KN_EINVAL, NULL, "kn_encoder_push: missing argument"); goto out; }
     if (e->failed) { rc = kn_err_set(err, KN_EENCODE, NULL, "the encoder already failed"); goto out; }
     if (e->finished) { rc = kn_err_set(err, KN_EINVAL, NULL, "push after finish"); goto out; }
     if (index != e->next_index) {
@@ -1069,12 +1069,12 @@ out:
 int kn_encoder_finish(kn_encoder *e, kn_err *err)
 {
     int rc, r;
-    if (!e) return kn_err_set(err, KN_EINVAL, NULL, "kn_encoder_finish: no encoder");
+    KN_REQUIRE(e);
     if (e->failed) return kn_err_set(err, KN_EENCODE, NULL, "the encoder already failed");
     if (e->finished) return kn_err_set(err, KN_EINVAL, NULL, "finish called twice");
     if (e->next_index == 0)
         return kn_err_set(err, KN_EINVAL, NULL, "no frames were pushed: a %s needs at least one",
-                          e->format);
+                          kn_format_name(e->format));
     e->finished = true;
 
     r = avcodec_send_frame(e->cctx, NULL);
@@ -1094,7 +1094,7 @@ int kn_encoder_finish(kn_encoder *e, kn_err *err)
     r = av_write_trailer(e->fmt);   /* mp4: also the faststart moov move */
     if (r < 0) {
         char what[64];
-        snprintf(what, sizeof what, "writing the %s trailer failed", e->format);
+        snprintf(what, sizeof what, "writing the %s trailer failed", kn_format_name(e->format));
         return fail(e, KN_EENCODE, err, what, r);
     }
     r = avio_closep(&e->fmt->pb);

@@ -3,15 +3,15 @@
  * out (libavcodec + libavformat, following FFmpeg's
  * doc/examples/encode_video.c and mux.c).
  *
- * Formats and codecs: "mp4" carries "h264" (default) or "hevc"; "webm"
- * carries "vp9" (its default); "gif" carries "gif" (its default and only
- * codec). Any other pairing is KN_EINVAL.
+ * Formats and codecs (common/vocab.h): mp4 carries h264 (its default) or
+ * hevc; webm carries vp9; gif carries gif. Any other pairing is KN_EINVAL
+ * at /output/codec.
  *
- * Encoder choice: "gpu" opens h264_nvenc/hevc_nvenc or fails with
- * KN_EENCODER and a message saying why; "cpu" opens libx264/libx265; "auto"
- * tries NVENC and falls back to the CPU encoder when it does not open (no
- * GPU, no driver). VP9 has no NVENC encoder: "auto" and "cpu" open
- * libvpx-vp9, "gpu" is KN_EENCODER.
+ * Encoder choice: KN_ENCODER_GPU opens h264_nvenc/hevc_nvenc or fails with
+ * KN_EENCODER and a message saying why; KN_ENCODER_CPU opens
+ * libx264/libx265; KN_ENCODER_AUTO tries NVENC and falls back to the CPU
+ * encoder when it does not open (no GPU, no driver). VP9 has no NVENC
+ * encoder: auto and cpu open libvpx-vp9, gpu is KN_EENCODER.
  *
  * The file has exactly the frames pushed, each lasting 1/fps (packet
  * durations are set: FFmpeg 5.1 has no AVFrame.duration), yuv420p and colour
@@ -43,6 +43,11 @@
  *
  * av_log output is routed into common/log (kn_encoder_init_logging).
  *
+ * Contract (KN_REQUIRE): encoder handles are not NULL, an opts' enums are in
+ * range and its output path is not empty. Sizes, rates and options the job
+ * document carries are checked and refused with KN_EINVAL and the JSON
+ * pointer of the field.
+ *
  * Ownership: the encoder owns its file until finish; the caller removes the
  * file after a failure or cancel. Every const char * returned here is a
  * static string.
@@ -53,6 +58,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/vocab.h"
 #include "encode/palette.h"
 
 typedef struct kn_encoder kn_encoder;
@@ -60,16 +66,16 @@ typedef struct kn_encoder kn_encoder;
 typedef struct kn_encoder_opts {
     int width, height;
     int fps_num, fps_den;
-    const char *codec;          /* mp4: "h264" (default), "hevc"; webm: "vp9"
-                                 * (default). NULL/"" = the format's default */
-    const char *encoder;        /* "auto" (default), "gpu", "cpu" */
+    kn_format format;           /* 0 = mp4 */
+    kn_codec codec;             /* one the format carries (0 = h264; see
+                                 * kn_format_default_codec) */
+    kn_encoder_pref encoder;    /* 0 = auto */
     int quality;                /* 0..51: CRF on x264/x265, constant QP on
                                  * NVENC, crf round(q*63/51) on libvpx-vp9 */
     const char *preset;         /* NULL/"" = encoder default (medium for
                                  * libvpx-vp9, see encoder.c for the mapping) */
     long bitrate_kbps;          /* > 0: target bitrate instead of quality */
     double keyframe_interval;   /* seconds; <= 0 means 2 */
-    const char *format;         /* "mp4" (NULL/"" means mp4), "webm" or "gif" */
 } kn_encoder_opts;
 
 typedef void (*kn_encoder_release_fn)(void *opaque);
@@ -77,30 +83,37 @@ typedef void (*kn_encoder_release_fn)(void *opaque);
 /* Routes av_log into kn_log (idempotent; call once at startup). */
 void kn_encoder_init_logging(void);
 
-/* Checks that a preset fits an encoder family: x264/x265 names on "cpu",
- * p1..p7 on "gpu", either for "auto" (the one that does not fit the opened
- * encoder is then ignored). KN_EINVAL with a message otherwise. */
-int kn_encoder_check_preset(const char *encoder, const char *preset, kn_err *err);
+/* Checks that a preset fits an encoder family: x264/x265 names on cpu,
+ * p1..p7 on gpu, either for auto (the one that does not fit the opened
+ * encoder is then ignored). NULL or "" fits all. KN_EINVAL at
+ * /output/preset otherwise. */
+int kn_encoder_check_preset(kn_encoder_pref encoder, const char *preset, kn_err *err);
 
-/* Checks an output block the way kn_encoder_create will: format, codec for
- * that format (NULL/"" = the format's default), encoder name, and the preset
- * for that codec and encoder (VP9 takes the x264 names only: p1..p7 are
- * KN_EINVAL; gif takes no preset and not "gpu"). KN_EINVAL with a JSON
- * pointer under /output otherwise. It does not refuse "gpu" with VP9: that
- * is KN_EENCODER from kn_encoder_create. */
+/* Checks an output block the way kn_encoder_create will: the codec goes in
+ * the format, gif takes neither gpu nor a preset, and the preset fits the
+ * codec and encoder (VP9 takes the x264 names only: p1..p7 are KN_EINVAL).
+ * KN_EINVAL with a JSON pointer under /output otherwise. It does not refuse
+ * gpu with VP9: that is KN_EENCODER from kn_encoder_create. */
+int kn_encoder_check(kn_format format, kn_codec codec, kn_encoder_pref encoder,
+                     const char *preset, kn_err *err);
+
+/* The string edge, for doc/doc.c until the job document holds the enums
+ * itself. format NULL/"" is mp4; codec NULL/"" is the format's default;
+ * encoder NULL/"" is auto.
+ * kn_encoder_check_output: kn_encoder_check on the parsed strings, with
+ * KN_EINVAL at /output/format, /output/codec or /output/encoder for a
+ * spelling the vocabulary does not know.
+ * kn_encoder_extension: the format's file extension ("mp4"), NULL when
+ * unknown. kn_encoder_default_codec: the format's default codec ("h264"),
+ * NULL when unknown. */
 int kn_encoder_check_output(const char *format, const char *codec, const char *encoder,
                             const char *preset, kn_err *err);
-
-/* For a format name (NULL/"" = "mp4"): its MIME type ("video/mp4",
- * "video/webm", "image/gif"), file extension without the dot ("mp4",
- * "webm", "gif") and default codec ("h264", "vp9", "gif"). NULL for a
- * format this encoder does not write. */
-const char *kn_encoder_mime(const char *format);
 const char *kn_encoder_extension(const char *format);
 const char *kn_encoder_default_codec(const char *format);
 
 /* Opens the encoder and the output file at path, written in opts->format
- * whatever path's extension is. */
+ * whatever path's extension is. The frame size is 1x1..KN_FRAME_MAX_W x
+ * KN_FRAME_MAX_H (common/limits.h). */
 int kn_encoder_create(const char *path, const kn_encoder_opts *opts,
                       kn_encoder **out, kn_err *err);
 

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/require.h"
 #include "render/render.h"
 #include "pipeline/ring.h"
 
@@ -383,6 +384,7 @@ static void supervisor_main(int ctl, int n, pool_shared *sh, pid_t parent)
 int kn_pool_start(int nworkers, kn_pool **out, kn_err *err)
 {
     int sv[2] = {-1, -1};
+    KN_REQUIRE(out);
     if (nworkers < 1 || nworkers > KN_RING_MAX_WORKERS)
         return kn_err_set(err, KN_EINVAL, NULL, "--workers must be 1..%d, not %d", KN_RING_MAX_WORKERS, nworkers);
     kn_pool *p = calloc(1, sizeof *p);
@@ -437,6 +439,7 @@ void kn_pool_stop(kn_pool *p)
 
 int kn_pool_alive(kn_pool *p)
 {
+    KN_REQUIRE(p);
     int status;
     pthread_mutex_lock(&p->lock);
     int gone = p->sup <= 0 || waitpid(p->sup, &status, WNOHANG) != 0;
@@ -445,8 +448,8 @@ int kn_pool_alive(kn_pool *p)
     return !gone && __atomic_load_n(&p->sh->alive, __ATOMIC_ACQUIRE) > 0;
 }
 
-int kn_pool_workers(const kn_pool *p) { return p->nworkers; }
-long kn_pool_restarts(kn_pool *p) { return __atomic_load_n(&p->sh->restarts, __ATOMIC_RELAXED); }
+int kn_pool_workers(const kn_pool *p) { KN_REQUIRE(p); return p->nworkers; }
+long kn_pool_restarts(kn_pool *p) { KN_REQUIRE(p); return __atomic_load_n(&p->sh->restarts, __ATOMIC_RELAXED); }
 int kn_pool_supervisor_pid(const kn_pool *p) { return (int)p->sup; }
 
 int kn_pool_worker_pid(kn_pool *p, int i)
@@ -458,6 +461,7 @@ int kn_pool_worker_pid(kn_pool *p, int i)
 int kn_pool_submit(kn_pool *p, const char *doc, size_t len, int ring_fd, kn_err *err)
 {
     int rc = KN_OK;
+    KN_REQUIRE(p && (doc || len == 0) && ring_fd >= 0);
     int mfd = memfd_create("kinora-doc", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (mfd < 0) return kn_err_set(err, KN_EIO, NULL, "memfd_create for the job document failed: %s", strerror(errno));
     size_t off = 0;
@@ -485,6 +489,7 @@ out:
 
 int kn_pool_end(kn_pool *p, kn_err *err)
 {
+    KN_REQUIRE(p);
     pool_msg m = {.type = MSG_END};
     pthread_mutex_lock(&p->lock);
     int sr = send_msg(p->ctl, &m, NULL, 0);

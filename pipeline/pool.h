@@ -18,7 +18,8 @@
  * death on the same frame, fails the job with worker_crashed.
  *
  * Thread safety: kn_pool_submit/end/alive may be called from any thread
- * (serialised internally).
+ * (serialised internally). Every kn_pool argument but kn_pool_stop's is a
+ * handle from kn_pool_start (KN_REQUIRE).
  */
 #ifndef KN_PIPELINE_POOL_H
 #define KN_PIPELINE_POOL_H
@@ -26,6 +27,7 @@
 #include <stddef.h>
 
 #include "common/err.h"
+#include "common/limits.h"
 
 typedef struct kn_pool kn_pool;
 

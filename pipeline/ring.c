@@ -58,6 +58,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,19 +71,12 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/require.h"
 
 #define RING_MAGIC 0x474e4952584e4b31ull    /* "1KNXRING" little-endian */
 #define RING_VERSION 1u
 
 #define RING_MIN_SLOTS 1
-#define RING_MAX_SLOTS 256
-#define RING_MIN_W 16
-#define RING_MAX_W 7680
-#define RING_MIN_H 16
-#define RING_MAX_H 4320
-#define RING_MAX_FRAMES 1000000000L
-/* Shared memory one ring may map (8K x 43 slots, 4K x 170). */
-#define RING_MAX_BYTES ((uint64_t)2 << 30)
 #define RING_ALIGN 64u
 #define RING_HDR_ALIGN 4096u
 #define RING_CRASH_CAP 128
@@ -133,7 +127,7 @@ struct ring_shm {
     char fail_msg[RING_MSG_CAP];
 
     int64_t released;
-    uint64_t slot[RING_MAX_SLOTS];
+    uint64_t slot[KN_RING_MAX_SLOTS];
 };
 
 struct layout {
@@ -159,13 +153,13 @@ static size_t round_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
 
 static int check_geometry(int width, int height, int slots, kn_err *err)
 {
-    if (slots < RING_MIN_SLOTS || slots > RING_MAX_SLOTS)
+    if (slots < RING_MIN_SLOTS || slots > KN_RING_MAX_SLOTS)
         return kn_err_set(err, KN_EINVAL, NULL,
-                          "frame ring slots must be %d..%d, got %d", RING_MIN_SLOTS, RING_MAX_SLOTS, slots);
-    if (width < RING_MIN_W || width > RING_MAX_W || height < RING_MIN_H || height > RING_MAX_H)
+                          "frame ring slots must be %d..%d, got %d", RING_MIN_SLOTS, KN_RING_MAX_SLOTS, slots);
+    if (width < KN_FRAME_MIN_W || width > KN_FRAME_MAX_W || height < KN_FRAME_MIN_H || height > KN_FRAME_MAX_H)
         return kn_err_set(err, KN_EINVAL, NULL,
                           "frame size %dx%d is outside %dx%d..%dx%d", width, height,
-                          RING_MIN_W, RING_MIN_H, RING_MAX_W, RING_MAX_H);
+                          KN_FRAME_MIN_W, KN_FRAME_MIN_H, KN_FRAME_MAX_W, KN_FRAME_MAX_H);
     /* Odd sizes are fine here (chroma is rounded up, see compute_layout);
      * whether the output format takes them is the document's and the
      * encoder's business. */
@@ -208,10 +202,10 @@ size_t kn_ring_bytes(int width, int height, int slots)
     return L.total;
 }
 
-int kn_ring_width(const kn_ring *r) { return r ? r->width : 0; }
-int kn_ring_height(const kn_ring *r) { return r ? r->height : 0; }
-long kn_ring_frames(const kn_ring *r) { return r ? r->n_frames : 0; }
-int kn_ring_slots(const kn_ring *r) { return r ? r->slots : 0; }
+int kn_ring_width(const kn_ring *r) { KN_REQUIRE(r); return r->width; }
+int kn_ring_height(const kn_ring *r) { KN_REQUIRE(r); return r->height; }
+long kn_ring_frames(const kn_ring *r) { KN_REQUIRE(r); return r->n_frames; }
+int kn_ring_slots(const kn_ring *r) { KN_REQUIRE(r); return r->slots; }
 
 /* ---- locking and waiting ------------------------------------------------ */
 
@@ -294,20 +288,10 @@ static void fail_locked(kn_ring *r, int code, const char *fmt, ...)
     wake_all(r);
 }
 
-static int valid_worker(kn_ring *r, int worker)
-{
-    if (worker >= 0 && worker < KN_RING_MAX_WORKERS) return 1;
-    fail_locked(r, KN_EINTERNAL, "frame ring: worker index %d is outside 0..%d",
-                worker, KN_RING_MAX_WORKERS - 1);
-    return 0;
-}
-
-static int valid_frame(kn_ring *r, long frame, const char *who)
-{
-    if (frame >= 0 && frame < r->n_frames) return 1;
-    fail_locked(r, KN_EINTERNAL, "frame ring: %s for frame %ld, outside 0..%ld", who, frame, r->n_frames - 1);
-    return 0;
-}
+/* Caller contracts (ring.h): checked before the lock is taken, so a
+ * broken one aborts without leaving the robust mutex to be repaired. */
+static bool valid_worker(int worker) { return worker >= 0 && worker < KN_RING_MAX_WORKERS; }
+static bool valid_frame(const kn_ring *r, long frame) { return frame >= 0 && frame < r->n_frames; }
 
 /* The requeue position, or -1 (and the ring failed) if it is corrupt. */
 static int rq_get(kn_ring *r, uint32_t *head, uint32_t *len)
@@ -366,7 +350,7 @@ int kn_ring_slots_that_fit(int width, int height, int want, int64_t avail)
 {
     struct layout L;
     if (want < RING_MIN_SLOTS || avail <= 0) return 0;
-    if (want > RING_MAX_SLOTS) want = RING_MAX_SLOTS;
+    if (want > KN_RING_MAX_SLOTS) want = KN_RING_MAX_SLOTS;
     if (check_geometry(width, height, want, NULL) != KN_OK || compute_layout(width, height, 1, &L) != 0) return 0;
     if ((uint64_t)avail <= L.data_off) return 0;
     uint64_t n = ((uint64_t)avail - L.data_off) / L.slot_bytes;
@@ -436,18 +420,18 @@ int kn_ring_create(int width, int height, int slots, long n_frames,
     void *map = MAP_FAILED;
     struct layout L;
 
-    if (!out || !fd_out) return kn_err_set(err, KN_EINVAL, NULL, "kn_ring_create: out and fd_out are required");
+    KN_REQUIRE(out && fd_out);
     *out = NULL;
     *fd_out = -1;
     if ((rc = check_geometry(width, height, slots, err)) != KN_OK) goto out;
-    if (n_frames < 1 || n_frames > RING_MAX_FRAMES) {
-        rc = kn_err_set(err, KN_EINVAL, NULL, "frame count must be 1..%ld, got %ld", RING_MAX_FRAMES, n_frames);
+    if (n_frames < 1 || n_frames > KN_RING_MAX_FRAMES) {
+        rc = kn_err_set(err, KN_EINVAL, NULL, "frame count must be 1..%ld, got %ld", KN_RING_MAX_FRAMES, n_frames);
         goto out;
     }
-    if (compute_layout(width, height, slots, &L) != 0 || (uint64_t)L.total > RING_MAX_BYTES) {
+    if (compute_layout(width, height, slots, &L) != 0 || (uint64_t)L.total > KN_RING_MAX_BYTES) {
         rc = kn_err_set(err, KN_ENOMEM, NULL,
                         "a frame ring of %d slots of %dx%d needs more than the %llu MiB cap; use fewer slots",
-                        slots, width, height, (unsigned long long)(RING_MAX_BYTES >> 20));
+                        slots, width, height, (unsigned long long)(KN_RING_MAX_BYTES >> 20));
         goto out;
     }
     if ((rc = open_backing(width, height, &slots, &fd, err)) != KN_OK) goto out;
@@ -524,16 +508,16 @@ int kn_ring_attach(int fd, kn_ring **out, kn_err *err)
     struct stat st;
     struct layout L;
 
-    if (!out) return kn_err_set(err, KN_EINVAL, NULL, "kn_ring_attach: out is required");
+    KN_REQUIRE(out);
     *out = NULL;
     if (fstat(fd, &st) != 0) {
         rc = kn_err_set(err, KN_EIO, NULL, "cannot inspect the frame ring fd %d: %s", fd, strerror(errno));
         goto out;
     }
-    if (st.st_size < (off_t)sizeof(struct ring_shm) || (uint64_t)st.st_size > RING_MAX_BYTES) {
+    if (st.st_size < (off_t)sizeof(struct ring_shm) || (uint64_t)st.st_size > KN_RING_MAX_BYTES) {
         rc = kn_err_set(err, KN_EINVAL, NULL,
                         "fd %d is not a frame ring: its size %lld bytes is outside %zu..%llu",
-                        fd, (long long)st.st_size, sizeof(struct ring_shm), (unsigned long long)RING_MAX_BYTES);
+                        fd, (long long)st.st_size, sizeof(struct ring_shm), (unsigned long long)KN_RING_MAX_BYTES);
         goto out;
     }
     size = (size_t)st.st_size;
@@ -557,7 +541,7 @@ int kn_ring_attach(int fd, kn_ring **out, kn_err *err)
     int width = h->width, height = h->height, slots = h->slots;
     long n_frames = (long)h->n_frames;
     if ((rc = check_geometry(width, height, slots, err)) != KN_OK) goto out;
-    if (n_frames < 1 || n_frames > RING_MAX_FRAMES) {
+    if (n_frames < 1 || n_frames > KN_RING_MAX_FRAMES) {
         rc = kn_err_set(err, KN_EINVAL, NULL, "frame ring header is corrupt: frame count %ld", n_frames);
         goto out;
     }
@@ -602,11 +586,12 @@ void kn_ring_destroy(kn_ring *r)
 int kn_ring_claim(kn_ring *r, int worker, long *frame)
 {
     int res = KN_RING_STOPPED;
-    if (frame) *frame = -1;
-    if (!r || !frame || ring_lock(r) != 0) return KN_RING_STOPPED;
+    KN_REQUIRE(r && frame && valid_worker(worker));
+    *frame = -1;
+    if (ring_lock(r) != 0) return KN_RING_STOPPED;
     struct ring_shm *h = r->h;
     uint32_t head, len;
-    if (stopped(r) || !valid_worker(r, worker) || rq_get(r, &head, &len) != 0) goto out;
+    if (stopped(r) || rq_get(r, &head, &len) != 0) goto out;
     if (h->held[worker] >= 0) {
         fail_locked(r, KN_EINTERNAL, "frame ring: worker %d claimed a frame while still holding frame %lld",
                     worker, (long long)h->held[worker]);
@@ -638,10 +623,10 @@ out:
 
 int kn_ring_acquire(kn_ring *r, int worker, long frame, kn_ring_planes *p)
 {
-    if (!r || !p || ring_lock(r) != 0) return KN_RING_STOPPED;
+    KN_REQUIRE(r && p && valid_worker(worker) && valid_frame(r, frame));
+    if (ring_lock(r) != 0) return KN_RING_STOPPED;
     struct ring_shm *h = r->h;
     int res = KN_RING_STOPPED;
-    if (!valid_worker(r, worker) || !valid_frame(r, frame, "acquire")) goto out;
     if (h->held[worker] != frame) {
         fail_locked(r, KN_EINTERNAL, "frame ring: worker %d acquired frame %ld without holding it", worker, frame);
         goto out;
@@ -669,9 +654,9 @@ out:
 
 void kn_ring_publish(kn_ring *r, int worker, long frame)
 {
-    if (!r || ring_lock(r) != 0) return;
+    KN_REQUIRE(r && valid_worker(worker) && valid_frame(r, frame));
+    if (ring_lock(r) != 0) return;
     struct ring_shm *h = r->h;
-    if (!valid_worker(r, worker) || !valid_frame(r, frame, "publish")) goto out;
     int s = (int)(frame % r->slots);
     if (h->slot[s] != slot_word(SLOT_WRITING, worker, frame) || h->held[worker] != frame) {
         fail_locked(r, KN_EINTERNAL, "frame ring: worker %d published frame %ld it was not writing", worker, frame);
@@ -692,7 +677,8 @@ out:
 /* timeout_ms < 0 waits without a limit; 0 only looks. */
 int kn_ring_wait(kn_ring *r, long frame, kn_ring_planes *p, int timeout_ms)
 {
-    if (!r || !p || ring_lock(r) != 0) return KN_RING_STOPPED;
+    KN_REQUIRE(r && p && valid_frame(r, frame));
+    if (ring_lock(r) != 0) return KN_RING_STOPPED;
     struct ring_shm *h = r->h;
     int res = KN_RING_STOPPED;
     struct timespec deadline, *dl = NULL;
@@ -706,7 +692,6 @@ int kn_ring_wait(kn_ring *r, long frame, kn_ring_planes *p, int timeout_ms)
         }
         dl = &deadline;
     }
-    if (!valid_frame(r, frame, "wait")) goto out;
     int s = (int)(frame % r->slots);
     for (int timed_out = 0;; ) {
         if (stopped(r)) goto out;
@@ -730,12 +715,9 @@ out:
 
 void kn_ring_release(kn_ring *r, long frame)
 {
-    if (!r || ring_lock(r) != 0) return;
+    KN_REQUIRE(r && valid_frame(r, frame));
+    if (ring_lock(r) != 0) return;
     struct ring_shm *h = r->h;
-    if (frame < 0 || frame >= r->n_frames) {
-        if (!stopped(r)) valid_frame(r, frame, "release");
-        goto out;
-    }
     int s = (int)(frame % r->slots);
     if (h->slot[s] != slot_word(SLOT_READY, 0, frame)) {
         /* A release after a stop may come from an encoder tearing down;
@@ -755,7 +737,8 @@ out:
 
 void kn_ring_cancel(kn_ring *r)
 {
-    if (!r || ring_lock(r) != 0) return;
+    KN_REQUIRE(r);
+    if (ring_lock(r) != 0) return;
     r->h->canceled = 1;
     wake_all(r);
     ring_unlock(r);
@@ -763,7 +746,8 @@ void kn_ring_cancel(kn_ring *r)
 
 void kn_ring_fail(kn_ring *r, int code, const char *msg)
 {
-    if (!r || ring_lock(r) != 0) return;
+    KN_REQUIRE(r);
+    if (ring_lock(r) != 0) return;
     /* The copy happens under the lock, before the code is set (see the file
      * comment); tests/test_ring.c dies inside it to exercise the robust
      * mutex. */
@@ -773,7 +757,7 @@ void kn_ring_fail(kn_ring *r, int code, const char *msg)
 
 int kn_ring_error(kn_ring *r, kn_err *err)
 {
-    if (!r) return KN_OK;
+    KN_REQUIRE(r);
     if (ring_lock(r) != 0) return kn_err_set(err, KN_EINTERNAL, NULL, "the frame ring lock is unusable");
     int code = r->h->fail_code;
     char msg[RING_MSG_CAP];
@@ -786,7 +770,8 @@ int kn_ring_error(kn_ring *r, kn_err *err)
 
 int kn_ring_canceled(kn_ring *r)
 {
-    if (!r || ring_lock(r) != 0) return 0;
+    KN_REQUIRE(r);
+    if (ring_lock(r) != 0) return 0;
     int c = r->h->canceled != 0;
     ring_unlock(r);
     return c;
@@ -844,11 +829,11 @@ static void repair_locked(kn_ring *r)
 
 long kn_ring_worker_lost(kn_ring *r, int worker)
 {
-    if (!r || ring_lock(r) != 0) return -1;
+    KN_REQUIRE(r && valid_worker(worker));
+    if (ring_lock(r) != 0) return -1;
     struct ring_shm *h = r->h;
     long ret = -1;
     uint32_t head, len;
-    if (!valid_worker(r, worker)) goto out;
     long f = (long)h->held[worker];
     if (f < 0) goto out;
     if (f >= r->n_frames) {   /* corrupt */
@@ -901,7 +886,8 @@ out:
 void kn_ring_progress(kn_ring *r, long *rendered, long *released)
 {
     long a = 0, b = 0;
-    if (r && ring_lock(r) == 0) {
+    KN_REQUIRE(r);
+    if (ring_lock(r) == 0) {
         b = (long)r->h->released;
         a = b;
         for (int i = 0; i < r->slots; i++) a += slot_state(r->h->slot[i]) == SLOT_READY;

@@ -6,8 +6,9 @@
  * Slots hold frames in the encoder's input format, YUV 4:2:0 planar (I420,
  * BT.601 limited range as libyuv's ARGBToI420 writes it), so the encoder can
  * wrap a slot's planes in an AVFrame without copying. Any size in
- * 16..7680 x 16..4320 is accepted, odd ones too (gif output): Y is
- * width x height, U and V are ceil(width / 2) x ceil(height / 2).
+ * KN_FRAME_MIN_W..KN_FRAME_MAX_W x KN_FRAME_MIN_H..KN_FRAME_MAX_H (the job's
+ * frame limits, common/limits.h) is accepted, odd ones too (gif output): Y
+ * is width x height, U and V are ceil(width / 2) x ceil(height / 2).
  *
  * Protocol (frame f always lives in slot f % K):
  *   producer: kn_ring_claim -> render privately -> kn_ring_acquire (blocks
@@ -29,6 +30,12 @@
  * the shm name is unlinked before create returns, so the memory lives exactly
  * as long as some process maps it or holds the fd. Pass the fd to workers
  * (SCM_RIGHTS); each process calls kn_ring_destroy on its own handle.
+ *
+ * Contract (KN_REQUIRE, checked before the ring's lock is taken): ring
+ * handles and out-pointers are not NULL, worker indexes are in
+ * 0..KN_RING_MAX_WORKERS-1 and frame indexes in 0..n_frames-1. What the
+ * ring reads back from shared memory is never trusted that way: a damaged
+ * header fails the ring instead.
  */
 #ifndef KN_PIPELINE_RING_H
 #define KN_PIPELINE_RING_H
@@ -37,8 +44,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
-
-#define KN_RING_MAX_WORKERS 64
+#include "common/limits.h"
 
 typedef struct kn_ring kn_ring;
 

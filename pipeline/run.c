@@ -19,7 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/limits.h"
 #include "common/log.h"
+#include "common/require.h"
 #include "encode/encoder.h"
 #include "encode/palette.h"
 #include "pipeline/ring.h"
@@ -32,6 +34,7 @@ typedef struct rel_ctx {
 struct kn_run {
     kn_pool *pool;
     const kn_doc *doc;
+    kn_run_output out;
     const char *doc_text;
     size_t len;
     char out_path[4096];
@@ -46,18 +49,38 @@ struct kn_run {
     void *progress_ctx;
 };
 
+int kn_run_output_of(const kn_doc *doc, kn_run_output *out, kn_err *err)
+{
+    KN_REQUIRE(doc && out);
+    const kn_output *o = &doc->output;
+    if (!kn_format_parse(o->format, &out->format))
+        return kn_err_set(err, KN_EINVAL, "/output/format", "unknown format \"%.32s\" (use %s)",
+                          o->format, kn_format_choices());
+    if (!kn_codec_parse(o->codec, &out->codec))
+        return kn_err_set(err, KN_EINVAL, "/output/codec", "unknown codec \"%.32s\"", o->codec);
+    if (!kn_encoder_pref_parse(o->encoder, &out->encoder))
+        return kn_err_set(err, KN_EINVAL, "/output/encoder", "unknown encoder \"%.32s\" (use %s)",
+                          o->encoder, kn_encoder_pref_choices());
+    return KN_OK;
+}
+
 int kn_run_create(kn_pool *pool, const kn_doc *doc, const char *doc_text, size_t len,
                   const char *out_path, int ring_slots, kn_run **out, kn_err *err)
 {
+    KN_REQUIRE(pool && doc && doc_text && out_path && out);
+    kn_run_output kind;
+    int rc = kn_run_output_of(doc, &kind, err);
+    if (rc != KN_OK) return rc;
     kn_run *r = calloc(1, sizeof *r);
     if (!r) return kn_err_set(err, KN_ENOMEM, NULL, "out of memory starting a job");
+    r->out = kind;
     r->pool = pool;
     r->doc = doc;
     r->doc_text = doc_text;
     r->len = len;
     r->ring_fd = -1;
     r->slots = ring_slots > 0 ? ring_slots : 8;
-    if (r->slots > 256) r->slots = 256;
+    if (r->slots > KN_RING_MAX_SLOTS) r->slots = KN_RING_MAX_SLOTS;
     if ((long)r->slots > doc->n_frames) r->slots = (int)doc->n_frames;
     if (r->slots < 1) r->slots = 1;
     snprintf(r->out_path, sizeof r->out_path, "%s", out_path);
@@ -74,12 +97,14 @@ int kn_run_create(kn_pool *pool, const kn_doc *doc, const char *doc_text, size_t
 
 void kn_run_set_progress(kn_run *r, kn_run_progress_fn fn, void *ctx)
 {
+    KN_REQUIRE(r);
     r->progress = fn;
     r->progress_ctx = ctx;
 }
 
 void kn_run_cancel(kn_run *r)
 {
+    KN_REQUIRE(r);
     pthread_mutex_lock(&r->lock);
     r->canceled = 1;
     if (r->ring) kn_ring_cancel(r->ring);
@@ -238,14 +263,15 @@ int kn_run_exec(kn_run *r, kn_run_result *res, kn_err *err)
     const kn_doc *d = r->doc;
     int submitted = 0;
     kn_ring *ring = NULL;
-    int gif = !strcmp(d->output.format, "gif");
+    KN_REQUIRE(r && res);
+    bool gif = r->out.format == KN_FORMAT_GIF;
 
     memset(res, 0, sizeof *res);
     double t0 = kn_mono(), t_enc = t0;
 
     kn_encoder_opts eo = {
         .width = d->width, .height = d->height, .fps_num = d->fps_num, .fps_den = d->fps_den,
-        .format = d->output.format, .codec = d->output.codec, .encoder = d->output.encoder,
+        .format = r->out.format, .codec = r->out.codec, .encoder = r->out.encoder,
         .quality = d->output.quality,
         .preset = d->output.preset, .bitrate_kbps = d->output.bitrate_kbps,
         .keyframe_interval = d->output.keyframe_interval,

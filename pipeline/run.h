@@ -22,10 +22,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/vocab.h"
 #include "doc/doc.h"
 #include "pipeline/pool.h"
 
 typedef struct kn_run kn_run;
+
+/* A document's output block in the vocabulary's types. doc/doc.h still
+ * keeps format, codec and encoder as the strings its parser checked, and
+ * this is the one place they become enums (for the run, the scheduler and
+ * the command line) until doc/ parses them at the JSON edge. KN_EINVAL at
+ * the /output field for a string the vocabulary does not know, which a
+ * document from kn_doc_parse never has. */
+typedef struct kn_run_output {
+    kn_format format;
+    kn_codec codec;
+    kn_encoder_pref encoder;
+} kn_run_output;
+
+int kn_run_output_of(const kn_doc *doc, kn_run_output *out, kn_err *err);
 
 typedef struct kn_run_progress {
     long total, rendered, encoded;
@@ -43,6 +58,9 @@ typedef struct kn_run_result {
     double encode_seconds;   /* time spent inside the encoder (push, finish) */
 } kn_run_result;
 
+/* ring_slots <= 0 means 8; more than KN_RING_MAX_SLOTS or than the
+ * document has frames is cut to that. pool, doc, doc_text, out_path and out
+ * are required (KN_REQUIRE). */
 int kn_run_create(kn_pool *pool, const kn_doc *doc, const char *doc_text, size_t len,
                   const char *out_path, int ring_slots, kn_run **out, kn_err *err);
 

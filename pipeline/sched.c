@@ -17,10 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "doc/doc.h"
-#include "api/resource.h"
 #include "common/log.h"
-#include "encode/encoder.h"
+#include "common/require.h"
+#include "doc/doc.h"
 #include "pipeline/run.h"
 
 struct kn_sched {
@@ -45,8 +44,16 @@ struct kn_sched {
     unsigned long ev_gen;
 };
 
+/* An id the store can hold: the scheduler only ever gets ids that came
+ * from it or from kn_http_new_id. */
+static bool valid_id(const char *id)
+{
+    return id && id[0] && strnlen(id, KN_JOB_ID_MAX) < KN_JOB_ID_MAX;
+}
+
 void kn_sched_notify(kn_sched *s)
 {
+    KN_REQUIRE(s);
     pthread_mutex_lock(&s->ev_lock);
     s->ev_gen++;
     pthread_cond_broadcast(&s->ev_cond);
@@ -55,6 +62,7 @@ void kn_sched_notify(kn_sched *s)
 
 unsigned long kn_sched_generation(kn_sched *s)
 {
+    KN_REQUIRE(s);
     pthread_mutex_lock(&s->ev_lock);
     unsigned long g = s->ev_gen;
     pthread_mutex_unlock(&s->ev_lock);
@@ -63,6 +71,7 @@ unsigned long kn_sched_generation(kn_sched *s)
 
 unsigned long kn_sched_wait(kn_sched *s, unsigned long seen, int timeout_ms)
 {
+    KN_REQUIRE(s && timeout_ms >= 0);
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += timeout_ms / 1000;
@@ -82,6 +91,7 @@ unsigned long kn_sched_wait(kn_sched *s, unsigned long seen, int timeout_ms)
 
 void kn_sched_offer(kn_sched *s, const char *id, kn_doc *doc)
 {
+    KN_REQUIRE(s && valid_id(id) && doc);
     pthread_mutex_lock(&s->lock);
     unsigned k = s->offered_next++ % 4;
     kn_doc *old = s->offered[k].doc;
@@ -127,21 +137,19 @@ static void on_progress(void *ctx, const kn_run_progress *p)
     c->encoded_before = p->encoded;
 }
 
-void kn_sched_video_path(const kn_sched *s, const char *id, const char *format, char *buf, size_t n)
+void kn_sched_video_path(const kn_sched *s, const char *id, kn_format format, char *buf, size_t n)
 {
-    const char *ext = kn_encoder_extension(format);
-    snprintf(buf, n, "%s/%s.%s", s->video_dir, id, ext ? ext : "mp4");
+    KN_REQUIRE(s && valid_id(id) && buf);
+    snprintf(buf, n, "%s/%s.%s", s->video_dir, id, kn_format_extension(format));
 }
 
 static void fail_job(kn_sched *s, const char *id, int code, const char *msg)
 {
     kn_err err;
-    const char *name = kn_err_name(code);
-    /* Only the documented job error codes reach clients. */
-    if (code == KN_EINVAL || code == KN_ENOMEM || code == KN_EINTERNAL) name = "render_failed";
-    if (code == KN_EIO) name = "storage_failed";
+    const char *name = kn_err_job_code(code);   /* only the documented job codes reach clients */
     kn_warn("job %s failed (%s): %s", id, name, msg);
-    if (kn_store_finish(s->store, id, "failed", NULL, name, msg, &err) != KN_OK && err.code != KN_ECONFLICT)
+    if (kn_store_finish(s->store, id, KN_STATUS_FAILED, NULL, name, msg, &err) != KN_OK &&
+        err.code != KN_ECONFLICT)
         kn_error("job %s: could not record its failure: %s", id, err.msg);
 }
 
@@ -164,7 +172,12 @@ static void run_one(kn_sched *s, const char *id)
         fail_job(s, id, KN_ERENDER, err.msg);
         goto out;
     }
-    kn_sched_video_path(s, id, doc->output.format, path, sizeof path);
+    kn_run_output kind;
+    if (kn_run_output_of(doc, &kind, &err) != KN_OK) {
+        fail_job(s, id, KN_ERENDER, err.msg);
+        goto out;
+    }
+    kn_sched_video_path(s, id, kind.format, path, sizeof path);
     if (kn_run_create(s->pool, doc, text, len, path, s->ring_slots, &run, &err) != KN_OK) {
         fail_job(s, id, err.code, err.msg);
         goto out;
@@ -181,7 +194,7 @@ static void run_one(kn_sched *s, const char *id)
     /* A DELETE that landed between take_next and here already marked the
      * job canceled: do not start rendering it. */
     kn_job_rec now = {0};
-    if (kn_store_get(s->store, id, &now, NULL) == KN_OK && strcmp(now.status, "rendering") != 0)
+    if (kn_store_get(s->store, id, &now, NULL) == KN_OK && now.status != KN_STATUS_RENDERING)
         kn_run_cancel(run);
     kn_job_rec_clear(&now);
 
@@ -201,23 +214,25 @@ static void run_one(kn_sched *s, const char *id)
     pthread_mutex_unlock(&s->lock);
 
     if (rc == KN_OK) {
-        char *out = kn_resource_output(id, doc->output.format, doc->output.codec, res.encoder,
-                                       res.bytes, doc->width, doc->height, res.frames,
-                                       (double)res.frames * doc->fps_den / doc->fps_num);
+        kn_job_output facts = {
+            .format = kind.format, .codec = kind.codec, .bytes = res.bytes,
+            .width = doc->width, .height = doc->height, .frames = res.frames,
+            .duration = (double)res.frames * doc->fps_den / doc->fps_num,
+        };
+        snprintf(facts.encoder, sizeof facts.encoder, "%s", res.encoder);
         kn_err ferr;
-        if (kn_store_finish(s->store, id, "succeeded", out, NULL, NULL, &ferr) != KN_OK) {
+        if (kn_store_finish(s->store, id, KN_STATUS_SUCCEEDED, &facts, NULL, NULL, &ferr) != KN_OK) {
             /* Canceled while finishing: the cancel wins, drop the file. */
             kn_info("job %s finished but was canceled meanwhile: %s", id, ferr.msg);
             unlink(path);
         } else {
             kn_info("job %s: succeeded in %.2f s (%s, %lld bytes)", id, dt, res.encoder, res.bytes);
         }
-        free(out);
     } else if (rc == KN_ECANCELED) {
         if (stopping) {
             kn_info("job %s: interrupted by shutdown; it will run again at the next start", id);
         } else {
-            kn_store_finish(s->store, id, "canceled", NULL, NULL, NULL, NULL);
+            kn_store_finish(s->store, id, KN_STATUS_CANCELED, NULL, NULL, NULL, NULL);
             kn_info("job %s: canceled", id);
         }
     } else {
@@ -278,6 +293,7 @@ static void remove_partials(const char *dir)
 int kn_sched_start(kn_store *store, kn_pool *pool, const char *video_dir,
                    int ring_slots, kn_sched **out, kn_err *err)
 {
+    KN_REQUIRE(store && pool && video_dir && out);
     kn_sched *s = calloc(1, sizeof *s);
     if (!s) return kn_err_set(err, KN_ENOMEM, NULL, "out of memory starting the scheduler");
     s->store = store;
@@ -309,6 +325,7 @@ int kn_sched_start(kn_store *store, kn_pool *pool, const char *video_dir,
 
 void kn_sched_wake(kn_sched *s)
 {
+    KN_REQUIRE(s);
     pthread_mutex_lock(&s->lock);
     s->wake = 1;
     pthread_cond_signal(&s->cond);
@@ -318,6 +335,7 @@ void kn_sched_wake(kn_sched *s)
 int kn_sched_cancel(kn_sched *s, const char *id)
 {
     int hit = 0;
+    KN_REQUIRE(s && valid_id(id));
     pthread_mutex_lock(&s->lock);
     if (s->current && strcmp(s->current_id, id) == 0) {
         kn_run_cancel(s->current);
@@ -329,6 +347,7 @@ int kn_sched_cancel(kn_sched *s, const char *id)
 
 void kn_sched_get_stats(kn_sched *s, kn_sched_stats *out)
 {
+    KN_REQUIRE(s && out);
     pthread_mutex_lock(&s->lock);
     *out = s->stats;
     pthread_mutex_unlock(&s->lock);

@@ -4,11 +4,13 @@
  * recording progress a few times a second and the outcome when they end.
  *
  * Ownership: borrows the store and the pool (they outlive the scheduler).
- * All functions are thread-safe.
+ * All functions are thread-safe. Every kn_sched argument is a handle from
+ * kn_sched_start, and ids are shorter than KN_JOB_ID_MAX (KN_REQUIRE).
  */
 #ifndef KN_PIPELINE_SCHED_H
 #define KN_PIPELINE_SCHED_H
 
+#include "common/vocab.h"
 #include "doc/doc.h"
 #include "pipeline/pool.h"
 #include "store/store.h"
@@ -40,8 +42,8 @@ void kn_sched_wake(kn_sched *s);
  * canceled). Returns 1 if it was running. */
 int kn_sched_cancel(kn_sched *s, const char *id);
 
-/* Path of a job's video in format ("mp4", "webm") into buf. */
-void kn_sched_video_path(const kn_sched *s, const char *id, const char *format, char *buf, size_t n);
+/* Path of a job's video in format into buf ("<video_dir>/<id>.<ext>"). */
+void kn_sched_video_path(const kn_sched *s, const char *id, kn_format format, char *buf, size_t n);
 
 void kn_sched_get_stats(kn_sched *s, kn_sched_stats *out);
 

@@ -37,7 +37,12 @@
 
 #define FONT_CACHE 16
 #define PNG_CAP ((size_t)256 << 20)
-#define MAX_SIDE 16384
+/* A canvas is a frame or a composition's frame, both within KN_FRAME_MAX_W x
+ * KN_FRAME_MAX_H once the parser has checked the document. This bound is
+ * not that limit but a guard on the Cairo surface for callers that skip the
+ * parser (tests, fuzzers): square, and half Cairo's own 32767, so a bad
+ * size fails here with a message instead of as a Cairo error status. */
+#define CANVAS_MAX_SIDE 16384
 
 typedef struct font_entry {
     char *key;                      /* the element's font string */
@@ -121,9 +126,9 @@ int kn_canvas_create(int width, int height, kn_canvas **out, kn_err *err)
     int rc = KN_OK;
 
     *out = NULL;
-    if (width < 1 || height < 1 || width > MAX_SIDE || height > MAX_SIDE)
+    if (width < 1 || height < 1 || width > CANVAS_MAX_SIDE || height > CANVAS_MAX_SIDE)
         return kn_err_set(err, KN_EINVAL, NULL,
-                          "canvas size %dx%d is outside 1..%d", width, height, MAX_SIDE);
+                          "canvas size %dx%d is outside 1..%d", width, height, CANVAS_MAX_SIDE);
     c = calloc(1, sizeof *c);
     if (!c) return kn_err_set(err, KN_ENOMEM, NULL, "out of memory for a canvas");
     c->width = width;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api/http.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "encode/encoder.h"
 #include "pipeline/pool.h"
@@ -26,10 +27,10 @@ void kn_server_config_defaults(kn_server_config *cfg)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1) n = 1;
-    if (n > 64) n = 64;
+    if (n > KN_RING_MAX_WORKERS) n = KN_RING_MAX_WORKERS;
     *cfg = (kn_server_config){
         .port = 8080, .data = "./data", .workers = (int)n,
-        .max_body = (size_t)64 << 20, .max_queued = 1000,
+        .max_body = KN_HTTP_MAX_BODY_DEFAULT, .max_queued = KN_HTTP_MAX_QUEUED_DEFAULT,
     };
 }
 

@@ -17,7 +17,11 @@
  * - The schema version lives in PRAGMA user_version; migrations[i] takes the
  *   schema from version i to i + 1 and is applied inside one transaction.
  * - Column values: created_at/started_at/finished_at NULL <-> 0 in the
- *   record, eta NULL <-> negative, error_code NULL <-> "".
+ *   record, eta NULL <-> negative, error_code NULL <-> "", output_format
+ *   NULL <-> has_output false (the other output_* columns are set with it).
+ * - Text columns holding a vocabulary word (status, output_format,
+ *   output_codec) are parsed into the enum when a row is read: this file is
+ *   their edge. The schema's CHECK constraints admit the same spellings.
  */
 #include "store/store.h"
 
@@ -31,12 +35,10 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/require.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define BUSY_TIMEOUT_MS 5000
-#define IDEM_WINDOW_S (24.0 * 3600.0)
-#define LIST_DEFAULT 50
-#define LIST_MAX 1000
 #define ECODE_CAP sizeof(((kn_job_rec *)0)->error_code)
 
 /* migrations[i] upgrades the schema from version i to i + 1. */
@@ -79,15 +81,56 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "INSERT INTO job_docs (seq, doc) SELECT seq, doc FROM jobs;"
     "ALTER TABLE jobs DROP COLUMN doc;"
     "PRAGMA user_version = 2;",
+
+    /* The output facts become columns instead of a JSON text: the API
+     * re-parsed that text to learn a job's format (to find its file), and
+     * the scheduler had to build the API's JSON to store it. The backfill
+     * reads each stored object once (SQLite's JSON functions); an object
+     * without "format" predates webm and gif, so it is mp4, and its codec
+     * is the format's default. A row whose text is not such an object keeps
+     * no output (the API showed null for it already). */
+    "ALTER TABLE jobs ADD COLUMN output_format TEXT"
+    "  CHECK (output_format IN ('mp4','webm','gif'));"
+    "ALTER TABLE jobs ADD COLUMN output_codec TEXT"
+    "  CHECK (output_codec IN ('h264','hevc','vp9','gif'));"
+    "ALTER TABLE jobs ADD COLUMN output_encoder TEXT;"
+    "ALTER TABLE jobs ADD COLUMN output_bytes INTEGER;"
+    "ALTER TABLE jobs ADD COLUMN output_width INTEGER;"
+    "ALTER TABLE jobs ADD COLUMN output_height INTEGER;"
+    "ALTER TABLE jobs ADD COLUMN output_frames INTEGER;"
+    "ALTER TABLE jobs ADD COLUMN output_duration REAL;"
+    "UPDATE jobs SET"
+    "  output_format = coalesce(json_extract(output, '$.format'), 'mp4'),"
+    "  output_codec = coalesce(json_extract(output, '$.codec'),"
+    "    CASE coalesce(json_extract(output, '$.format'), 'mp4')"
+    "      WHEN 'webm' THEN 'vp9' WHEN 'gif' THEN 'gif' ELSE 'h264' END),"
+    "  output_encoder = coalesce(json_extract(output, '$.encoder'), ''),"
+    "  output_bytes = coalesce(json_extract(output, '$.bytes'), 0),"
+    "  output_width = coalesce(json_extract(output, '$.width'), 0),"
+    "  output_height = coalesce(json_extract(output, '$.height'), 0),"
+    "  output_frames = coalesce(json_extract(output, '$.frames'), 0),"
+    "  output_duration = coalesce(json_extract(output, '$.duration'), 0)"
+    /* CASE, because only it is sure to skip the JSON functions (which
+     * raise an error on malformed text) when json_valid says no. */
+    " WHERE status = 'succeeded' AND CASE WHEN json_valid(output) THEN"
+    "  json_type(output) = 'object'"
+    "  AND coalesce(json_extract(output, '$.format'), 'mp4') IN ('mp4','webm','gif')"
+    "  AND coalesce(json_extract(output, '$.codec'), 'h264') IN ('h264','hevc','vp9','gif')"
+    "  ELSE 0 END;"
+    "ALTER TABLE jobs DROP COLUMN output;"
+    "PRAGMA user_version = 3;",
 };
 
 /* The column list every record read uses; read_row() indexes it. */
-#define JOB_COLS "id, status, metadata, created_at, started_at, finished_at, " \
-                 "frames_total, frames_rendered, frames_encoded, render_fps, eta, "  \
-                 "error_code, error_message, output, attempts"
+#define JOB_COLS "id, status, metadata, created_at, started_at, finished_at, "      \
+                 "frames_total, frames_rendered, frames_encoded, render_fps, eta, "   \
+                 "error_code, error_message, output_format, output_codec, "          \
+                 "output_encoder, output_bytes, output_width, output_height, "        \
+                 "output_frames, output_duration, attempts"
 enum {
     C_ID, C_STATUS, C_METADATA, C_CREATED, C_STARTED, C_FINISHED,
-    C_TOTAL, C_RENDERED, C_ENCODED, C_FPS, C_ETA, C_ECODE, C_EMSG, C_OUTPUT,
+    C_TOTAL, C_RENDERED, C_ENCODED, C_FPS, C_ETA, C_ECODE, C_EMSG,
+    C_OFORMAT, C_OCODEC, C_OENCODER, C_OBYTES, C_OWIDTH, C_OHEIGHT, C_OFRAMES, C_ODURATION,
     C_ATTEMPTS,
     C_DOC_SAME      /* ST_IDEM only: 1 when the stored document equals ?3 */
 };
@@ -131,8 +174,11 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PROGRESS] = "UPDATE jobs SET frames_total = ?2, frames_rendered = MAX(frames_rendered, ?3),"
                     " frames_encoded = MAX(frames_encoded, ?4), render_fps = ?5, eta = ?6"
                     " WHERE id = ?1 AND status = 'rendering'",
-    [ST_FINISH] = "UPDATE jobs SET status = ?2, finished_at = ?3, output = ?4,"
+    [ST_FINISH] = "UPDATE jobs SET status = ?2, finished_at = ?3,"
                   " error_code = ?5, error_message = ?6,"
+                  " output_format = ?4, output_codec = ?7, output_encoder = ?8,"
+                  " output_bytes = ?9, output_width = ?10, output_height = ?11,"
+                  " output_frames = ?12, output_duration = ?13,"
                   " frames_rendered = CASE WHEN ?2 = 'succeeded' THEN frames_total"
                   "   ELSE frames_rendered END,"
                   " frames_encoded = CASE WHEN ?2 = 'succeeded' THEN frames_total"
@@ -174,18 +220,14 @@ static int db_fail(sqlite3 *db, kn_err *err, const char *fmt, ...)
     return kn_err_set(err, KN_EIO, NULL, "%s: %s", what, m ? m : "out of memory");
 }
 
-static int valid_status(const char *st)
-{
-    static const char *const all[] = {"queued", "rendering", "succeeded", "failed", "canceled"};
-    if (!st) return 0;
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (!strcmp(st, all[i])) return 1;
-    return 0;
-}
-
-static int valid_id(const char *id)
+static bool valid_id(const char *id)
 {
     return id && id[0] && strnlen(id, KN_JOB_ID_MAX) < KN_JOB_ID_MAX;
+}
+
+static bool valid_status(const kn_job_status *st)
+{
+    return !st || (unsigned)*st < KN_STATUS_COUNT;
 }
 
 /* A cached statement, ready to bind. */
@@ -275,12 +317,33 @@ static int col_dup(sqlite3_stmt *st, int i, char **dst)
 static int read_row(sqlite3_stmt *st, kn_job_rec *out, kn_err *err)
 {
     kn_job_rec r;
+    char word[16];
     memset(&r, 0, sizeof r);
     col_copy(st, C_ID, r.id, sizeof r.id);
-    col_copy(st, C_STATUS, r.status, sizeof r.status);
+    col_copy(st, C_STATUS, word, sizeof word);
+    /* The CHECK constraint admits only the five: another word is a damaged
+     * or foreign database. */
+    if (!kn_job_status_parse(word, &r.status))
+        return kn_err_set(err, KN_EIO, NULL, "job %s has status \"%s\" in the database, which "
+                          "this build does not know", r.id, word);
+    r.has_output = sqlite3_column_type(st, C_OFORMAT) != SQLITE_NULL;
+    if (r.has_output) {
+        kn_job_output *o = &r.output;
+        char codec[16];
+        col_copy(st, C_OFORMAT, word, sizeof word);
+        col_copy(st, C_OCODEC, codec, sizeof codec);
+        if (!kn_format_parse(word, &o->format) || !kn_codec_parse(codec, &o->codec))
+            return kn_err_set(err, KN_EIO, NULL, "job %s has output %s/%s in the database, which "
+                              "this build does not know", r.id, word, codec);
+        col_copy(st, C_OENCODER, o->encoder, sizeof o->encoder);
+        o->bytes = (long long)sqlite3_column_int64(st, C_OBYTES);
+        o->width = sqlite3_column_int(st, C_OWIDTH);
+        o->height = sqlite3_column_int(st, C_OHEIGHT);
+        o->frames = (long)sqlite3_column_int64(st, C_OFRAMES);
+        o->duration = col_double(st, C_ODURATION, 0);
+    }
     col_copy(st, C_ECODE, r.error_code, sizeof r.error_code);
-    if (col_dup(st, C_METADATA, &r.metadata) ||
-        col_dup(st, C_EMSG, &r.error_message) || col_dup(st, C_OUTPUT, &r.output)) {
+    if (col_dup(st, C_METADATA, &r.metadata) || col_dup(st, C_EMSG, &r.error_message)) {
         kn_job_rec_clear(&r);
         return kn_err_set(err, KN_ENOMEM, NULL, "out of memory reading a job record");
     }
@@ -312,7 +375,6 @@ void kn_job_rec_clear(kn_job_rec *r)
     free(r->doc);
     free(r->metadata);
     free(r->error_message);
-    free(r->output);
     memset(r, 0, sizeof *r);
 }
 
@@ -390,7 +452,7 @@ int kn_store_open(const char *path, kn_store **out, kn_err *err)
     int ret = KN_OK;
     kn_store *s = NULL;
     char mode[32];
-    if (!out) return kn_err_set(err, KN_EINVAL, NULL, "kn_store_open: out is NULL");
+    KN_REQUIRE(out);
     *out = NULL;
     if (!path || !*path)
         return kn_err_set(err, KN_EINVAL, NULL, "job store: no database path given");
@@ -472,15 +534,8 @@ int kn_store_insert(kn_store *s, kn_job_rec *rec, const char *idem_key,
 {
     int ret = KN_OK;
     sqlite3_stmt *st = NULL;
+    KN_REQUIRE(s && rec && valid_id(rec->id) && rec->doc && rec->frames_total >= 0);
     if (existing) *existing = 0;
-    if (!s || !rec) return kn_err_set(err, KN_EINVAL, NULL, "kn_store_insert: NULL argument");
-    if (!valid_id(rec->id))
-        return kn_err_set(err, KN_EINVAL, NULL, "storing a job: the id is empty or longer than %d",
-                          KN_JOB_ID_MAX - 1);
-    if (!rec->doc)
-        return kn_err_set(err, KN_EINVAL, NULL, "storing job %s: no document", rec->id);
-    if (rec->frames_total < 0)
-        return kn_err_set(err, KN_EINVAL, NULL, "storing job %s: negative frames_total", rec->id);
 
     double now = kn_now();
     double created = rec->created_at > 0 ? rec->created_at : now;
@@ -493,7 +548,7 @@ int kn_store_insert(kn_store *s, kn_job_rec *rec, const char *idem_key,
 
     if (idem_key) {
         st = stmt(s, ST_IDEM);
-        if (bind_text(st, 1, idem_key) || sqlite3_bind_double(st, 2, now - IDEM_WINDOW_S) ||
+        if (bind_text(st, 1, idem_key) || sqlite3_bind_double(st, 2, now - KN_STORE_IDEM_WINDOW_S) ||
             bind_text(st, 3, rec->doc)) {
             ret = db_fail(s->db, err, "%s: looking up its Idempotency-Key", what);
             goto out;
@@ -534,7 +589,8 @@ int kn_store_insert(kn_store *s, kn_job_rec *rec, const char *idem_key,
 
     if (max_queued > 0) {
         st = stmt(s, ST_COUNT_STATUS);
-        if (bind_text(st, 1, "queued") || sqlite3_step(st) != SQLITE_ROW) {
+        if (bind_text(st, 1, kn_job_status_name(KN_STATUS_QUEUED)) ||
+            sqlite3_step(st) != SQLITE_ROW) {
             ret = db_fail(s->db, err, "%s: counting queued jobs", what);
             goto out;
         }
@@ -568,7 +624,7 @@ int kn_store_insert(kn_store *s, kn_job_rec *rec, const char *idem_key,
     if (ret != KN_OK) goto out;
 
     /* Make rec describe the row as stored. */
-    snprintf(rec->status, sizeof rec->status, "queued");
+    rec->status = KN_STATUS_QUEUED;
     rec->created_at = created;
     rec->started_at = rec->finished_at = 0;
     rec->frames_rendered = rec->frames_encoded = 0;
@@ -577,8 +633,8 @@ int kn_store_insert(kn_store *s, kn_job_rec *rec, const char *idem_key,
     rec->error_code[0] = '\0';
     free(rec->error_message);
     rec->error_message = NULL;
-    free(rec->output);
-    rec->output = NULL;
+    rec->has_output = false;
+    memset(&rec->output, 0, sizeof rec->output);
     rec->attempts = 0;
 out:
     release(st);
@@ -592,7 +648,7 @@ out:
 int kn_store_get(kn_store *s, const char *id, kn_job_rec *out, kn_err *err)
 {
     int ret = KN_OK;
-    if (!s || !id || !out) return kn_err_set(err, KN_EINVAL, NULL, "kn_store_get: NULL argument");
+    KN_REQUIRE(s && valid_id(id) && out);
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = stmt(s, ST_GET);
     if (bind_text(st, 1, id)) {
@@ -615,7 +671,7 @@ out:
 int kn_store_get_doc(kn_store *s, const char *id, char **doc, kn_err *err)
 {
     int ret = KN_OK;
-    if (!s || !id || !doc) return kn_err_set(err, KN_EINVAL, NULL, "kn_store_get_doc: NULL argument");
+    KN_REQUIRE(s && valid_id(id) && doc);
     *doc = NULL;
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = stmt(s, ST_DOC);
@@ -638,7 +694,7 @@ out:
     return ret;
 }
 
-int kn_store_list(kn_store *s, const char *status, int limit, const char *after,
+int kn_store_list(kn_store *s, const kn_job_status *status, int limit, const char *after,
                   kn_job_rec **out, size_t *n, char next[KN_JOB_ID_MAX], kn_err *err)
 {
     int ret = KN_OK;
@@ -647,20 +703,15 @@ int kn_store_list(kn_store *s, const char *status, int limit, const char *after,
     size_t cnt = 0;
     int more = 0;
     char cursor[KN_JOB_ID_MAX + 1] = "";
-    if (!s || !out || !n || !next)
-        return kn_err_set(err, KN_EINVAL, NULL, "kn_store_list: NULL argument");
+    KN_REQUIRE(s && out && n && next && valid_status(status));
     /* Copied first: `after` may be the caller's `next` buffer of the last page.
      * One byte over the id limit keeps an over-long cursor unknown. */
     if (after) snprintf(cursor, sizeof cursor, "%s", after);
     *out = NULL;
     *n = 0;
     next[0] = '\0';
-    if (status && !valid_status(status))
-        return kn_err_set(err, KN_EINVAL, NULL,
-                          "unknown status \"%.32s\" (use queued, rendering, succeeded, failed "
-                          "or canceled)", status);
-    if (limit <= 0) limit = LIST_DEFAULT;
-    if (limit > LIST_MAX) limit = LIST_MAX;
+    if (limit <= 0) limit = KN_STORE_LIST_DEFAULT;
+    if (limit > KN_STORE_LIST_MAX) limit = KN_STORE_LIST_MAX;
     v = calloc((size_t)limit, sizeof *v);
     if (!v) return kn_err_set(err, KN_ENOMEM, NULL, "listing jobs: out of memory");
 
@@ -694,7 +745,7 @@ int kn_store_list(kn_store *s, const char *status, int limit, const char *after,
     st = stmt(s, status ? ST_LIST_STATUS : ST_LIST_ALL);
     /* One row more than asked tells whether another page exists. */
     if (sqlite3_bind_int64(st, 1, before) || sqlite3_bind_int(st, 2, limit + 1) ||
-        (status && bind_text(st, 3, status))) {
+        (status && bind_text(st, 3, kn_job_status_name(*status)))) {
         ret = db_fail(s->db, err, "listing jobs");
         goto out;
     }
@@ -734,17 +785,16 @@ out:
     return KN_OK;
 }
 
-int kn_store_count(kn_store *s, const char *status, long *n, kn_err *err)
+int kn_store_count(kn_store *s, const kn_job_status *status, long *n, kn_err *err)
 {
     int ret = KN_OK;
-    if (!s || !n) return kn_err_set(err, KN_EINVAL, NULL, "kn_store_count: NULL argument");
+    KN_REQUIRE(s && n && valid_status(status));
     *n = 0;
-    if (status && !valid_status(status))
-        return kn_err_set(err, KN_EINVAL, NULL, "counting jobs: unknown status \"%.32s\"", status);
+    const char *name = status ? kn_job_status_name(*status) : NULL;
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = stmt(s, status ? ST_COUNT_STATUS : ST_COUNT_ALL);
-    if ((status && bind_text(st, 1, status)) || sqlite3_step(st) != SQLITE_ROW)
-        ret = db_fail(s->db, err, "counting %s jobs", status ? status : "all");
+    if ((name && bind_text(st, 1, name)) || sqlite3_step(st) != SQLITE_ROW)
+        ret = db_fail(s->db, err, "counting %s jobs", name ? name : "all");
     else
         *n = (long)sqlite3_column_int64(st, 0);
     release(st);
@@ -758,8 +808,7 @@ int kn_store_take_next(kn_store *s, char id[KN_JOB_ID_MAX], int *found, kn_err *
 {
     int ret = KN_OK;
     sqlite3_stmt *st = NULL;
-    if (!s || !id || !found)
-        return kn_err_set(err, KN_EINVAL, NULL, "kn_store_take_next: NULL argument");
+    KN_REQUIRE(s && id && found);
     id[0] = '\0';
     *found = 0;
     char got[KN_JOB_ID_MAX] = "";
@@ -805,9 +854,7 @@ int kn_store_progress(kn_store *s, const char *id, long total, long rendered,
                       long encoded, double fps, double eta, kn_err *err)
 {
     int ret = KN_OK;
-    if (!s || !id) return kn_err_set(err, KN_EINVAL, NULL, "kn_store_progress: NULL argument");
-    if (total < 0 || rendered < 0 || encoded < 0)
-        return kn_err_set(err, KN_EINVAL, NULL, "progress of job %.64s: negative frame count", id);
+    KN_REQUIRE(s && valid_id(id) && total >= 0 && rendered >= 0 && encoded >= 0);
     if (!isfinite(fps) || fps < 0) fps = 0;
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = stmt(s, ST_PROGRESS);
@@ -827,34 +874,44 @@ int kn_store_progress(kn_store *s, const char *id, long total, long rendered,
     return ret;
 }
 
-int kn_store_finish(kn_store *s, const char *id, const char *status,
-                    const char *output_json, const char *error_code,
+int kn_store_finish(kn_store *s, const char *id, kn_job_status status,
+                    const kn_job_output *output, const char *error_code,
                     const char *error_message, kn_err *err)
 {
     int ret = KN_OK;
     sqlite3_stmt *st = NULL;
-    if (!s || !id || !status)
-        return kn_err_set(err, KN_EINVAL, NULL, "kn_store_finish: NULL argument");
-    int ok = !strcmp(status, "succeeded"), failed = !strcmp(status, "failed");
-    if (!ok && !failed && strcmp(status, "canceled") != 0)
-        return kn_err_set(err, KN_EINVAL, NULL,
-                          "finishing job %.64s: \"%.32s\" is not a final status", id, status);
-    if (failed && (!error_code || !*error_code || strlen(error_code) >= ECODE_CAP))
-        return kn_err_set(err, KN_EINVAL, NULL,
-                          "finishing job %.64s as failed: an error code (under 32 bytes) is "
-                          "required", id);
+    bool ok = status == KN_STATUS_SUCCEEDED, failed = status == KN_STATUS_FAILED;
+    KN_REQUIRE(s && valid_id(id) && kn_job_status_is_final(status));
+    KN_REQUIRE(!ok || (output && (unsigned)output->format < KN_FORMAT_COUNT &&
+                       (unsigned)output->codec < KN_CODEC_COUNT));
+    KN_REQUIRE(!failed || (error_code && *error_code && strlen(error_code) < ECODE_CAP));
+    const char *name = kn_job_status_name(status);
     char what[96];
-    snprintf(what, sizeof what, "finishing job %.40s as %s", id, status);
+    snprintf(what, sizeof what, "finishing job %.40s as %s", id, name);
 
     pthread_mutex_lock(&s->mu);
     ret = tx_begin(s, ST_BEGIN_IMMEDIATE, err, what);
     if (ret != KN_OK) goto out;
     st = stmt(s, ST_FINISH);
-    if (bind_text(st, 1, id) || bind_text(st, 2, status) ||
-        sqlite3_bind_double(st, 3, kn_now()) || bind_text(st, 4, ok ? output_json : NULL) ||
-        bind_text(st, 5, failed ? error_code : NULL) ||
-        bind_text(st, 6, failed ? (error_message ? error_message : error_code) : NULL) ||
-        step_done(st) != SQLITE_OK) {
+    /* Unbound output parameters stay NULL: only a success has output. */
+    int rc = bind_text(st, 1, id);
+    if (rc == SQLITE_OK) rc = bind_text(st, 2, name);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 3, kn_now());
+    if (rc == SQLITE_OK) rc = bind_text(st, 5, failed ? error_code : NULL);
+    if (rc == SQLITE_OK)
+        rc = bind_text(st, 6, failed ? (error_message ? error_message : error_code) : NULL);
+    if (rc == SQLITE_OK && ok) {
+        rc = bind_text(st, 4, kn_format_name(output->format));
+        if (rc == SQLITE_OK) rc = bind_text(st, 7, kn_codec_name(output->codec));
+        if (rc == SQLITE_OK) rc = bind_text(st, 8, output->encoder);
+        if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 9, output->bytes);
+        if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 10, output->width);
+        if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 11, output->height);
+        if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 12, output->frames);
+        if (rc == SQLITE_OK) rc = sqlite3_bind_double(st, 13, output->duration);
+    }
+    if (rc == SQLITE_OK) rc = step_done(st);
+    if (rc != SQLITE_OK) {
         ret = db_fail(s->db, err, "%s", what);
         goto out;
     }
@@ -872,7 +929,7 @@ int kn_store_finish(kn_store *s, const char *id, const char *status,
             char cur[16];
             col_copy(st, 0, cur, sizeof cur);
             ret = kn_err_set(err, KN_ECONFLICT, NULL,
-                             "job \"%.64s\" is already %s; it cannot become %s", id, cur, status);
+                             "job \"%.64s\" is already %s; it cannot become %s", id, cur, name);
         } else if (rc == SQLITE_DONE) {
             ret = kn_err_set(err, KN_ENOTFOUND, NULL, "no job \"%.64s\"", id);
         } else {
@@ -891,7 +948,7 @@ out:
 int kn_store_delete(kn_store *s, const char *id, kn_err *err)
 {
     int ret = KN_OK;
-    if (!s || !id) return kn_err_set(err, KN_EINVAL, NULL, "kn_store_delete: NULL argument");
+    KN_REQUIRE(s && valid_id(id));
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = stmt(s, ST_DELETE);
     if (bind_text(st, 1, id) || step_done(st) != SQLITE_OK)
@@ -908,13 +965,9 @@ int kn_store_recover(kn_store *s, int max_attempts, int *requeued, int *failed, 
     int ret = KN_OK;
     sqlite3_stmt *st = NULL;
     int nfail = 0, nreq = 0;
+    KN_REQUIRE(s && max_attempts >= 1);
     if (requeued) *requeued = 0;
     if (failed) *failed = 0;
-    if (!s) return kn_err_set(err, KN_EINVAL, NULL, "kn_store_recover: NULL argument");
-    if (max_attempts < 1)
-        return kn_err_set(err, KN_EINVAL, NULL,
-                          "recovering jobs: max_attempts must be at least 1 (got %d)",
-                          max_attempts);
     const char *what = "recovering jobs left rendering";
 
     pthread_mutex_lock(&s->mu);

@@ -13,17 +13,30 @@
 #ifndef KN_STORE_STORE_H
 #define KN_STORE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/err.h"
+#include "common/limits.h"
+#include "common/vocab.h"
 
 typedef struct kn_store kn_store;
 
-#define KN_JOB_ID_MAX 40
+/* The facts of a finished video. The store keeps them as columns; the API
+ * turns them into a job's "output" object (api/resource.c). */
+typedef struct kn_job_output {
+    kn_format format;
+    kn_codec codec;
+    char encoder[32];           /* libavcodec name of the encoder that ran */
+    long long bytes;
+    int width, height;
+    long frames;
+    double duration;            /* seconds */
+} kn_job_output;
 
 typedef struct kn_job_rec {
     char id[KN_JOB_ID_MAX];
-    char status[16];            /* queued|rendering|succeeded|failed|canceled */
+    kn_job_status status;
     char *doc;                  /* the posted JSON text: set by the caller of
                                    kn_store_insert; reads leave it NULL (see
                                    kn_store_get_doc) */
@@ -35,11 +48,19 @@ typedef struct kn_job_rec {
     double eta_seconds;         /* < 0 = null */
     char error_code[32];        /* "" = no error */
     char *error_message;        /* NULL = no error */
-    char *output;               /* JSON text of the output object, or NULL */
+    bool has_output;            /* output is set: the job succeeded (a row
+                                   migrated without its output facts has
+                                   none) */
+    kn_job_output output;
     int attempts;               /* times rendering started */
 } kn_job_rec;
 
 void kn_job_rec_clear(kn_job_rec *r);   /* frees strings, zeroes; accepts NULL */
+
+/* Contract (KN_REQUIRE, common/require.h): every kn_store argument is a
+ * handle from kn_store_open; ids are non-empty and shorter than
+ * KN_JOB_ID_MAX; out-pointers are not NULL; statuses are in range. A
+ * caller validates ids and statuses that come from users before calling. */
 
 /* Opens (creating if needed) the database at path, enables WAL, migrates
  * the schema to the current version. */
@@ -62,39 +83,43 @@ int kn_store_get(kn_store *s, const char *id, kn_job_rec *out, kn_err *err);
  * it). KN_ENOTFOUND when the job does not exist. */
 int kn_store_get_doc(kn_store *s, const char *id, char **doc, kn_err *err);
 
-/* Lists jobs newest first. status may be NULL (all). after: an id cursor
- * (list jobs older than it) or NULL. *out is a malloc'ed array of *n records
- * (free each with kn_job_rec_clear, then free the array). next receives the
- * id to pass as `after` for the next page, or "" when there is none. */
-int kn_store_list(kn_store *s, const char *status, int limit, const char *after,
+/* Lists jobs newest first, those with *status only (status NULL: all).
+ * limit <= 0 means KN_STORE_LIST_DEFAULT; more than KN_STORE_LIST_MAX is cut
+ * to it. after: an id cursor (list jobs older than it) or NULL; one that
+ * names no job is KN_EINVAL. *out is a malloc'ed array of *n records (free
+ * each with kn_job_rec_clear, then free the array). next receives the id to
+ * pass as `after` for the next page, or "" when there is none. */
+int kn_store_list(kn_store *s, const kn_job_status *status, int limit, const char *after,
                   kn_job_rec **out, size_t *n, char next[KN_JOB_ID_MAX], kn_err *err);
 
 /* The oldest queued job's id, moved to rendering with started_at = now and
  * attempts + 1. *found = 0 when the queue is empty. */
 int kn_store_take_next(kn_store *s, char id[KN_JOB_ID_MAX], int *found, kn_err *err);
 
-/* Progress of a rendering job (only applied while it is rendering). */
+/* Progress of a rendering job (only applied while it is rendering). The
+ * counts are >= 0. */
 int kn_store_progress(kn_store *s, const char *id, long total, long rendered,
                       long encoded, double fps, double eta, kn_err *err);
 
-/* Ends a job: status succeeded (output JSON text), failed (error code and
- * message), or canceled; sets finished_at. Only a job that is queued or
- * rendering changes; returns KN_ECONFLICT otherwise. */
-int kn_store_finish(kn_store *s, const char *id, const char *status,
-                    const char *output_json, const char *error_code,
+/* Ends a job in a final status: succeeded (output required), failed
+ * (error_code required, under 32 bytes; error_message may be NULL) or
+ * canceled; sets finished_at. Only a job that is queued or rendering
+ * changes; returns KN_ECONFLICT otherwise, KN_ENOTFOUND when it is gone. */
+int kn_store_finish(kn_store *s, const char *id, kn_job_status status,
+                    const kn_job_output *output, const char *error_code,
                     const char *error_message, kn_err *err);
 
 /* Deletes a job record. KN_ENOTFOUND when absent. */
 int kn_store_delete(kn_store *s, const char *id, kn_err *err);
 
 /* Crash recovery at startup: every job left rendering goes back to queued,
- * except one that has already been started max_attempts times, which fails
- * with error code "interrupted". *requeued and *failed count them (may be
- * NULL). */
+ * except one that has already been started max_attempts (>= 1) times, which
+ * fails with error code "interrupted". *requeued and *failed count them (may
+ * be NULL). */
 int kn_store_recover(kn_store *s, int max_attempts, int *requeued, int *failed,
                      kn_err *err);
 
-/* Number of jobs with this status. */
-int kn_store_count(kn_store *s, const char *status, long *n, kn_err *err);
+/* Number of jobs with *status (status NULL: all jobs). */
+int kn_store_count(kn_store *s, const kn_job_status *status, long *n, kn_err *err);
 
 #endif

@@ -41,6 +41,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "encode/encoder.h"
+#include "tests/death.h"
 #include "tests/testutil.h"
 
 #define W 64
@@ -63,11 +64,11 @@ static void out_path(char *buf, size_t n, const char *name)
     snprintf(buf, n, "%s/%s", g_dir, name);
 }
 
-static kn_encoder_opts base_opts(const char *encoder, const char *codec)
+static kn_encoder_opts base_opts(kn_encoder_pref encoder, kn_codec codec)
 {
     kn_encoder_opts o = {
         .width = W, .height = H, .fps_num = 24, .fps_den = 1,
-        .codec = codec, .encoder = encoder, .quality = 20,
+        .format = KN_FORMAT_MP4, .codec = codec, .encoder = encoder, .quality = 20,
         .preset = "ultrafast", .bitrate_kbps = 0, .keyframe_interval = 0,
     };
     return o;
@@ -350,9 +351,9 @@ static void assert_webm_doctype(const char *path)
 
 /* Container, codec, size, frames, pixels, timing and colour tags of a file
  * made by encode_file from W x H test frames. */
-static void check_file(const char *path, const char *format, AVRational fps, long n)
+static void check_file(const char *path, kn_format format, AVRational fps, long n)
 {
-    bool webm = !strcmp(format, "webm");
+    bool webm = format == KN_FORMAT_WEBM;
     probe p;
     probe_file(path, fps, &p);
     assert_string_equal(p.container, webm ? "matroska,webm" : "mov,mp4,m4a,3gp,3g2,mj2");
@@ -408,7 +409,7 @@ static void check_file(const char *path, const char *format, AVRational fps, lon
 
 static void check_h264_file(const char *path, AVRational fps, long n)
 {
-    check_file(path, "mp4", fps, n);
+    check_file(path, KN_FORMAT_MP4, fps, n);
 }
 
 static void test_cpu_h264_24fps(void **state)
@@ -416,7 +417,7 @@ static void test_cpu_h264_24fps(void **state)
     (void)state;
     char path[600];
     out_path(path, sizeof path, "h264_24.mp4");
-    kn_encoder_opts o = base_opts("cpu", "h264");
+    kn_encoder_opts o = base_opts(KN_ENCODER_CPU, KN_CODEC_H264);
     encode_file(path, o, 30);
     check_h264_file(path, (AVRational){24, 1}, 30);
 }
@@ -427,7 +428,7 @@ static void test_cpu_h264_ntsc_bframes(void **state)
     (void)state;
     char path[600];
     out_path(path, sizeof path, "h264_ntsc.mp4");
-    kn_encoder_opts o = base_opts("cpu", NULL);   /* codec defaults to h264 */
+    kn_encoder_opts o = base_opts(KN_ENCODER_CPU, kn_format_default_codec(KN_FORMAT_MP4));
     o.fps_num = 30000;
     o.fps_den = 1001;
     o.preset = NULL;
@@ -442,7 +443,7 @@ static void test_copy_path(void **state)
     (void)state;
     char path[600];
     out_path(path, sizeof path, "copy.mp4");
-    kn_encoder_opts o = base_opts("cpu", "h264");
+    kn_encoder_opts o = base_opts(KN_ENCODER_CPU, KN_CODEC_H264);
     kn_encoder *e = NULL;
     kn_err err;
     assert_int_equal(kn_encoder_create(path, &o, &e, &err), KN_OK);
@@ -466,7 +467,7 @@ static void test_release_once(void **state)
     (void)state;
     char path[600];
     out_path(path, sizeof path, "abandoned.mp4");
-    kn_encoder_opts o = base_opts("cpu", "h264");
+    kn_encoder_opts o = base_opts(KN_ENCODER_CPU, KN_CODEC_H264);
     o.preset = "medium";       /* lookahead + B-frames: frames are held longer */
     enum { N = 16 };
     int counts[N + 2] = {0};
@@ -497,7 +498,7 @@ static void test_finish_rules(void **state)
     (void)state;
     char path[600];
     out_path(path, sizeof path, "finish.mp4");
-    kn_encoder_opts o = base_opts("cpu", "h264");
+    kn_encoder_opts o = base_opts(KN_ENCODER_CPU, KN_CODEC_H264);
     enum { N = 8 };
     int counts[N + 1] = {0};
     kn_encoder *e = NULL;
@@ -529,7 +530,7 @@ static void test_gpu_and_auto(void **state)
     (void)state;
     char path[600];
     out_path(path, sizeof path, "gpu.mp4");
-    kn_encoder_opts o = base_opts("gpu", "h264");
+    kn_encoder_opts o = base_opts(KN_ENCODER_GPU, KN_CODEC_H264);
     o.preset = "p1";
     kn_encoder *e = NULL;
     kn_err err;
@@ -561,7 +562,7 @@ static void test_gpu_and_auto(void **state)
         /* No encoder, no file. */
         assert_int_not_equal(access(path, F_OK), 0);
 
-        o.codec = "hevc";
+        o.codec = KN_CODEC_HEVC;
         kn_err_clear(&err);
         assert_int_equal(kn_encoder_create(path, &o, &e, &err), KN_EENCODER);
         assert_non_null(strstr(err.msg, "hevc_nvenc"));
@@ -570,7 +571,7 @@ static void test_gpu_and_auto(void **state)
     /* auto: NVENC when it opens, else libx264; an NVENC preset is ignored
      * by libx264 rather than failing. */
     out_path(path, sizeof path, "auto.mp4");
-    o = base_opts("auto", "h264");
+    o = base_opts(KN_ENCODER_AUTO, KN_CODEC_H264);
     o.preset = "p4";
     e = NULL;
     assert_int_equal(kn_encoder_create(path, &o, &e, &err), KN_OK);
@@ -592,7 +593,7 @@ static void test_cpu_hevc(void **state)
     (void)state;
     char path[600];
     out_path(path, sizeof path, "hevc.mp4");
-    kn_encoder_opts o = base_opts("cpu", "hevc");
+    kn_encoder_opts o = base_opts(KN_ENCODER_CPU, KN_CODEC_HEVC);
     kn_encoder *e = NULL;
     kn_err err;
     assert_int_equal(kn_encoder_create(path, &o, &e, &err), KN_OK);
@@ -621,12 +622,11 @@ static void test_cpu_hevc(void **state)
 }
 
 /* Noise frames so that rate control has something to trade. */
-static int64_t encode_noise_as(const char *format, const char *codec, const char *name,
-                               int quality, long kbps)
+static int64_t encode_noise_as(kn_format format, const char *name, int quality, long kbps)
 {
     char path[600];
     out_path(path, sizeof path, name);
-    kn_encoder_opts o = base_opts("cpu", codec);
+    kn_encoder_opts o = base_opts(KN_ENCODER_CPU, kn_format_default_codec(format));
     o.format = format;
     o.quality = quality;
     o.bitrate_kbps = kbps;
@@ -652,7 +652,7 @@ static int64_t encode_noise_as(const char *format, const char *codec, const char
 
 static int64_t encode_noise(const char *name, int quality, long kbps)
 {
-    return encode_noise_as(NULL, "h264", name, quality, kbps);
+    return encode_noise_as(KN_FORMAT_MP4, name, quality, kbps);
 }
 
 static void test_quality_and_bitrate(void **state)
@@ -671,11 +671,11 @@ static void test_quality_and_bitrate(void **state)
 }
 
 /* Keyframe packet indexes of a 24-frame file at 24 fps, 0.25 s interval. */
-static void keyframes_every_6(const char *format, const char *codec, const char *name)
+static void keyframes_every_6(kn_format format, kn_codec codec, const char *name)
 {
     char path[600];
     out_path(path, sizeof path, name);
-    kn_encoder_opts o = base_opts("cpu", codec);
+    kn_encoder_opts o = base_opts(KN_ENCODER_CPU, codec);
     o.format = format;
     o.keyframe_interval = 0.25;   /* 6 frames at 24 fps */
     encode_file(path, o, 24);
@@ -699,7 +699,7 @@ static void test_keyframe_interval(void **state)
     (void)state;
     char path[600];
     out_path(path, sizeof path, "gop.mp4");
-    kn_encoder_opts o = base_opts("cpu", "h264");
+    kn_encoder_opts o = base_opts(KN_ENCODER_CPU, KN_CODEC_H264);
     o.keyframe_interval = 0.25;   /* 6 frames at 24 fps */
     encode_file(path, o, 24);
     probe p;
@@ -732,38 +732,76 @@ static void test_bad_options(void **state)
 {
     (void)state;
     kn_encoder_opts o;
-    o = base_opts("cpu", "h264"); o.width = 63;
+    o = base_opts(KN_ENCODER_CPU, KN_CODEC_H264); o.width = 63;
     expect_einval(o, "/width", "even");
-    o = base_opts("cpu", "h264"); o.height = 47;
+    o = base_opts(KN_ENCODER_CPU, KN_CODEC_H264); o.height = 47;
     expect_einval(o, "/height", "even");
-    o = base_opts("cpu", "h264"); o.quality = 60;
+    o = base_opts(KN_ENCODER_CPU, KN_CODEC_H264); o.quality = 60;
     expect_einval(o, "/output/quality", "0..51");
-    o = base_opts("cpu", "h264"); o.quality = -1;
+    o = base_opts(KN_ENCODER_CPU, KN_CODEC_H264); o.quality = -1;
     expect_einval(o, "/output/quality", "0..51");
-    o = base_opts("auto", "h264"); o.preset = "p9";
+    o = base_opts(KN_ENCODER_AUTO, KN_CODEC_H264); o.preset = "p9";
     expect_einval(o, "/output/preset", "p1..p7");
-    o = base_opts("gpu", "h264"); o.preset = "fast";
+    o = base_opts(KN_ENCODER_GPU, KN_CODEC_H264); o.preset = "fast";
     expect_einval(o, "/output/preset", "p1..p7");
-    o = base_opts("cpu", "h264"); o.preset = "p5";
+    o = base_opts(KN_ENCODER_CPU, KN_CODEC_H264); o.preset = "p5";
     expect_einval(o, "/output/preset", "ultrafast");
-    o = base_opts("cpu", "vp9");
+    o = base_opts(KN_ENCODER_CPU, KN_CODEC_VP9);
     expect_einval(o, "/output/codec", "h264");
-    o = base_opts("fpga", "h264");
-    expect_einval(o, "/output/encoder", "\"cpu\"");
-    o = base_opts("cpu", "h264"); o.fps_den = 0;
+    o = base_opts(KN_ENCODER_CPU, KN_CODEC_H264); o.fps_den = 0;
     expect_einval(o, "/fps", "positive");
-    o = base_opts("cpu", "h264"); o.bitrate_kbps = -5;
+    o = base_opts(KN_ENCODER_CPU, KN_CODEC_H264); o.bitrate_kbps = -5;
     expect_einval(o, "/output/bitrate", "bitrate");
 
     kn_err err;
-    assert_int_equal(kn_encoder_check_preset("auto", "slow", &err), KN_OK);
-    assert_int_equal(kn_encoder_check_preset("auto", "p7", &err), KN_OK);
-    assert_int_equal(kn_encoder_check_preset(NULL, NULL, &err), KN_OK);
-    assert_int_equal(kn_encoder_check_preset("gpu", "", &err), KN_OK);
-    assert_int_equal(kn_encoder_check_preset("gpu", "p3", &err), KN_OK);
-    assert_int_equal(kn_encoder_check_preset("cpu", "placebo", &err), KN_OK);
-    assert_int_equal(kn_encoder_check_preset("cpu", "p3", &err), KN_EINVAL);
-    assert_int_equal(kn_encoder_check_preset("cpu", "Fast", &err), KN_EINVAL);
+    assert_int_equal(kn_encoder_check_preset(KN_ENCODER_AUTO, "slow", &err), KN_OK);
+    assert_int_equal(kn_encoder_check_preset(KN_ENCODER_AUTO, "p7", &err), KN_OK);
+    assert_int_equal(kn_encoder_check_preset(KN_ENCODER_AUTO, NULL, &err), KN_OK);
+    assert_int_equal(kn_encoder_check_preset(KN_ENCODER_GPU, "", &err), KN_OK);
+    assert_int_equal(kn_encoder_check_preset(KN_ENCODER_GPU, "p3", &err), KN_OK);
+    assert_int_equal(kn_encoder_check_preset(KN_ENCODER_CPU, "placebo", &err), KN_OK);
+    assert_int_equal(kn_encoder_check_preset(KN_ENCODER_CPU, "p3", &err), KN_EINVAL);
+    assert_int_equal(kn_encoder_check_preset(KN_ENCODER_CPU, "Fast", &err), KN_EINVAL);
+}
+
+/* Caller contracts abort (KN_REQUIRE) instead of returning an error. */
+static void create_with(void *arg)
+{
+    kn_encoder_opts *o = arg;
+    char path[600];
+    out_path(path, sizeof path, "contract.mp4");
+    kn_encoder *e = NULL;
+    kn_encoder_create(path, o, &e, NULL);
+    kn_encoder_destroy(e);
+}
+
+static void create_without_path(void *arg)
+{
+    kn_encoder *e = NULL;
+    kn_encoder_create("", arg, &e, NULL);
+}
+
+static void finish_null(void *arg)
+{
+    (void)arg;
+    kn_encoder_finish(NULL, NULL);
+}
+
+static void test_contracts(void **state)
+{
+    (void)state;
+    kn_encoder_opts o = base_opts(KN_ENCODER_CPU, KN_CODEC_H264);
+    o.format = KN_FORMAT_COUNT;
+    assert_true(tu_dies(create_with, &o));
+    o = base_opts(KN_ENCODER_CPU, KN_CODEC_COUNT);
+    assert_true(tu_dies(create_with, &o));
+    o = base_opts((kn_encoder_pref)-1, KN_CODEC_H264);
+    assert_true(tu_dies(create_with, &o));
+    o = base_opts(KN_ENCODER_CPU, KN_CODEC_H264);
+    assert_true(tu_dies(create_without_path, &o));
+    assert_true(tu_dies(finish_null, NULL));
+    /* and a valid call in the same harness lives */
+    assert_false(tu_dies(create_with, &o));
 }
 
 static void test_unwritable_path(void **state)
@@ -771,7 +809,7 @@ static void test_unwritable_path(void **state)
     (void)state;
     char path[600];
     out_path(path, sizeof path, "no/such/dir/out.mp4");
-    kn_encoder_opts o = base_opts("cpu", "h264");
+    kn_encoder_opts o = base_opts(KN_ENCODER_CPU, KN_CODEC_H264);
     kn_encoder *e = NULL;
     kn_err err;
     assert_int_equal(kn_encoder_create(path, &o, &e, &err), KN_EIO);
@@ -822,10 +860,10 @@ static void test_logging(void **state)
 
 /* ---- webm / vp9 ------------------------------------------------------- */
 
-static kn_encoder_opts webm_opts(const char *encoder)
+static kn_encoder_opts webm_opts(kn_encoder_pref encoder)
 {
-    kn_encoder_opts o = base_opts(encoder, "vp9");
-    o.format = "webm";
+    kn_encoder_opts o = base_opts(encoder, KN_CODEC_VP9);
+    o.format = KN_FORMAT_WEBM;
     return o;
 }
 
@@ -835,14 +873,14 @@ static void test_webm_vp9_24fps(void **state)
     (void)state;
     char path[600];
     out_path(path, sizeof path, "vp9_24.webm");
-    kn_encoder_opts o = webm_opts("cpu");
+    kn_encoder_opts o = webm_opts(KN_ENCODER_CPU);
     kn_encoder *e = NULL;
     kn_err err;
     assert_int_equal(kn_encoder_create(path, &o, &e, &err), KN_OK);
     assert_string_equal(kn_encoder_name(e), "libvpx-vp9");
     kn_encoder_destroy(e);
     encode_file(path, o, 30);
-    check_file(path, "webm", (AVRational){24, 1}, 30);
+    check_file(path, KN_FORMAT_WEBM, (AVRational){24, 1}, 30);
 }
 
 /* NTSC rate, the default codec for webm (vp9), "auto" (no NVENC for VP9:
@@ -854,8 +892,8 @@ static void test_webm_vp9_ntsc_default(void **state)
     (void)state;
     char path[600];
     out_path(path, sizeof path, "vp9_ntsc.webm");
-    kn_encoder_opts o = webm_opts("auto");
-    o.codec = NULL;
+    kn_encoder_opts o = webm_opts(KN_ENCODER_AUTO);
+    o.codec = kn_format_default_codec(KN_FORMAT_WEBM);
     o.preset = NULL;
     o.fps_num = 30000;
     o.fps_den = 1001;
@@ -874,7 +912,7 @@ static void test_webm_vp9_ntsc_default(void **state)
     }
     assert_int_equal(kn_encoder_finish(e, &err), KN_OK);
     kn_encoder_destroy(e);
-    check_file(path, "webm", (AVRational){30000, 1001}, n);
+    check_file(path, KN_FORMAT_WEBM, (AVRational){30000, 1001}, n);
 }
 
 /* Zero-copy contract with libvpx: each release fires once, also when the
@@ -884,7 +922,7 @@ static void test_webm_release_once(void **state)
     (void)state;
     char path[600];
     out_path(path, sizeof path, "vp9_abandoned.webm");
-    kn_encoder_opts o = webm_opts("cpu");
+    kn_encoder_opts o = webm_opts(KN_ENCODER_CPU);
     o.preset = "medium";
     enum { N = 12 };
     int counts[N] = {0};
@@ -917,7 +955,7 @@ static void test_webm_presets(void **state)
         char path[600], name[64];
         snprintf(name, sizeof name, "vp9_%s.webm", names[i]);
         out_path(path, sizeof path, name);
-        kn_encoder_opts o = webm_opts(i % 2 ? "auto" : "cpu");
+        kn_encoder_opts o = webm_opts(i % 2 ? KN_ENCODER_AUTO : KN_ENCODER_CPU);
         o.preset = names[i];
         encode_file(path, o, 4);
         probe p;
@@ -938,10 +976,10 @@ static void test_webm_presets(void **state)
 static void test_webm_quality_and_bitrate(void **state)
 {
     (void)state;
-    int64_t q10 = encode_noise_as("webm", "vp9", "vq10.webm", 10, 0);
-    int64_t q45 = encode_noise_as("webm", "vp9", "vq45.webm", 45, 0);
-    int64_t b50 = encode_noise_as("webm", NULL, "vb50.webm", 20, 50);
-    int64_t b2000 = encode_noise_as("webm", NULL, "vb2000.webm", 20, 2000);
+    int64_t q10 = encode_noise_as(KN_FORMAT_WEBM, "vq10.webm", 10, 0);
+    int64_t q45 = encode_noise_as(KN_FORMAT_WEBM, "vq45.webm", 45, 0);
+    int64_t b50 = encode_noise_as(KN_FORMAT_WEBM, "vb50.webm", 20, 50);
+    int64_t b2000 = encode_noise_as(KN_FORMAT_WEBM, "vb2000.webm", 20, 2000);
     print_message("vp9 noise sizes: q10 %lld q45 %lld 50k %lld 2000k %lld\n", (long long)q10,
                   (long long)q45, (long long)b50, (long long)b2000);
     assert_true(q45 * 2 < q10);
@@ -952,7 +990,7 @@ static void test_webm_quality_and_bitrate(void **state)
 static void test_webm_keyframe_interval(void **state)
 {
     (void)state;
-    keyframes_every_6("webm", "vp9", "vp9_gop.webm");
+    keyframes_every_6(KN_FORMAT_WEBM, KN_CODEC_VP9, "vp9_gop.webm");
 }
 
 static void expect_code(kn_encoder_opts o, int code, const char *field, const char *msg_part)
@@ -975,39 +1013,33 @@ static void test_webm_bad_options(void **state)
     (void)state;
     kn_encoder_opts o;
     /* Format / codec pairs. */
-    o = webm_opts("cpu"); o.codec = "h264";
+    o = webm_opts(KN_ENCODER_CPU); o.codec = KN_CODEC_H264;
     expect_code(o, KN_EINVAL, "/output/codec", "\"vp9\"");
-    o = webm_opts("auto"); o.codec = "hevc";
+    o = webm_opts(KN_ENCODER_AUTO); o.codec = KN_CODEC_HEVC;
     expect_code(o, KN_EINVAL, "/output/codec", "webm");
-    o = base_opts("cpu", "vp9"); o.format = "mp4";
+    o = base_opts(KN_ENCODER_CPU, KN_CODEC_VP9); o.format = KN_FORMAT_MP4;
     expect_code(o, KN_EINVAL, "/output/codec", "webm");
-    o = base_opts("cpu", "vp9"); o.format = "";   /* "" is mp4 */
-    expect_code(o, KN_EINVAL, "/output/codec", "webm");
-    o = webm_opts("cpu"); o.codec = "av1";
+    o = webm_opts(KN_ENCODER_CPU); o.codec = KN_CODEC_GIF;
     expect_code(o, KN_EINVAL, "/output/codec", "vp9");
-    o = webm_opts("cpu"); o.format = "gif";   /* vp9 does not go in gif */
+    o = webm_opts(KN_ENCODER_CPU); o.format = KN_FORMAT_GIF;   /* vp9 does not go in gif */
     expect_code(o, KN_EINVAL, "/output/codec", "gif");
-    o = webm_opts("cpu"); o.format = "mkv";
-    expect_code(o, KN_EINVAL, "/output/format", "\"webm\"");
     /* Presets: NVENC names never fit VP9, whatever the encoder. */
-    o = webm_opts("auto"); o.preset = "p4";
+    o = webm_opts(KN_ENCODER_AUTO); o.preset = "p4";
     expect_code(o, KN_EINVAL, "/output/preset", "NVENC");
-    o = webm_opts("cpu"); o.preset = "p1";
+    o = webm_opts(KN_ENCODER_CPU); o.preset = "p1";
     expect_code(o, KN_EINVAL, "/output/preset", "ultrafast");
-    o = webm_opts("gpu"); o.preset = "p7";
+    o = webm_opts(KN_ENCODER_GPU); o.preset = "p7";
     expect_code(o, KN_EINVAL, "/output/preset", "NVENC");
-    o = webm_opts("auto"); o.preset = "Fast";
+    o = webm_opts(KN_ENCODER_AUTO); o.preset = "Fast";
     expect_code(o, KN_EINVAL, "/output/preset", "vp9");
-    o = webm_opts("fpga");
-    expect_code(o, KN_EINVAL, "/output/encoder", "\"cpu\"");
-    o = webm_opts("cpu"); o.quality = 52;
+    o = webm_opts(KN_ENCODER_CPU); o.quality = 52;
     expect_code(o, KN_EINVAL, "/output/quality", "0..51");
-    o = webm_opts("cpu"); o.width = 62; o.height = 45;
+    o = webm_opts(KN_ENCODER_CPU); o.width = 62; o.height = 45;
     expect_code(o, KN_EINVAL, "/height", "even");
     /* "gpu": there is no NVENC VP9 encoder, on any machine. */
-    o = webm_opts("gpu");
+    o = webm_opts(KN_ENCODER_GPU);
     expect_code(o, KN_EENCODER, "/output/encoder", "no NVENC VP9 encoder");
-    o = webm_opts("gpu"); o.codec = NULL; o.preset = "slow";
+    o = webm_opts(KN_ENCODER_GPU); o.codec = kn_format_default_codec(KN_FORMAT_WEBM); o.preset = "slow";
     expect_code(o, KN_EENCODER, "/output/encoder", "no NVENC VP9 encoder");
 
     /* kn_encoder_check_output: the same rules without opening anything. */
@@ -1033,20 +1065,32 @@ static void test_webm_bad_options(void **state)
     assert_int_equal(kn_encoder_check_output("webm", "vp9", "tpu", NULL, &err), KN_EINVAL);
     assert_string_equal(err.path, "/output/encoder");
 
-    /* Format facts for the HTTP layer and file names. */
-    assert_string_equal(kn_encoder_mime(NULL), "video/mp4");
-    assert_string_equal(kn_encoder_mime("mp4"), "video/mp4");
-    assert_string_equal(kn_encoder_mime("webm"), "video/webm");
-    assert_string_equal(kn_encoder_mime("gif"), "image/gif");
+    /* The string edge the job document parser uses. */
     assert_string_equal(kn_encoder_extension("gif"), "gif");
     assert_string_equal(kn_encoder_default_codec("gif"), "gif");
-    assert_null(kn_encoder_mime("GIF"));
+    assert_null(kn_encoder_extension("GIF"));
     assert_string_equal(kn_encoder_extension(""), "mp4");
     assert_string_equal(kn_encoder_extension("webm"), "webm");
     assert_null(kn_encoder_extension("WEBM"));
     assert_string_equal(kn_encoder_default_codec(NULL), "h264");
     assert_string_equal(kn_encoder_default_codec("webm"), "vp9");
     assert_null(kn_encoder_default_codec("avi"));
+    assert_int_equal(kn_encoder_check_output("webm", "av1", "cpu", NULL, &err), KN_EINVAL);
+    assert_string_equal(err.path, "/output/codec");
+    assert_non_null(strstr(err.msg, "\"vp9\""));
+    assert_int_equal(kn_encoder_check_output("webm", "vp9", "fpga", NULL, &err), KN_EINVAL);
+    assert_string_equal(err.path, "/output/encoder");
+    assert_non_null(strstr(err.msg, "\"cpu\""));
+    assert_int_equal(kn_encoder_check_output("mkv", "vp9", "cpu", NULL, &err), KN_EINVAL);
+    assert_string_equal(err.path, "/output/format");
+    assert_non_null(strstr(err.msg, "\"webm\""));
+
+    /* The enum check: the same rules, parsed. */
+    assert_int_equal(kn_encoder_check(KN_FORMAT_WEBM, KN_CODEC_VP9, KN_ENCODER_GPU, "fast", &err), KN_OK);
+    assert_int_equal(kn_encoder_check(KN_FORMAT_MP4, KN_CODEC_VP9, KN_ENCODER_CPU, NULL, &err), KN_EINVAL);
+    assert_string_equal(err.path, "/output/codec");
+    assert_int_equal(kn_encoder_check(KN_FORMAT_GIF, KN_CODEC_GIF, KN_ENCODER_GPU, NULL, &err), KN_EINVAL);
+    assert_string_equal(err.path, "/output/encoder");
 }
 
 /* libx265 takes the x265 preset names (the same ten as x264's) through the
@@ -1061,9 +1105,9 @@ static void test_hevc_presets(void **state)
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         kn_err err;
         kn_err_clear(&err);
-        assert_int_equal(kn_encoder_check_preset("cpu", names[i], &err), KN_OK);
+        assert_int_equal(kn_encoder_check_preset(KN_ENCODER_CPU, names[i], &err), KN_OK);
         assert_int_equal(kn_encoder_check_output("mp4", "hevc", "cpu", names[i], &err), KN_OK);
-        kn_encoder_opts o = base_opts("cpu", "hevc");
+        kn_encoder_opts o = base_opts(KN_ENCODER_CPU, KN_CODEC_HEVC);
         o.preset = names[i];
         kn_encoder *e = NULL;
         int rc = kn_encoder_create(path, &o, &e, &err);
@@ -1079,7 +1123,7 @@ static kn_encoder_opts gif_opts(int fps_num, int fps_den)
 {
     kn_encoder_opts o = {
         .width = W, .height = H, .fps_num = fps_num, .fps_den = fps_den,
-        .format = "gif", .encoder = "auto", .quality = 20,
+        .format = KN_FORMAT_GIF, .codec = KN_CODEC_GIF, .encoder = KN_ENCODER_AUTO, .quality = 20,
     };
     return o;
 }
@@ -1175,6 +1219,7 @@ static void px_rgb(const AVFrame *f, int x, int y, int rgb[3])
         rgb[1] = c >> 8 & 255;
         rgb[2] = c & 255;
     } else {
+        rgb[0] = rgb[1] = rgb[2] = -1;   /* fail_msg is not marked noreturn */
         fail_msg("unexpected decoded pixel format %s", av_get_pix_fmt_name(f->format));
     }
 }
@@ -1528,16 +1573,16 @@ static void test_gif_bad_options(void **state)
 {
     (void)state;
     kn_encoder_opts o;
-    o = gif_opts(24, 1); o.codec = "h264";
+    o = gif_opts(24, 1); o.codec = KN_CODEC_H264;
     expect_code(o, KN_EINVAL, "/output/codec", "gif");
-    o = gif_opts(24, 1); o.codec = "gif";   /* its own name is fine */
+    o = gif_opts(24, 1); o.codec = KN_CODEC_GIF;   /* its own codec is fine */
     kn_encoder *e = NULL;
     kn_err err;
     char path[600];
     out_path(path, sizeof path, "named.gif");
     assert_int_equal(kn_encoder_create(path, &o, &e, &err), KN_OK);
     kn_encoder_destroy(e);
-    o = gif_opts(24, 1); o.encoder = "gpu";
+    o = gif_opts(24, 1); o.encoder = KN_ENCODER_GPU;
     expect_code(o, KN_EINVAL, "/output/encoder", "NVENC");
     o = gif_opts(24, 1); o.preset = "fast";
     expect_code(o, KN_EINVAL, "/output/preset", "no preset");
@@ -1555,7 +1600,7 @@ static void test_gif_bad_options(void **state)
     assert_string_equal(err.path, "/output/encoder");
 
     /* A palette is for gif only. */
-    kn_encoder_opts m = base_opts("cpu", "h264");
+    kn_encoder_opts m = base_opts(KN_ENCODER_CPU, KN_CODEC_H264);
     out_path(path, sizeof path, "nopal.mp4");
     assert_int_equal(kn_encoder_create(path, &m, &e, &err), KN_OK);
     kn_palette pal = {.argb = {0xFF000000u}, .n = 1};
@@ -1783,10 +1828,10 @@ static void test_gif_odd_size(void **state)
     assert_int_equal(oc.bad, 0);
 
     /* mp4 and webm stay even-only. */
-    o = base_opts("cpu", "h264");
+    o = base_opts(KN_ENCODER_CPU, KN_CODEC_H264);
     o.width = OW;
     expect_einval(o, "/width", "even");
-    o = webm_opts("cpu");
+    o = webm_opts(KN_ENCODER_CPU);
     o.height = OH;
     expect_code(o, KN_EINVAL, "/height", "even");
     free(rgb);
@@ -1892,6 +1937,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_logging),
         cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_contracts),
         cmocka_unit_test(test_unwritable_path),
         cmocka_unit_test(test_cpu_h264_24fps),
         cmocka_unit_test(test_cpu_h264_ntsc_bframes),

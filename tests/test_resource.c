@@ -2,7 +2,8 @@
  * tests/test_resource.c - the job resource as clients read it: metadata
  * comes back exactly as posted (digits, big integers, escaped keys), every
  * body is valid JSON, and a damaged stored metadata text never breaks the
- * JSON around it.
+ * JSON around it. The output object is built from the record's output
+ * facts, only for a job that succeeded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,8 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,7 +37,7 @@ static kn_job_rec record(const char *id, char *metadata)
     kn_job_rec r;
     memset(&r, 0, sizeof r);
     snprintf(r.id, sizeof r.id, "%s", id);
-    snprintf(r.status, sizeof r.status, "queued");
+    r.status = KN_STATUS_QUEUED;
     r.created_at = 1763800000.5;
     r.frames_total = 10;
     r.eta_seconds = -1;
@@ -118,12 +121,54 @@ static void test_list_and_damaged_metadata(void **state)
     kn_job_rec_clear(&v[1]);
 }
 
+/* The output object, from the record's facts: the fields and their order
+ * the API documents, the URL of the video, the duration to the microsecond. */
+static void test_output_object(void **state)
+{
+    (void)state;
+    kn_job_rec r = record("j_out", NULL);
+    r.status = KN_STATUS_SUCCEEDED;
+    r.has_output = true;
+    r.output = (kn_job_output){
+        .format = KN_FORMAT_WEBM, .codec = KN_CODEC_VP9, .encoder = "libvpx-vp9",
+        .bytes = 81234, .width = 1280, .height = 720, .frames = 48, .duration = 1.6016016016,
+    };
+    char *out = kn_resource_job(&r);
+    assert_non_null(out);
+    assert_non_null(strstr(out, "\"output\":{\"url\":\"/v1/jobs/j_out/video\",\"format\":\"webm\","
+                                "\"codec\":\"vp9\",\"encoder\":\"libvpx-vp9\",\"bytes\":81234,"
+                                "\"width\":1280,\"height\":720,\"frames\":48,"
+                                "\"duration\":1.601602}"));
+    assert_non_null(strstr(out, "\"status\":\"succeeded\""));
+    assert_non_null(strstr(out, "\"error\":null"));
+    free(out);
+
+    /* a succeeded job without recorded facts (a damaged migrated row) */
+    r.has_output = false;
+    out = kn_resource_job(&r);
+    assert_non_null(strstr(out, "\"output\":null"));
+    free(out);
+
+    /* facts are shown for a success only */
+    r.has_output = true;
+    r.status = KN_STATUS_FAILED;
+    snprintf(r.error_code, sizeof r.error_code, "encode_failed");
+    r.error_message = strdup("the muxer failed");
+    out = kn_resource_job(&r);
+    assert_non_null(strstr(out, "\"output\":null"));
+    assert_non_null(strstr(out, "\"status\":\"failed\""));
+    assert_non_null(strstr(out, "\"error\":{\"code\":\"encode_failed\",\"message\":\"the muxer failed\"}"));
+    free(out);
+    kn_job_rec_clear(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metadata_untouched),
         cmocka_unit_test(test_metadata_key_forms),
         cmocka_unit_test(test_list_and_damaged_metadata),
+        cmocka_unit_test(test_output_object),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,6 +35,7 @@
 
 #include "common/log.h"
 #include "pipeline/ring.h"
+#include "tests/death.h"
 
 #define W 48            /* not a multiple of 64: strides get padding */
 #define H 20
@@ -890,6 +891,42 @@ static void expect_create_fail(int w, int h, int slots, long n, int code, const 
     if (!strstr(err.msg, needle)) fail_msg("message \"%s\" lacks \"%s\"", err.msg, needle);
 }
 
+/* Caller contracts abort (KN_REQUIRE) before the ring's lock is taken. */
+static void create_without_out(void *arg)
+{
+    (void)arg;
+    int fd;
+    kn_ring_create(W, H, 2, 10, NULL, &fd, NULL);
+}
+static void wait_past_end(void *r) { kn_ring_planes p; kn_ring_wait(r, 10, &p, 0); }
+static void release_negative(void *r) { kn_ring_release(r, -1); }
+static void claim_bad_worker(void *r) { long f; kn_ring_claim(r, KN_RING_MAX_WORKERS, &f); }
+static void publish_bad_frame(void *r) { kn_ring_publish(r, 0, 99); }
+static void cancel_null(void *r) { (void)r; kn_ring_cancel(NULL); }
+
+static void test_contracts(void **state)
+{
+    (void)state;
+    kn_ring *r = NULL;
+    int fd = -1;
+    kn_err err;
+    assert_int_equal(kn_ring_create(W, H, 2, 10, &r, &fd, &err), KN_OK);
+    assert_true(tu_dies(create_without_out, NULL));
+    assert_true(tu_dies(wait_past_end, r));
+    assert_true(tu_dies(release_negative, r));
+    assert_true(tu_dies(claim_bad_worker, r));
+    assert_true(tu_dies(publish_bad_frame, r));
+    assert_true(tu_dies(cancel_null, NULL));
+    /* the ring is untouched: nothing failed, the lock is free */
+    assert_int_equal(kn_ring_error(r, &err), KN_OK);
+    assert_false(kn_ring_canceled(r));
+    long f;
+    assert_int_equal(kn_ring_claim(r, 0, &f), KN_RING_FRAME);
+    assert_int_equal(f, 0);
+    kn_ring_destroy(r);
+    close(fd);
+}
+
 static void test_create_validation(void **state)
 {
     (void)state;
@@ -901,9 +938,6 @@ static void test_create_validation(void **state)
     expect_create_fail(W, H, 2, 0, KN_EINVAL, "frame count");
     expect_create_fail(W, H, 2, -5, KN_EINVAL, "frame count");
     expect_create_fail(7680, 4320, 256, 10, KN_ENOMEM, "fewer slots");
-    kn_err err;
-    int fd;
-    assert_int_equal(kn_ring_create(W, H, 2, 10, NULL, &fd, &err), KN_EINVAL);
 
     /* Y 64x20, U and V 64x10 each: 2560 bytes a slot. */
     assert_int_equal(kn_ring_bytes(W, H, 3) - kn_ring_bytes(W, H, 2), 2560);
@@ -1095,6 +1129,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_random_kills, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_validation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_contracts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_odd_size, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attach_validation, setup, teardown),
     };
