@@ -27,7 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tests/testutil.h"
+#include "tests/support/decode.h"
+#include "tests/support/testutil.h"
 
 typedef struct srv {
     char dir[512];
@@ -157,48 +158,28 @@ static void probe_file(const char *path, probe *p)
  * the red square on row y (the first column whose Cr is clearly red). */
 static void red_edges(const char *path, int row, const long *frames, int n, double *edge)
 {
-    AVFormatContext *fc = NULL;
-    assert_int_equal(avformat_open_input(&fc, path, NULL, NULL), 0);
-    assert_true(avformat_find_stream_info(fc, NULL) >= 0);
-    const AVCodec *dec = avcodec_find_decoder(fc->streams[0]->codecpar->codec_id);
-    AVCodecContext *cc = avcodec_alloc_context3(dec);
-    avcodec_parameters_to_context(cc, fc->streams[0]->codecpar);
-    assert_int_equal(avcodec_open2(cc, dec, NULL), 0);
-    AVPacket *pkt = av_packet_alloc();
-    AVFrame *f = av_frame_alloc();
-    long idx = 0;
-    int eof = 0;
+    tu_video v;
+    assert_int_equal(tu_video_open(&v, path, 0), 0);
     for (int i = 0; i < n; i++) edge[i] = -1;
-    while (!eof) {
-        if (av_read_frame(fc, pkt) >= 0) {
-            avcodec_send_packet(cc, pkt);
-            av_packet_unref(pkt);
-        } else {
-            avcodec_send_packet(cc, NULL);
-            eof = 1;
-        }
-        while (avcodec_receive_frame(cc, f) == 0) {
-            for (int i = 0; i < n; i++) {
-                if (frames[i] != idx) continue;
-                /* Red in BT.601: Cr ~ 240. Edge at chroma resolution, refined
-                 * with luma: first luma column above half of red's Y (~81). */
-                const uint8_t *yrow = f->data[0] + (size_t)row * f->linesize[0];
-                for (int x = 0; x < f->width; x++)
-                    if (yrow[x] > 40) {
-                        /* sub-pixel: interpolate coverage from the edge pixel's luma */
-                        double cov = (yrow[x] - 16.0) / (81.0 - 16.0);
-                        if (cov > 1) cov = 1;
-                        edge[i] = x + 1.0 - cov;
-                        break;
-                    }
-            }
-            idx++;
+    for (const AVFrame *f; (f = tu_video_next(&v));) {
+        long idx = v.frames - 1;
+        for (int i = 0; i < n; i++) {
+            if (frames[i] != idx) continue;
+            /* Red in BT.601: Cr ~ 240. Edge at chroma resolution, refined
+             * with luma: first luma column above half of red's Y (~81). */
+            const uint8_t *yrow = f->data[0] + (size_t)row * f->linesize[0];
+            for (int x = 0; x < f->width; x++)
+                if (yrow[x] > 40) {
+                    /* sub-pixel: interpolate coverage from the edge pixel's luma */
+                    double cov = (yrow[x] - 16.0) / (81.0 - 16.0);
+                    if (cov > 1) cov = 1;
+                    edge[i] = x + 1.0 - cov;
+                    break;
+                }
         }
     }
-    av_frame_free(&f);
-    av_packet_free(&pkt);
-    avcodec_free_context(&cc);
-    avformat_close_input(&fc);
+    assert_int_equal(v.err, 0);
+    tu_video_close(&v);
 }
 
 static double smootheststep(double x)
@@ -494,54 +475,46 @@ typedef struct gif_probe {
  * the file's delays; min_delay=0 so delays under 2 cs are read as written),
  * and the colours of the still red square at x 0..23, y 24..47 (its border
  * pixel is skipped). */
+typedef struct gif_packets {
+    gif_probe *g;
+    double fps, tb;
+} gif_packets;
+
+static void gif_packet(void *ctx, long index, const AVPacket *pkt)
+{
+    (void)index;
+    gif_packets *c = ctx;
+    double d = pkt->duration * c->tb;
+    c->g->packets++;
+    c->g->total += d;
+    if (fabs(d - 1 / c->fps) > c->g->worst_delay_err) c->g->worst_delay_err = fabs(d - 1 / c->fps);
+}
+
 static void probe_gif(const char *path, double fps, gif_probe *g)
 {
     memset(g, 0, sizeof *g);
-    AVFormatContext *fc = NULL;
-    AVDictionary *o = NULL;
-    av_dict_set(&o, "min_delay", "0", 0);
-    assert_int_equal(avformat_open_input(&fc, path, NULL, &o), 0);
-    av_dict_free(&o);
-    assert_true(avformat_find_stream_info(fc, NULL) >= 0);
-    assert_string_equal(fc->iformat->name, "gif");
-    AVStream *st = fc->streams[0];
-    assert_int_equal(st->codecpar->codec_id, AV_CODEC_ID_GIF);
-    const AVCodec *dec = avcodec_find_decoder(st->codecpar->codec_id);
-    AVCodecContext *cc = avcodec_alloc_context3(dec);
-    avcodec_parameters_to_context(cc, st->codecpar);
-    assert_int_equal(avcodec_open2(cc, dec, NULL), 0);
-    AVPacket *pkt = av_packet_alloc();
-    AVFrame *f = av_frame_alloc();
-    for (int eof = 0; !eof;) {
-        if (av_read_frame(fc, pkt) >= 0) {
-            g->packets++;
-            double d = pkt->duration * av_q2d(st->time_base);
-            g->total += d;
-            if (fabs(d - 1 / fps) > g->worst_delay_err) g->worst_delay_err = fabs(d - 1 / fps);
-            assert_int_equal(avcodec_send_packet(cc, pkt), 0);
-            av_packet_unref(pkt);
-        } else {
-            avcodec_send_packet(cc, NULL);
-            eof = 1;
-        }
-        while (avcodec_receive_frame(cc, f) == 0) {
-            assert_int_equal(f->format, AV_PIX_FMT_BGRA);   /* FFmpeg 5.1's gif decoder */
-            int worst = 0;
-            for (int y = 25; y < 47; y++)
-                for (int x = 1; x < 23; x++) {
-                    const uint8_t *p = f->data[0] + (size_t)y * f->linesize[0] + 4 * x;
-                    int e[3] = {abs(p[2] - 255), p[1], p[0]};
-                    for (int a = 0; a < 3; a++) worst = e[a] > worst ? e[a] : worst;
-                }
-            if (worst > g->worst_red) g->worst_red = worst;
-            if (worst > 6) g->red_bad++;
-            g->frames++;
-        }
+    tu_video v;
+    assert_int_equal(tu_video_open(&v, path, 1), 0);
+    assert_string_equal(v.fc->iformat->name, "gif");
+    assert_int_equal(v.st->codecpar->codec_id, AV_CODEC_ID_GIF);
+    gif_packets pc = {.g = g, .fps = fps, .tb = av_q2d(v.st->time_base)};
+    v.on_packet = gif_packet;
+    v.ctx = &pc;
+    for (const AVFrame *f; (f = tu_video_next(&v));) {
+        assert_int_equal(f->format, AV_PIX_FMT_BGRA);   /* FFmpeg 5.1's gif decoder */
+        int worst = 0;
+        for (int y = 25; y < 47; y++)
+            for (int x = 1; x < 23; x++) {
+                const uint8_t *p = f->data[0] + (size_t)y * f->linesize[0] + 4 * x;
+                int e[3] = {abs(p[2] - 255), p[1], p[0]};
+                for (int a = 0; a < 3; a++) worst = e[a] > worst ? e[a] : worst;
+            }
+        if (worst > g->worst_red) g->worst_red = worst;
+        if (worst > 6) g->red_bad++;
+        g->frames++;
     }
-    av_frame_free(&f);
-    av_packet_free(&pkt);
-    avcodec_free_context(&cc);
-    avformat_close_input(&fc);
+    assert_int_equal(v.err, 0);
+    tu_video_close(&v);
 }
 
 #define GIF_SCENE(w, h, fps, dur)                                                                \
@@ -644,46 +617,26 @@ static void test_gif_end_to_end(void **state)
 static long gif_sample(const char *path, int w, int h, const int (*pts)[2], int n, int *rgb,
                        long max_frames)
 {
-    AVFormatContext *fc = NULL;
-    assert_int_equal(avformat_open_input(&fc, path, NULL, NULL), 0);
-    assert_true(avformat_find_stream_info(fc, NULL) >= 0);
-    assert_string_equal(fc->iformat->name, "gif");
-    AVStream *st = fc->streams[0];
-    assert_int_equal(st->codecpar->width, w);
-    assert_int_equal(st->codecpar->height, h);
-    const AVCodec *dec = avcodec_find_decoder(st->codecpar->codec_id);
-    AVCodecContext *cc = avcodec_alloc_context3(dec);
-    avcodec_parameters_to_context(cc, st->codecpar);
-    assert_int_equal(avcodec_open2(cc, dec, NULL), 0);
-    AVPacket *pkt = av_packet_alloc();
-    AVFrame *f = av_frame_alloc();
+    tu_video v;
+    assert_int_equal(tu_video_open(&v, path, 0), 0);
+    assert_string_equal(v.fc->iformat->name, "gif");
+    assert_int_equal(v.st->codecpar->width, w);
+    assert_int_equal(v.st->codecpar->height, h);
     long frames = 0;
-    for (int eof = 0; !eof;) {
-        if (av_read_frame(fc, pkt) >= 0) {
-            assert_int_equal(avcodec_send_packet(cc, pkt), 0);
-            av_packet_unref(pkt);
-        } else {
-            avcodec_send_packet(cc, NULL);
-            eof = 1;
-        }
-        while (avcodec_receive_frame(cc, f) == 0) {
-            assert_int_equal(f->format, AV_PIX_FMT_BGRA);   /* FFmpeg 5.1's gif decoder */
-            assert_int_equal(f->width, w);
-            assert_int_equal(f->height, h);
-            for (int i = 0; i < n && frames < max_frames; i++) {
-                const uint8_t *p = f->data[0] + (size_t)pts[i][1] * f->linesize[0] + 4 * pts[i][0];
-                int *o = rgb + (frames * n + i) * 3;
-                o[0] = p[2];
-                o[1] = p[1];
-                o[2] = p[0];
-            }
-            frames++;
+    for (const AVFrame *f; (f = tu_video_next(&v)); frames++) {
+        assert_int_equal(f->format, AV_PIX_FMT_BGRA);   /* FFmpeg 5.1's gif decoder */
+        assert_int_equal(f->width, w);
+        assert_int_equal(f->height, h);
+        for (int i = 0; i < n && frames < max_frames; i++) {
+            const uint8_t *p = f->data[0] + (size_t)pts[i][1] * f->linesize[0] + 4 * pts[i][0];
+            int *o = rgb + (frames * n + i) * 3;
+            o[0] = p[2];
+            o[1] = p[1];
+            o[2] = p[0];
         }
     }
-    av_frame_free(&f);
-    av_packet_free(&pkt);
-    avcodec_free_context(&cc);
-    avformat_close_input(&fc);
+    assert_int_equal(v.err, 0);
+    tu_video_close(&v);
     return frames;
 }
 

@@ -22,7 +22,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "store/store.h"
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 typedef struct {
     char dir[512];

@@ -1,5 +1,5 @@
-/* tests/testutil.c - see testutil.h. */
-#include "tests/testutil.h"
+/* tests/support/testutil.c - see testutil.h. */
+#include "tests/support/testutil.h"
 
 #include <ftw.h>
 #include <stdio.h>
