@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "doc/doc.h"
+#include "pipeline/ring.h"
 
 typedef struct stub_renderer {
     int w, h;
@@ -57,6 +59,39 @@ int tu_stub_wait_blocked(tu_stub *s, int timeout_ms)
     int rc;
     while ((rc = sem_timedwait(&s->blocked, &until)) != 0 && errno == EINTR) {}
     return rc == 0 ? __atomic_load_n(&s->blocked_pid, __ATOMIC_ACQUIRE) : -1;
+}
+
+int tu_stub_round_trip(kn_pool *p, int w, int h, long frames, kn_err *err)
+{
+    char doc[160];
+    snprintf(doc, sizeof doc, "{\"width\":%d,\"height\":%d,\"fps\":10,\"duration\":%g}", w, h, frames / 10.0);
+    kn_ring *ring = NULL;
+    int fd = -1, submitted = 0, rc = kn_ring_create(w, h, 2, frames, &ring, &fd, err);
+    if (rc != KN_OK) goto out;
+    if ((rc = kn_pool_submit(p, doc, strlen(doc), fd, err)) != KN_OK) goto out;
+    submitted = 1;
+    for (long f = 0; f < frames; f++) {
+        kn_ring_planes pl;
+        int got = -1;
+        /* 500 ms at a time, 60 times: a hang guard, not a speed limit. */
+        for (int i = 0; i < 60 && got == -1; i++) got = kn_ring_wait(ring, f, &pl, 500);
+        if (got != KN_RING_FRAME) {
+            rc = got == -1 ? kn_err_set(err, KN_EINTERNAL, NULL, "frame %ld never came", f) : kn_ring_error(ring, err);
+            if (rc == KN_OK) rc = kn_err_set(err, KN_EINTERNAL, NULL, "the ring stopped at frame %ld", f);
+            goto out;
+        }
+        long bad = tu_stub_check(pl.data, pl.stride, w, h, f);
+        kn_ring_release(ring, f);
+        if (bad) {
+            rc = kn_err_set(err, KN_EINTERNAL, NULL, "frame %ld: %ld bytes are not its pattern", f, bad);
+            goto out;
+        }
+    }
+out:
+    if (submitted) kn_pool_end(p, NULL);
+    kn_ring_destroy(ring);
+    if (fd >= 0) close(fd);
+    return rc;
 }
 
 static int stub_create(const char *json, size_t len, kn_renderer **out, kn_err *err)

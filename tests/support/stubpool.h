@@ -48,6 +48,13 @@ extern const kn_pool_worker_ops tu_stub_ops;
  * (a hang guard); -1 if none did. */
 int tu_stub_wait_blocked(tu_stub *s, int timeout_ms);
 
+/* Runs a w x h job of `frames` frames through pool p (started with
+ * tu_stub_ops, nothing injected) and checks every frame's pixels: KN_OK, or
+ * the failure (err says which frame). After KN_OK the supervisor has
+ * handled everything that happened before the call (its restart count
+ * included) and its workers are alive. */
+int tu_stub_round_trip(kn_pool *p, int w, int h, long frames, kn_err *err);
+
 /* Frame f's pattern into I420 planes of a w x h frame, and the number of
  * bytes of such planes that differ from it. */
 void tu_stub_pattern(uint8_t *const data[3], const int stride[3], int w, int h, long f);
