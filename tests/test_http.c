@@ -125,10 +125,8 @@ static void expect_error(int port, const char *method, const char *path, const c
 
 static char *job_body(long frames, const char *meta)
 {
-    char *t = malloc(256);
+    char *t = tu_fake_job(frames, meta);
     assert_non_null(t);
-    snprintf(t, 256, "{\"width\":32,\"height\":32,\"fps\":10,\"duration\":%g,\"metadata\":{%s}}",
-             frames / 10.0, meta);
     return t;
 }
 
@@ -234,13 +232,13 @@ static void test_post_then_get(void **state)
 static void test_not_found(void **state)
 {
     fx *f = *state;
-    expect_error(f->port, "GET", "/v1/jobs/j_nosuchjob", NULL, NULL, 0, 404, "not_found", NULL);
-    expect_error(f->port, "GET", "/v1/jobs/j_nosuchjob/video", NULL, NULL, 0, 404, "not_found", NULL);
-    expect_error(f->port, "GET", "/v1/jobs/j_nosuchjob/events", NULL, NULL, 0, 404, "not_found", NULL);
-    expect_error(f->port, "DELETE", "/v1/jobs/j_nosuchjob", NULL, NULL, 0, 404, "not_found", NULL);
-    expect_error(f->port, "GET", "/v1/jobs/j-bad.id", NULL, NULL, 0, 404, "not_found", NULL);
-    expect_error(f->port, "GET", "/v1/jobs/j_nosuchjob/other", NULL, NULL, 0, 404, "not_found", NULL);
-    expect_error(f->port, "GET", "/v2/jobs", NULL, NULL, 0, 404, "not_found", NULL);
+    static const char *const req[][2] = {
+        {"GET", "/v1/jobs/j_nosuchjob"}, {"GET", "/v1/jobs/j_nosuchjob/video"},
+        {"GET", "/v1/jobs/j_nosuchjob/events"}, {"DELETE", "/v1/jobs/j_nosuchjob"},
+        {"GET", "/v1/jobs/j-bad.id"}, {"GET", "/v1/jobs/j_nosuchjob/other"}, {"GET", "/v2/jobs"},
+    };
+    for (size_t i = 0; i < sizeof req / sizeof req[0]; i++)
+        expect_error(f->port, req[i][0], req[i][1], NULL, NULL, 0, 404, "not_found", NULL);
 }
 
 /* ---- list ------------------------------------------------------------ */
@@ -283,12 +281,12 @@ static void test_list_pages(void **state)
     assert_int_equal(json_array_size(json_object_get(j, "jobs")), 0);
     json_decref(j);
 
-    expect_error(f->port, "GET", "/v1/jobs?limit=0", NULL, NULL, 0, 400, "invalid_job", NULL);
-    expect_error(f->port, "GET", "/v1/jobs?limit=1001", NULL, NULL, 0, 400, "invalid_job", NULL);
-    expect_error(f->port, "GET", "/v1/jobs?limit=2x", NULL, NULL, 0, 400, "invalid_job", NULL);
-    expect_error(f->port, "GET", "/v1/jobs?status=done", NULL, NULL, 0, 400, "invalid_job", NULL);
-    expect_error(f->port, "GET", "/v1/jobs?status=succeeded%00x", NULL, NULL, 0, 400, "invalid_job", NULL);
-    expect_error(f->port, "GET", "/v1/jobs?after=j_nosuchjob", NULL, NULL, 0, 400, "invalid_job", NULL);
+    static const char *const bad[] = {
+        "/v1/jobs?limit=0", "/v1/jobs?limit=1001", "/v1/jobs?limit=2x", "/v1/jobs?status=done",
+        "/v1/jobs?status=succeeded%00x", "/v1/jobs?after=j_nosuchjob",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_error(f->port, "GET", bad[i], NULL, NULL, 0, 400, "invalid_job", NULL);
     for (int i = 0; i < 5; i++) free(id[i]);
 }
 

@@ -155,9 +155,7 @@ static const kn_run_encoder_ops fake_ops = {
 /* Blocks until n frames were pushed (30 s guard). */
 static void fake_wait_pushed(long n)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 30;
+    struct timespec until = tu_deadline(30000);
     pthread_mutex_lock(&g_lock);
     int rc = 0;
     while (g_enc.pushed < n && rc == 0) rc = pthread_cond_timedwait(&g_pushed, &g_lock, &until);

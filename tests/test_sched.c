@@ -79,14 +79,10 @@ static void stop(fx *f)
     f->sched = NULL;
 }
 
-/* A document of `frames` frames at 10 fps whose metadata (JSON members, or
- * "") tells the fake run what to do. */
 static char *doc_text(long frames, const char *meta)
 {
-    char *t = malloc(256);
+    char *t = tu_fake_job(frames, meta);
     assert_non_null(t);
-    snprintf(t, 256, "{\"width\":32,\"height\":32,\"fps\":10,\"duration\":%g,\"metadata\":{%s}}",
-             frames / 10.0, meta);
     return t;
 }
 

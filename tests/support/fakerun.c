@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "doc/doc.h"
+#include "tests/support/testutil.h"
 
 enum { MODE_OK, MODE_BLOCK, MODE_STEPS, MODE_FAIL, MODE_NOCREATE };
 
@@ -30,20 +31,6 @@ static tu_fakerun_log g_log;
 static long g_steps;
 static void (*g_on_create)(const char *id, void *ctx);
 static void *g_on_create_ctx;
-
-/* CLOCK_REALTIME, as pthread_cond_timedwait wants by default. */
-static struct timespec deadline(int timeout_ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_sec += timeout_ms / 1000;
-    t.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
 
 void tu_fakerun_reset(void)
 {
@@ -70,7 +57,7 @@ void tu_fakerun_on_create(void (*fn)(const char *id, void *ctx), void *ctx)
 
 int tu_fakerun_wait_running(const char *id, int timeout_ms)
 {
-    struct timespec until = deadline(timeout_ms);
+    struct timespec until = tu_deadline(timeout_ms);
     int found = 0, rc = 0;
     pthread_mutex_lock(&g_lock);
     for (;;) {
@@ -88,6 +75,14 @@ void tu_fakerun_step(void)
     g_steps++;
     pthread_cond_broadcast(&g_cond);
     pthread_mutex_unlock(&g_lock);
+}
+
+char *tu_fake_job(long frames, const char *meta)
+{
+    char *t = malloc(256);
+    if (t) snprintf(t, 256, "{\"width\":32,\"height\":32,\"fps\":10,\"duration\":%g,\"metadata\":{%s}}",
+                    frames / 10.0, meta);
+    return t;
 }
 
 uint8_t tu_fake_video_byte(size_t i)
@@ -189,7 +184,7 @@ static int fake_exec(kn_run *kr, kn_run_result *res, kn_err *err)
     int rc = KN_OK;
     /* A hang guard only: a test that forgets to cancel or step fails
      * instead of waiting for ctest's timeout. */
-    struct timespec until = deadline(60000);
+    struct timespec until = tu_deadline(60000);
     if (r->mode == MODE_BLOCK) {
         int w = 0;
         while (!r->canceled && w != ETIMEDOUT) w = pthread_cond_timedwait(&g_cond, &g_lock, &until);

@@ -57,6 +57,11 @@ int tu_fakerun_wait_running(const char *id, int timeout_ms);
 /* Lets a "steps" run make its next progress report. */
 void tu_fakerun_step(void);
 
+/* A 32 x 32 job document of `frames` frames at 10 fps whose metadata
+ * holds the JSON members `meta` ("" for none): malloc'ed, NULL when out of
+ * memory. */
+char *tu_fake_job(long frames, const char *meta);
+
 /* Byte i of the video an "ok" run writes. */
 uint8_t tu_fake_video_byte(size_t i);
 

@@ -16,6 +16,7 @@
 
 #include "doc/doc.h"
 #include "pipeline/ring.h"
+#include "tests/support/testutil.h"
 
 typedef struct stub_renderer {
     int w, h;
@@ -48,14 +49,7 @@ void tu_stub_reset(tu_stub *s)
 
 int tu_stub_wait_blocked(tu_stub *s, int timeout_ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = tu_deadline(timeout_ms);
     int rc;
     while ((rc = sem_timedwait(&s->blocked, &until)) != 0 && errno == EINTR) {}
     return rc == 0 ? __atomic_load_n(&s->blocked_pid, __ATOMIC_ACQUIRE) : -1;

@@ -7,9 +7,10 @@
 #define KN_TESTS_SUPPORT_TESTUTIL_H
 
 #include <stddef.h>
+#include <time.h>
 
-/* Creates a fresh temporary directory (under $TMPDIR or /tmp) and returns
- * its path in a static buffer per call site copy; caller copies it. */
+/* Creates a fresh temporary directory (under $TMPDIR or /tmp) and writes
+ * its path to out; out is "" when that failed. */
 void tu_tmpdir(char *out, size_t outsz);
 
 /* Removes a directory tree (best effort). */
@@ -23,6 +24,10 @@ int tu_write_file(const char *path, const void *data, size_t len);
 
 /* Path of a file in the source tree (KN_SOURCE_DIR/rel) in a static buffer. */
 const char *tu_src(const char *rel);
+
+/* The CLOCK_REALTIME time timeout_ms from now, as sem_timedwait and
+ * pthread_cond_timedwait (default clock) take it. */
+struct timespec tu_deadline(int timeout_ms);
 
 /* ---- a minimal HTTP/1.1 client ------------------------------------- */
 
