@@ -126,7 +126,7 @@ static long fault_crash_frame(void)
     return *end ? -1 : v;
 }
 
-static void worker_job(int idx, int ring_fd, int doc_fd, size_t len)
+static void worker_job(const kn_pool_worker_ops *ops, int idx, int ring_fd, int doc_fd, size_t len)
 {
     kn_err err;
     kn_err_clear(&err);
@@ -144,7 +144,7 @@ static void worker_job(int idx, int ring_fd, int doc_fd, size_t len)
         kn_ring_fail(ring, KN_ERENDER, "render worker could not map the job document");
         goto out;
     }
-    if (kn_renderer_create(doc, len, &r, &err) != KN_OK) {
+    if (ops->create(doc, len, &r, &err) != KN_OK) {
         char msg[600];
         snprintf(msg, sizeof msg, "render worker could not compile the document: %s", err.msg);
         kn_ring_fail(ring, KN_ERENDER, msg);
@@ -155,7 +155,7 @@ static void worker_job(int idx, int ring_fd, int doc_fd, size_t len)
         int rc = kn_ring_claim(ring, idx, &f);
         if (rc != KN_RING_FRAME) break;
         if (f == crash) raise(SIGSEGV);
-        if (kn_renderer_draw(r, f, &err) != KN_OK) {
+        if (ops->draw(r, f, &err) != KN_OK) {
             char msg[600];
             snprintf(msg, sizeof msg, "frame %ld: %s", f, err.msg);
             kn_ring_fail(ring, err.code, msg);
@@ -163,19 +163,19 @@ static void worker_job(int idx, int ring_fd, int doc_fd, size_t len)
         }
         kn_ring_planes p;
         if (kn_ring_acquire(ring, idx, f, &p) != KN_RING_FRAME) break;
-        if (kn_renderer_to_i420(r, p.data, p.stride, &err) != KN_OK) {
+        if (ops->to_i420(r, p.data, p.stride, &err) != KN_OK) {
             kn_ring_fail(ring, err.code, err.msg);
             break;
         }
         kn_ring_publish(ring, idx, f);
     }
 out:
-    kn_renderer_destroy(r);
+    ops->destroy(r);
     if (doc != MAP_FAILED) munmap(doc, len ? len : 1);
     kn_ring_destroy(ring);
 }
 
-static void worker_main(int idx, int sock, pid_t parent)
+static void worker_main(const kn_pool_worker_ops *ops, int idx, int sock, pid_t parent)
 {
     if (bind_to_parent("kinora-render", parent) != 0) _exit(0);
     kn_log_set_tag("render");
@@ -191,7 +191,7 @@ static void worker_main(int idx, int sock, pid_t parent)
         int fds[2];
         int rc = recv_msg(sock, &m, fds);
         if (rc <= 0) break;
-        if (m.type == MSG_JOB && fds[0] >= 0 && fds[1] >= 0) worker_job(idx, fds[0], fds[1], (size_t)m.len);
+        if (m.type == MSG_JOB && fds[0] >= 0 && fds[1] >= 0) worker_job(ops, idx, fds[0], fds[1], (size_t)m.len);
         if (fds[0] >= 0) close(fds[0]);
         if (fds[1] >= 0) close(fds[1]);
         if (m.type == MSG_QUIT) break;
@@ -210,6 +210,7 @@ typedef struct sup_state {
     kn_ring *ring;
     pool_shared *sh;
     unsigned char stopping[KN_RING_MAX_WORKERS];   /* killed by us, not crashed */
+    kn_pool_worker_ops ops;
 } sup_state;
 
 static void sup_send_job(sup_state *s, int i)
@@ -242,7 +243,7 @@ static int sup_spawn(sup_state *s, int i)
         sigset_t all;
         sigemptyset(&all);
         sigprocmask(SIG_SETMASK, &all, NULL);
-        worker_main(i, 3, me);
+        worker_main(&s->ops, i, 3, me);
     }
     close(sv[1]);
     s->pid[i] = pid;
@@ -316,11 +317,11 @@ static void sup_reap(sup_state *s)
     __atomic_store_n(&s->sh->alive, alive, __ATOMIC_RELEASE);
 }
 
-static void supervisor_main(int ctl, int n, pool_shared *sh, pid_t parent)
+static void supervisor_main(int ctl, int n, const kn_pool_worker_ops *ops, pool_shared *sh, pid_t parent)
 {
     if (bind_to_parent("kinora-pool", parent) != 0) _exit(0);
     kn_log_set_tag("pool");
-    sup_state s = {.n = n, .ring_fd = -1, .doc_fd = -1, .sh = sh};
+    sup_state s = {.n = n, .ring_fd = -1, .doc_fd = -1, .sh = sh, .ops = *ops};
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
@@ -383,6 +384,15 @@ static void supervisor_main(int ctl, int n, pool_shared *sh, pid_t parent)
 
 int kn_pool_start(int nworkers, kn_pool **out, kn_err *err)
 {
+    static const kn_pool_worker_ops renderer = {
+        .create = kn_renderer_create, .draw = kn_renderer_draw,
+        .to_i420 = kn_renderer_to_i420, .destroy = kn_renderer_destroy,
+    };
+    return kn_pool_start_with(nworkers, &renderer, out, err);
+}
+
+int kn_pool_start_with(int nworkers, const kn_pool_worker_ops *ops, kn_pool **out, kn_err *err)
+{
     int sv[2] = {-1, -1};
     KN_REQUIRE(out);
     if (nworkers < 1 || nworkers > KN_RING_MAX_WORKERS)
@@ -411,7 +421,7 @@ int kn_pool_start(int nworkers, kn_pool **out, kn_err *err)
     }
     if (p->sup == 0) {
         close(sv[0]);
-        supervisor_main(sv[1], nworkers, p->sh, me);
+        supervisor_main(sv[1], nworkers, ops, p->sh, me);
     }
     close(sv[1]);
     p->ctl = sv[0];
@@ -431,7 +441,8 @@ void kn_pool_stop(kn_pool *p)
     pool_msg m = {.type = MSG_QUIT};
     send_msg(p->ctl, &m, NULL, 0);
     close(p->ctl);
-    waitpid(p->sup, NULL, 0);
+    /* -1 once kn_pool_alive has reaped it: waitpid(-1) would take any child. */
+    if (p->sup > 0) waitpid(p->sup, NULL, 0);
     munmap(p->sh, sizeof *p->sh);
     pthread_mutex_destroy(&p->lock);
     free(p);

@@ -25,14 +25,32 @@
 #define KN_PIPELINE_POOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/err.h"
 #include "common/limits.h"
+#include "render/render.h"
 
 typedef struct kn_pool kn_pool;
 
 /* Forks the supervisor with nworkers workers (1..KN_RING_MAX_WORKERS). */
 int kn_pool_start(int nworkers, kn_pool **out, kn_err *err);
+
+/* What a worker calls to turn a job document into frames; kn_pool_start
+ * uses the kn_renderer functions (render/render.h). The calls run in the
+ * worker processes: a replacement sees the caller's memory as it was when
+ * kn_pool_start_with forked, and talks back only through shared mappings
+ * made before that (workers close every inherited fd but stdio). */
+typedef struct kn_pool_worker_ops {
+    int (*create)(const char *json, size_t len, kn_renderer **out, kn_err *err);
+    int (*draw)(kn_renderer *r, long frame, kn_err *err);
+    int (*to_i420)(kn_renderer *r, uint8_t *const data[3], const int stride[3], kn_err *err);
+    void (*destroy)(kn_renderer *r);   /* accepts NULL */
+} kn_pool_worker_ops;
+
+/* kn_pool_start with the workers' renderer replaced (ops is copied): lets
+ * tests run the pool's process and crash handling without drawing. */
+int kn_pool_start_with(int nworkers, const kn_pool_worker_ops *ops, kn_pool **out, kn_err *err);
 
 /* Asks the supervisor to exit, waits for it and frees the handle. NULL ok. */
 void kn_pool_stop(kn_pool *p);

@@ -47,6 +47,12 @@ struct kn_run {
     int canceled;
     kn_run_progress_fn progress;
     void *progress_ctx;
+    kn_run_encoder_ops enc;
+};
+
+static const kn_run_encoder_ops encoder_ops = {
+    .create = kn_encoder_create, .name = kn_encoder_name, .set_palette = kn_encoder_set_palette,
+    .push = kn_encoder_push, .finish = kn_encoder_finish, .destroy = kn_encoder_destroy,
 };
 
 int kn_run_output_of(const kn_doc *doc, kn_run_output *out, kn_err *err)
@@ -79,6 +85,7 @@ int kn_run_create(kn_pool *pool, const kn_doc *doc, const char *doc_text, size_t
     r->doc_text = doc_text;
     r->len = len;
     r->ring_fd = -1;
+    r->enc = encoder_ops;
     r->slots = ring_slots > 0 ? ring_slots : 8;
     if (r->slots > KN_RING_MAX_SLOTS) r->slots = KN_RING_MAX_SLOTS;
     if ((long)r->slots > doc->n_frames) r->slots = (int)doc->n_frames;
@@ -100,6 +107,11 @@ void kn_run_set_progress(kn_run *r, kn_run_progress_fn fn, void *ctx)
     KN_REQUIRE(r);
     r->progress = fn;
     r->progress_ctx = ctx;
+}
+
+void kn_run_set_encoder_ops(kn_run *r, const kn_run_encoder_ops *ops)
+{
+    r->enc = *ops;
 }
 
 void kn_run_cancel(kn_run *r)
@@ -239,7 +251,7 @@ static int palette_pass(kn_run *r, kn_ring *ring, kn_encoder *enc, double t0, kn
     }
     double b0 = kn_mono();
     if ((rc = kn_palette_build(hist, KN_PALETTE_GIF_COLORS, &pal, err)) != KN_OK) goto out;
-    if ((rc = kn_encoder_set_palette(enc, &pal, err)) != KN_OK) goto out;
+    if ((rc = r->enc.set_palette(enc, &pal, err)) != KN_OK) goto out;
     busy += kn_mono() - b0;
     kn_debug("run: gif palette of %d colours from %ld frames, %.3f s after start (%.3f s building)",
              pal.n, d->n_frames, kn_mono() - t0, kn_mono() - b0);
@@ -281,8 +293,8 @@ int kn_run_exec(kn_run *r, kn_run_result *res, kn_err *err)
      * cannot open, the ring is canceled on the way out and the job fails
      * before a frame is encoded. */
     if ((rc = start_pass(r, &ring, &submitted, err)) != KN_OK) goto out;
-    if ((rc = kn_encoder_create(r->part_path, &eo, &enc, err)) != KN_OK) goto out;
-    snprintf(res->encoder, sizeof res->encoder, "%s", kn_encoder_name(enc));
+    if ((rc = r->enc.create(r->part_path, &eo, &enc, err)) != KN_OK) goto out;
+    snprintf(res->encoder, sizeof res->encoder, "%s", r->enc.name(enc));
 
     if (gif) {
         if ((rc = palette_pass(r, ring, enc, t0, res, err)) != KN_OK) goto out;
@@ -301,7 +313,7 @@ int kn_run_exec(kn_run *r, kn_run_result *res, kn_err *err)
         c->frame = f;
         if (f == 0) kn_debug("run: first frame ready %.3f s after start", kn_mono() - t0);
         double e0 = kn_mono();
-        if ((rc = kn_encoder_push(enc, f, p.data, p.stride, release_slot, c, err)) != KN_OK) goto out;
+        if ((rc = r->enc.push(enc, f, p.data, p.stride, release_slot, c, err)) != KN_OK) goto out;
         double now = kn_mono();
         res->encode_seconds += now - e0;
         if (now - last >= 0.25) {
@@ -311,10 +323,10 @@ int kn_run_exec(kn_run *r, kn_run_result *res, kn_err *err)
     }
     kn_debug("run: last frame pushed %.3f s after start", kn_mono() - t0);
     double e0 = kn_mono();
-    if ((rc = kn_encoder_finish(enc, err)) != KN_OK) goto out;
+    if ((rc = r->enc.finish(enc, err)) != KN_OK) goto out;
     res->encode_seconds += kn_mono() - e0;
     kn_debug("run: encoder flushed %.3f s after start", kn_mono() - t0);
-    kn_encoder_destroy(enc);
+    r->enc.destroy(enc);
     enc = NULL;
     if (rename(r->part_path, r->out_path) != 0) {
         rc = kn_err_set(err, KN_EIO, NULL, "cannot move the finished video to %s: %s", r->out_path, strerror(errno));
@@ -327,7 +339,7 @@ int kn_run_exec(kn_run *r, kn_run_result *res, kn_err *err)
     rc = KN_OK;
 out:
     if (rc != KN_OK && ring) kn_ring_cancel(ring);
-    kn_encoder_destroy(enc);   /* releases any slots libavcodec still held */
+    r->enc.destroy(enc);   /* releases any slots libavcodec still held */
     if (rc != KN_OK) unlink(r->part_path);
     end_pass(r, &ring, &submitted);
     return rc;

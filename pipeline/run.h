@@ -24,6 +24,7 @@
 
 #include "common/vocab.h"
 #include "doc/doc.h"
+#include "encode/encoder.h"
 #include "pipeline/pool.h"
 
 typedef struct kn_run kn_run;
@@ -65,6 +66,22 @@ int kn_run_create(kn_pool *pool, const kn_doc *doc, const char *doc_text, size_t
                   const char *out_path, int ring_slots, kn_run **out, kn_err *err);
 
 void kn_run_set_progress(kn_run *r, kn_run_progress_fn fn, void *ctx);
+
+/* The run's calls into the encoder; a run starts with the encode/encoder.h
+ * functions. Tests replace them to see exactly which frames and pixels
+ * reach the encoder, and to make it fail. */
+typedef struct kn_run_encoder_ops {
+    int (*create)(const char *path, const kn_encoder_opts *opts, kn_encoder **out, kn_err *err);
+    const char *(*name)(const kn_encoder *e);
+    int (*set_palette)(kn_encoder *e, const kn_palette *pal, kn_err *err);
+    int (*push)(kn_encoder *e, long index, uint8_t *const data[3], const int stride[3],
+                kn_encoder_release_fn release, void *opaque, kn_err *err);
+    int (*finish)(kn_encoder *e, kn_err *err);
+    void (*destroy)(kn_encoder *e);   /* accepts NULL; releases frames still held */
+} kn_run_encoder_ops;
+
+/* Replaces the encoder calls (ops is copied); before kn_run_exec. */
+void kn_run_set_encoder_ops(kn_run *r, const kn_run_encoder_ops *ops);
 
 /* Runs the job to the end. KN_ECANCELED after kn_run_cancel; KN_ECRASH,
  * KN_ERENDER, KN_EENCODER, KN_EENCODE, KN_EIO on failure with err filled. */

@@ -42,6 +42,7 @@ struct kn_sched {
     pthread_mutex_t ev_lock;        /* job events (kn_sched_wait) */
     pthread_cond_t ev_cond;         /* CLOCK_MONOTONIC */
     unsigned long ev_gen;
+    kn_sched_run_ops run;
 };
 
 /* An id the store can hold: the scheduler only ever gets ids that came
@@ -178,31 +179,31 @@ static void run_one(kn_sched *s, const char *id)
         goto out;
     }
     kn_sched_video_path(s, id, kind.format, path, sizeof path);
-    if (kn_run_create(s->pool, doc, text, len, path, s->ring_slots, &run, &err) != KN_OK) {
+    if (s->run.create(s->pool, doc, text, len, path, s->ring_slots, &run, &err) != KN_OK) {
         fail_job(s, id, err.code, err.msg);
         goto out;
     }
     prog_ctx pc = {.s = s, .id = id};
-    kn_run_set_progress(run, on_progress, &pc);
+    s->run.set_progress(run, on_progress, &pc);
     pthread_mutex_lock(&s->lock);
     s->current = run;
     snprintf(s->current_id, sizeof s->current_id, "%s", id);
     int stopping = s->stop;
     pthread_mutex_unlock(&s->lock);
-    if (stopping) kn_run_cancel(run);
+    if (stopping) s->run.cancel(run);
 
     /* A DELETE that landed between take_next and here already marked the
      * job canceled: do not start rendering it. */
     kn_job_rec now = {0};
     if (kn_store_get(s->store, id, &now, NULL) == KN_OK && now.status != KN_STATUS_RENDERING)
-        kn_run_cancel(run);
+        s->run.cancel(run);
     kn_job_rec_clear(&now);
 
     kn_info("job %s: rendering %ld frames %dx%d", id, doc->n_frames, doc->width, doc->height);
     kn_sched_notify(s);
     double t0 = kn_mono();
     kn_run_result res;
-    int rc = kn_run_exec(run, &res, &err);
+    int rc = s->run.exec(run, &res, &err);
     double dt = kn_mono() - t0;
 
     pthread_mutex_lock(&s->lock);
@@ -240,7 +241,7 @@ static void run_one(kn_sched *s, const char *id)
     }
 out:
     kn_sched_notify(s);   /* the job ended one way or another */
-    kn_run_destroy(run);
+    s->run.destroy(run);
     kn_doc_destroy(doc);
     free(text);
 }
@@ -293,12 +294,24 @@ static void remove_partials(const char *dir)
 int kn_sched_start(kn_store *store, kn_pool *pool, const char *video_dir,
                    int ring_slots, kn_sched **out, kn_err *err)
 {
-    KN_REQUIRE(store && pool && video_dir && out);
+    static const kn_sched_run_ops runs = {
+        .create = kn_run_create, .set_progress = kn_run_set_progress, .exec = kn_run_exec,
+        .cancel = kn_run_cancel, .destroy = kn_run_destroy,
+    };
+    KN_REQUIRE(pool);   /* the real runs render through it */
+    return kn_sched_start_with(store, pool, video_dir, ring_slots, &runs, out, err);
+}
+
+int kn_sched_start_with(kn_store *store, kn_pool *pool, const char *video_dir, int ring_slots,
+                        const kn_sched_run_ops *ops, kn_sched **out, kn_err *err)
+{
+    KN_REQUIRE(store && video_dir && ops && out);   /* pool: whatever ops need */
     kn_sched *s = calloc(1, sizeof *s);
     if (!s) return kn_err_set(err, KN_ENOMEM, NULL, "out of memory starting the scheduler");
     s->store = store;
     s->pool = pool;
     s->ring_slots = ring_slots;
+    s->run = *ops;
     snprintf(s->video_dir, sizeof s->video_dir, "%s", video_dir);
     remove_partials(video_dir);
     pthread_mutex_init(&s->lock, NULL);
@@ -338,7 +351,7 @@ int kn_sched_cancel(kn_sched *s, const char *id)
     KN_REQUIRE(s && valid_id(id));
     pthread_mutex_lock(&s->lock);
     if (s->current && strcmp(s->current_id, id) == 0) {
-        kn_run_cancel(s->current);
+        s->run.cancel(s->current);
         hit = 1;
     }
     pthread_mutex_unlock(&s->lock);
@@ -358,7 +371,7 @@ void kn_sched_stop(kn_sched *s)
     if (!s) return;
     pthread_mutex_lock(&s->lock);
     s->stop = 1;
-    if (s->current) kn_run_cancel(s->current);
+    if (s->current) s->run.cancel(s->current);
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->thread, NULL);

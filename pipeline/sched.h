@@ -13,6 +13,7 @@
 #include "common/vocab.h"
 #include "doc/doc.h"
 #include "pipeline/pool.h"
+#include "pipeline/run.h"
 #include "store/store.h"
 
 typedef struct kn_sched kn_sched;
@@ -28,6 +29,23 @@ typedef struct kn_sched_stats {
  * crash are removed. */
 int kn_sched_start(kn_store *store, kn_pool *pool, const char *video_dir,
                    int ring_slots, kn_sched **out, kn_err *err);
+
+/* The scheduler's calls into pipeline/run.h; kn_sched_start uses the
+ * kn_run functions. A replacement runs on the scheduler thread, except
+ * cancel, which any thread may call while exec runs. */
+typedef struct kn_sched_run_ops {
+    int (*create)(kn_pool *pool, const kn_doc *doc, const char *doc_text, size_t len,
+                  const char *out_path, int ring_slots, kn_run **out, kn_err *err);
+    void (*set_progress)(kn_run *r, kn_run_progress_fn fn, void *ctx);
+    int (*exec)(kn_run *r, kn_run_result *res, kn_err *err);
+    void (*cancel)(kn_run *r);
+    void (*destroy)(kn_run *r);   /* accepts NULL */
+} kn_sched_run_ops;
+
+/* kn_sched_start with the job runs replaced (ops is copied): lets tests
+ * drive the queue, cancel and progress without a pool or an encoder. */
+int kn_sched_start_with(kn_store *store, kn_pool *pool, const char *video_dir, int ring_slots,
+                        const kn_sched_run_ops *ops, kn_sched **out, kn_err *err);
 
 /* Hands over the parsed document of a job just queued (the scheduler takes
  * ownership and destroys it), so running it soon does not parse it again.

@@ -21,7 +21,7 @@
 #include "doc/doc.h"
 #include "render/draw.h"
 #include "render/timeline.h"
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 /* ---- allocation: everything a test builds is freed at its end ----------- */
 

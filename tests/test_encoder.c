@@ -41,8 +41,9 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "encode/encoder.h"
-#include "tests/death.h"
-#include "tests/testutil.h"
+#include "tests/support/death.h"
+#include "tests/support/decode.h"
+#include "tests/support/testutil.h"
 
 #define W 64
 #define H 48
@@ -183,14 +184,20 @@ typedef struct probe {
     int64_t bytes;
 } probe;
 
+static void probe_packet(void *ctx, long index, const AVPacket *pkt)
+{
+    probe *p = ctx;
+    if (pkt->flags & AV_PKT_FLAG_KEY && p->nkey < 64) p->keyframes_at[p->nkey++] = index;
+}
+
 static void probe_file(const char *path, AVRational fps, probe *p)
 {
     memset(p, 0, sizeof *p);
-    AVFormatContext *ic = NULL;
-    assert_int_equal(avformat_open_input(&ic, path, NULL, NULL), 0);
-    assert_true(avformat_find_stream_info(ic, NULL) >= 0);
+    tu_video v;
+    assert_int_equal(tu_video_open(&v, path, 0), 0);
+    AVFormatContext *ic = v.fc;
     assert_int_equal(ic->nb_streams, 1);
-    AVStream *st = ic->streams[0];
+    AVStream *st = v.st;
     AVCodecParameters *par = st->codecpar;
     p->codec_id = par->codec_id;
     p->codec_tag = par->codec_tag;
@@ -207,60 +214,34 @@ static void probe_file(const char *path, AVRational fps, probe *p)
     snprintf(p->container, sizeof p->container, "%s", ic->iformat->name);
     p->format_duration = ic->duration == AV_NOPTS_VALUE ? -1 : (double)ic->duration / AV_TIME_BASE;
 
-    const AVCodec *dec = avcodec_find_decoder(par->codec_id);
-    assert_non_null(dec);
-    AVCodecContext *dc = avcodec_alloc_context3(dec);
-    assert_non_null(dc);
-    assert_true(avcodec_parameters_to_context(dc, par) >= 0);
-    dc->thread_count = 1;
-    assert_int_equal(avcodec_open2(dc, dec, NULL), 0);
-
-    AVPacket *pkt = av_packet_alloc();
-    AVFrame *fr = av_frame_alloc();
-    assert_non_null(pkt);
-    assert_non_null(fr);
-    for (int eof = 0; !eof;) {
-        int r = av_read_frame(ic, pkt);
-        if (r == AVERROR_EOF) {
-            eof = 1;
-            assert_int_equal(avcodec_send_packet(dc, NULL), 0);
-        } else {
-            assert_int_equal(r, 0);
-            if (pkt->flags & AV_PKT_FLAG_KEY && p->nkey < 64) p->keyframes_at[p->nkey++] = p->packets;
-            p->packets++;
-            assert_int_equal(avcodec_send_packet(dc, pkt), 0);
-            av_packet_unref(pkt);
+    v.on_packet = probe_packet;
+    v.ctx = p;
+    for (const AVFrame *fr; (fr = tu_video_next(&v));) {
+        long k = p->frames++;
+        int64_t ts = fr->best_effort_timestamp;
+        if (ts != AV_NOPTS_VALUE &&
+            av_rescale_q(ts, st->time_base, av_inv_q(fps)) == k)
+            p->pts_in_order++;
+        /* Every pixel of every plane must be near the frame's level:
+         * wrong strides, swapped planes or reordered frames all show. */
+        int want[3] = {y_level(k), u_level(k), v_level(k)}, worst[3] = {0, 0, 0};
+        for (int pl = 0; pl < 3; pl++) {
+            int pw = pl ? fr->width / 2 : fr->width, ph = pl ? fr->height / 2 : fr->height;
+            for (int y = 0; y < ph; y++)
+                for (int x = 0; x < pw; x++) {
+                    int d = abs(fr->data[pl][y * fr->linesize[pl] + x] - want[pl]);
+                    if (d > worst[pl]) worst[pl] = d;
+                }
         }
-        while ((r = avcodec_receive_frame(dc, fr)) == 0) {
-            long k = p->frames++;
-            int64_t ts = fr->best_effort_timestamp;
-            if (ts != AV_NOPTS_VALUE &&
-                av_rescale_q(ts, st->time_base, av_inv_q(fps)) == k)
-                p->pts_in_order++;
-            /* Every pixel of every plane must be near the frame's level:
-             * wrong strides, swapped planes or reordered frames all show. */
-            int want[3] = {y_level(k), u_level(k), v_level(k)}, worst[3] = {0, 0, 0};
-            for (int pl = 0; pl < 3; pl++) {
-                int pw = pl ? fr->width / 2 : fr->width, ph = pl ? fr->height / 2 : fr->height;
-                for (int y = 0; y < ph; y++)
-                    for (int x = 0; x < pw; x++) {
-                        int d = abs(fr->data[pl][y * fr->linesize[pl] + x] - want[pl]);
-                        if (d > worst[pl]) worst[pl] = d;
-                    }
-            }
-            if (worst[0] <= 3 && worst[1] <= 3 && worst[2] <= 3)
-                p->pixels_ok++;
-            else
-                print_message("frame %ld: Y/U/V off by up to %d/%d/%d from %d/%d/%d\n", k, worst[0],
-                              worst[1], worst[2], want[0], want[1], want[2]);
-            av_frame_unref(fr);
-        }
-        assert_true(r == AVERROR(EAGAIN) || r == AVERROR_EOF);
+        if (worst[0] <= 3 && worst[1] <= 3 && worst[2] <= 3)
+            p->pixels_ok++;
+        else
+            print_message("frame %ld: Y/U/V off by up to %d/%d/%d from %d/%d/%d\n", k, worst[0],
+                          worst[1], worst[2], want[0], want[1], want[2]);
     }
-    av_frame_free(&fr);
-    av_packet_free(&pkt);
-    avcodec_free_context(&dc);
-    avformat_close_input(&ic);
+    assert_int_equal(v.err, 0);
+    p->packets = v.packets;
+    tu_video_close(&v);
 
     struct stat sb;
     assert_int_equal(stat(path, &sb), 0);
@@ -1229,56 +1210,34 @@ typedef void (*frame_fn)(void *ctx, long k, const AVFrame *f);
 /* Decodes every frame of path, each of which must be w x h; returns how
  * many there were. The packets' pts (stream time base) go to pts[] when
  * given. */
+static void pts_packet(void *ctx, long index, const AVPacket *pkt)
+{
+    int64_t *pts = ctx;
+    if (index < 512) pts[index] = pkt->pts;
+}
+
 static long decode_all_wh(const char *path, int w, int h, frame_fn fn, void *ctx, int64_t *pts,
                           AVRational *tb)
 {
-    AVFormatContext *ic = NULL;
-    /* The gif demuxer, like browsers, plays delays under 2 cs as 10 cs
-     * unless told otherwise; this reads what the file says. */
-    AVDictionary *opts = NULL;
-    av_dict_set(&opts, "min_delay", "0", 0);
-    assert_int_equal(avformat_open_input(&ic, path, NULL, &opts), 0);
-    av_dict_free(&opts);
-    assert_true(avformat_find_stream_info(ic, NULL) >= 0);
-    assert_int_equal(ic->nb_streams, 1);
-    assert_string_equal(ic->iformat->name, "gif");
-    AVStream *st = ic->streams[0];
-    assert_int_equal(st->codecpar->codec_id, AV_CODEC_ID_GIF);
-    if (tb) *tb = st->time_base;
-    const AVCodec *dec = avcodec_find_decoder(st->codecpar->codec_id);
-    AVCodecContext *dc = avcodec_alloc_context3(dec);
-    assert_non_null(dc);
-    assert_true(avcodec_parameters_to_context(dc, st->codecpar) >= 0);
-    assert_int_equal(avcodec_open2(dc, dec, NULL), 0);
-    AVPacket *pkt = av_packet_alloc();
-    AVFrame *fr = av_frame_alloc();
-    long packets = 0, frames = 0;
-    for (int eof = 0; !eof;) {
-        int r = av_read_frame(ic, pkt);
-        if (r == AVERROR_EOF) {
-            eof = 1;
-            assert_int_equal(avcodec_send_packet(dc, NULL), 0);
-        } else {
-            assert_int_equal(r, 0);
-            if (pts && packets < 512) pts[packets] = pkt->pts;
-            packets++;
-            assert_int_equal(avcodec_send_packet(dc, pkt), 0);
-            av_packet_unref(pkt);
-        }
-        while ((r = avcodec_receive_frame(dc, fr)) == 0) {
-            assert_int_equal(fr->width, w);
-            assert_int_equal(fr->height, h);
-            if (fn) fn(ctx, frames, fr);
-            frames++;
-            av_frame_unref(fr);
-        }
-        assert_true(r == AVERROR(EAGAIN) || r == AVERROR_EOF);
+    tu_video v;
+    assert_int_equal(tu_video_open(&v, path, 1), 0);
+    assert_int_equal(v.fc->nb_streams, 1);
+    assert_string_equal(v.fc->iformat->name, "gif");
+    assert_int_equal(v.st->codecpar->codec_id, AV_CODEC_ID_GIF);
+    if (tb) *tb = v.st->time_base;
+    if (pts) {
+        v.on_packet = pts_packet;
+        v.ctx = pts;
     }
-    assert_int_equal(packets, frames);
-    av_frame_free(&fr);
-    av_packet_free(&pkt);
-    avcodec_free_context(&dc);
-    avformat_close_input(&ic);
+    for (const AVFrame *fr; (fr = tu_video_next(&v));) {
+        assert_int_equal(fr->width, w);
+        assert_int_equal(fr->height, h);
+        if (fn) fn(ctx, v.frames - 1, fr);
+    }
+    assert_int_equal(v.err, 0);
+    assert_int_equal(v.packets, v.frames);
+    long frames = v.frames;
+    tu_video_close(&v);
     return frames;
 }
 

@@ -5,7 +5,8 @@
  * function against kn_easing_apply; variables and name lookup; error
  * messages and their exact columns; the length and nesting caps;
  * kn_expr_uses / kn_expr_is_const; text templates and their formats,
- * errors and truncation; and the evaluation speed.
+ * errors and truncation. (Evaluation speed is measured by
+ * bench/expr_speed.c, outside the test gate.)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lang/easing.h"
 #include "lang/expr.h"
@@ -996,52 +996,6 @@ static void test_template_uses(void **state)
     assert_false(kn_template_uses(NULL, 0));
 }
 
-/* ---- speed --------------------------------------------------------------- */
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static double ns_per_eval(const char *src, int n)
-{
-    kn_expr *e = must_compile(src, &NAMES);
-    double v[NV], sum = 0;
-    ref_vars(v);
-    double t0 = now_ns();
-    for (int i = 0; i < n; i++) {
-        v[V_T] = i * (1.0 / 30);
-        v[V_FRAME] = i;
-        sum += kn_expr_eval(e, v);
-    }
-    double dt = now_ns() - t0;
-    volatile double sink = sum;
-    (void)sink;
-    kn_expr_destroy(e);
-    return dt / n;
-}
-
-static void test_eval_speed(void **state)
-{
-    (void)state;
-    static const char *const srcs[] = {
-        "t",
-        "544*smootheststep(t/5)",
-        "sin(2*pi*f*t)*exp(-t/4) + clamp(x, 0, 1)*lerp(1, 2, t)",
-        "frame % 30 < 15 ? easeOutBounce(t % 1) * 100 : min(t, f, 2) ^ 2",
-    };
-    const int n = 1000000;
-    for (size_t i = 0; i < sizeof srcs / sizeof srcs[0]; i++) {
-        double ns = ns_per_eval(srcs[i], n);
-        printf("[ SPEED    ] %8.1f ns/eval  (1e6 evals)  %s\n", ns, srcs[i]);
-        /* Generous enough for a sanitizer build on a loaded machine; a
-         * parsing or allocating eval would be far slower. */
-        if (ns > 2000) fail_msg("\"%s\": %.1f ns per eval", srcs[i], ns);
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1058,7 +1012,6 @@ int main(void)
         cmocka_unit_test(test_template_errors),
         cmocka_unit_test(test_template_truncation),
         cmocka_unit_test(test_template_uses),
-        cmocka_unit_test(test_eval_speed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,7 +23,8 @@
 
 #include "doc/doc.h"
 #include "render/render.h"
-#include "tests/testutil.h"
+#include "tests/support/rsvg.h"
+#include "tests/support/testutil.h"
 
 /* Documents are written with ' for " to keep them readable. */
 static char *dq(const char *s)
@@ -339,38 +340,6 @@ static void test_model(void **state)
 
 /* ---- against rsvg-convert -------------------------------------------------- */
 
-static int have_rsvg(void)
-{
-    const char *path = getenv("PATH");
-    if (!path) path = "/usr/local/bin:/usr/bin:/bin";
-    char buf[4096];
-    while (*path) {
-        const char *e = strchr(path, ':');
-        size_t n = e ? (size_t)(e - path) : strlen(path);
-        if (n > 0 && n < sizeof buf - 20) {
-            snprintf(buf, sizeof buf, "%.*s/rsvg-convert", (int)n, path);
-            if (access(buf, X_OK) == 0) return 1;
-        }
-        path += n;
-        if (*path == ':') path++;
-    }
-    return 0;
-}
-
-static void rsvg(const char *svg, const char *png)
-{
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        execlp("rsvg-convert", "rsvg-convert", "-o", png, svg, (char *)NULL);
-        _exit(127);
-    }
-    int st = 0;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        fail_msg("rsvg-convert %s failed (status %d)", svg, st);
-}
-
 #define RW 200
 #define RH 200
 
@@ -461,7 +430,7 @@ static diff compare(kn_renderer *r, cairo_surface_t *ref)
 static void test_vs_rsvg(void **state)
 {
     (void)state;
-    if (!have_rsvg()) {
+    if (!tu_rsvg_available()) {
         print_message("rsvg-convert is not installed (librsvg2-bin): skipped\n");
         skip();
     }
@@ -473,7 +442,8 @@ static void test_vs_rsvg(void **state)
     char *s = dq(SVG);
     assert_int_equal(tu_write_file(svg, s, strlen(s)), 0);
     free(s);
-    rsvg(svg, png);
+    int rst = tu_rsvg_convert(svg, png);
+    if (rst != 0) fail_msg("rsvg-convert %s failed (status %d)", svg, rst);
     cairo_surface_t *ref = cairo_image_surface_create_from_png(png);
     assert_int_equal(cairo_surface_status(ref), CAIRO_STATUS_SUCCESS);
 

@@ -31,7 +31,8 @@
 #include <cairo.h>
 
 #include "lang/path.h"
-#include "tests/testutil.h"
+#include "tests/support/rsvg.h"
+#include "tests/support/testutil.h"
 
 #define EXACT 0.0
 #define ARC_EPS 1e-9
@@ -782,38 +783,6 @@ typedef struct diff {
 static const char *FILL = "#3366cc", *STROKE = "#cc3300";
 #define STROKE_W 3.0
 
-static int have_rsvg(void)
-{
-    const char *path = getenv("PATH");
-    if (!path) path = "/usr/local/bin:/usr/bin:/bin";
-    char buf[4096];
-    while (*path) {
-        const char *e = strchr(path, ':');
-        size_t n = e ? (size_t)(e - path) : strlen(path);
-        if (n > 0 && n < sizeof buf - 20) {
-            snprintf(buf, sizeof buf, "%.*s/rsvg-convert", (int)n, path);
-            if (access(buf, X_OK) == 0) return 1;
-        }
-        path += n;
-        if (*path == ':') path++;
-    }
-    return 0;
-}
-
-/* Runs rsvg-convert on svg into png; fails the test if it does not work. */
-static void rsvg(const char *svg, const char *png)
-{
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        execlp("rsvg-convert", "rsvg-convert", "-o", png, svg, (char *)NULL);
-        _exit(127);
-    }
-    int st = 0;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        fail_msg("rsvg-convert %s failed (status %d)", svg, st);
-}
 
 static void paint_ours(cairo_t *cr, const kn_path *p)
 {
@@ -882,7 +851,8 @@ static diff render_pair(const char *name, const char *d, const char *ours_d)
                      W, H, W, H, W, H, d, FILL, STROKE, STROKE_W);
     assert_true(n > 0 && (size_t)n < sizeof body);
     assert_int_equal(tu_write_file(svg, body, (size_t)n), 0);
-    rsvg(svg, png);
+    int rst = tu_rsvg_convert(svg, png);
+    if (rst != 0) fail_msg("rsvg-convert %s failed (status %d)", svg, rst);
 
     cairo_surface_t *ref = cairo_image_surface_create_from_png(png);
     assert_int_equal(cairo_surface_status(ref), CAIRO_STATUS_SUCCESS);
@@ -969,7 +939,7 @@ static int teardown_render(void **state)
 static void test_render_vs_rsvg(void **state)
 {
     (void)state;
-    if (!have_rsvg()) {
+    if (!tu_rsvg_available()) {
         print_message("rsvg-convert is not installed (librsvg2-bin): skipped\n");
         skip();
     }
@@ -994,7 +964,7 @@ static void test_render_vs_rsvg(void **state)
 static void test_render_negative(void **state)
 {
     (void)state;
-    if (!have_rsvg()) skip();
+    if (!tu_rsvg_available()) skip();
     static const struct { const char *name, *ref, *wrong; } neg[] = {
         { "neg_sweep", "M50 100 A60 60 0 0 0 150 100 Z", "M50 100 A60 60 0 0 1 150 100 Z" },
         { "neg_large", "M100 30 A60 60 0 1 1 100.5 30", "M100 30 A60 60 0 0 1 100.5 30" },

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 
 #include "pipeline/preview.h"
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 static const char DOC[] = "{\"width\":64,\"height\":48,\"fps\":10,\"duration\":1,\"background\":\"#102030\","
                           "\"elements\":[{\"type\":\"rect\",\"x\":8,\"y\":8,\"width\":16,\"height\":16,"

@@ -35,7 +35,7 @@
 
 #include "common/log.h"
 #include "pipeline/ring.h"
-#include "tests/death.h"
+#include "tests/support/death.h"
 
 #define W 48            /* not a multiple of 64: strides get padding */
 #define H 20
@@ -781,9 +781,10 @@ static void test_wait_timeout(void **state)
     kn_ring_planes p;
     double t0 = kn_mono();
     assert_int_equal(kn_ring_wait(r, 0, &p, 80), -1);
-    double dt = kn_mono() - t0;
-    assert_true(dt >= 0.075);
-    assert_true(dt < 2.0);
+    /* It waited its timeout (a wait that returned early would spin its
+     * caller). No upper bound: a loaded machine may wake it late, and a
+     * hang is the test timeout's business. */
+    assert_true(kn_mono() - t0 >= 0.075);
     assert_int_equal(kn_ring_wait(r, 0, &p, 0), -1);
 
     /* The test is its own producer: a published frame ends the wait. */
@@ -1050,15 +1051,11 @@ static void test_odd_size(void **state)
                 assert_true(pl.data[i] >= pl.data[i - 1] + (size_t)pl.stride[i - 1] * qh);
             }
         }
-        /* Frame f + 1 (the other slot) is written, unless f is the last. */
+        /* Frame f + 1 (the other slot) is written, unless f is the last:
+         * writing it must not have touched frame f's planes. */
         if (f + 1 < n) {
-            long rendered, released;
-            double give_up = kn_mono() + 10;
-            do {
-                kn_ring_progress(r, &rendered, &released);
-                if (kn_mono() > give_up) fail_msg("frame %ld never arrived", f + 1);
-                if (rendered < f + 2) usleep(1000);
-            } while (rendered < f + 2);
+            kn_ring_planes next;
+            assert_int_equal(kn_ring_wait(r, f + 1, &next, 5000), KN_RING_FRAME);
         }
         long bad = odd_mismatch(&pl, f);
         if (bad >= 0)

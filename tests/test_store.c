@@ -22,8 +22,8 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "store/store.h"
-#include "tests/death.h"
-#include "tests/testutil.h"
+#include "tests/support/death.h"
+#include "tests/support/testutil.h"
 
 /* A status filter for list and count. */
 #define ST(name) (&(kn_job_status){KN_STATUS_##name})

@@ -14,7 +14,7 @@
 
 #include "common/log.h"
 #include "common/vocab.h"
-#include "tests/death.h"
+#include "tests/support/death.h"
 
 static void test_job_status(void **state)
 {

@@ -1,10 +1,10 @@
 /*
- * tests/death.h - checks that a broken caller contract stops the process:
+ * tests/support/death.h - checks that a broken caller contract stops the process:
  * KN_REQUIRE (common/require.h) logs and aborts, so the call runs in a
  * forked child and the test looks at how the child ended.
  */
-#ifndef KN_TESTS_DEATH_H
-#define KN_TESTS_DEATH_H
+#ifndef KN_TESTS_SUPPORT_DEATH_H
+#define KN_TESTS_SUPPORT_DEATH_H
 
 #include <signal.h>
 #include <stdbool.h>

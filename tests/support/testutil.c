@@ -1,5 +1,5 @@
-/* tests/testutil.c - see testutil.h. */
-#include "tests/testutil.h"
+/* tests/support/testutil.c - see testutil.h. */
+#include "tests/support/testutil.h"
 
 #include <ftw.h>
 #include <stdio.h>
@@ -65,6 +65,19 @@ const char *tu_src(const char *rel)
     snprintf(buf, sizeof buf, "%s", rel);
 #endif
     return buf;
+}
+
+struct timespec tu_deadline(int timeout_ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += timeout_ms / 1000;
+    t.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
 }
 
 /* ---- HTTP client ----------------------------------------------------- */
