@@ -75,6 +75,7 @@ static size_t series_xy(const kn_state *st, const kn_series *s, const double **x
                         const double **y)
 {
     const kn_value *vx = sval(st, s->slot_x), *vy = sval(st, s->slot_y);
+    *x = *y = NULL;   /* gcc -O2 cannot see that callers read them only when n > 0 */
     if (!vx || !vy || vx->type != KN_VT_ARRAY || vy->type != KN_VT_ARRAY) return 0;
     *x = vx->arr;
     *y = vy->arr;

@@ -1175,6 +1175,7 @@ static void px_rgb(const AVFrame *f, int x, int y, int rgb[3])
         rgb[1] = c >> 8 & 255;
         rgb[2] = c & 255;
     } else {
+        rgb[0] = rgb[1] = rgb[2] = -1;   /* cmocka's fail_msg is not noreturn to gcc -O2 */
         fail_msg("unexpected decoded pixel format %s", av_get_pix_fmt_name(f->format));
     }
 }
