@@ -32,8 +32,17 @@
 
 typedef struct kn_arena kn_arena;
 
+enum {
+    /* Chunks come from calloc, so every allocation is zeroed already and
+     * kn_arena_calloc costs no more than kn_arena_alloc. Fresh pages are
+     * zero anyway (the kernel clears them and calloc knows), which makes
+     * this the cheaper way for memory that must start zeroed; without it,
+     * kn_arena_calloc clears each allocation itself. */
+    KN_ARENA_ZEROED = 1
+};
+
 /* Creates an empty arena that may hold at most cap bytes in all (see the
- * invariants). The first chunk is chunk_min bytes and each later one twice
+ * invariants); flags is 0 or KN_ARENA_ZEROED. The first chunk is chunk_min bytes and each later one twice
  * the one before, up to chunk_max: a small document stays small, and a big
  * parse makes few chunks. An allocation larger than a quarter of the next
  * chunk gets a chunk of exactly its size, so a big array does not abandon
@@ -41,14 +50,14 @@ typedef struct kn_arena kn_arena;
  * what is left, so the cap is reached by use, not by chunk rounding.
  * chunk_min 0 means 64 KiB; chunk_max below chunk_min means chunk_min.
  * Returns NULL when out of memory. */
-kn_arena *kn_arena_create(size_t cap, size_t chunk_min, size_t chunk_max);
+kn_arena *kn_arena_create(size_t cap, size_t chunk_min, size_t chunk_max, unsigned flags);
 
 /* Runs the functions registered with kn_arena_defer (newest first), then
  * frees every chunk and the arena. Accepts NULL. */
 void kn_arena_destroy(kn_arena *a);
 
-/* n bytes (n == 0 counts as 1), 16-byte aligned, not initialised, valid
- * until kn_arena_destroy. NULL when the cap or malloc refuses; then
+/* n bytes (n == 0 counts as 1), 16-byte aligned, valid until
+ * kn_arena_destroy; zeroed only in a KN_ARENA_ZEROED arena. NULL when the cap or malloc refuses; then
  * kn_arena_error says which. */
 void *kn_arena_alloc(kn_arena *a, size_t n);
 

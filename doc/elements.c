@@ -75,6 +75,50 @@ static const uint64_t g_type_required[KN_E_COUNT] = {
     [KN_E_PLOT]    = PB(KN_P_WIDTH) | PB(KN_P_HEIGHT),
 };
 
+/* The value of property prop for an element of type t that does not give
+ * it. Default and enumeration strings point to static storage, never freed
+ * (the enumerations are the first of doc_desc[prop].enums unless noted),
+ * and empty arrays to doc_empty. */
+static int set_default(parser *p, kn_etype t, int prop, kn_value *v)
+{
+    memset(v, 0, sizeof *v);
+    v->type = KN_VT_NUM;
+    switch (prop) {
+    case KN_P_OPACITY: v->num = 1; break;
+    case KN_P_VISIBLE: v->type = KN_VT_BOOL; v->num = 1; break;
+    case KN_P_SCALE:
+        if (!(v->arr = doc_palloc(p, 2, sizeof *v->arr))) return p->err->code;
+        v->type = KN_VT_ARRAY;
+        v->arr[0] = v->arr[1] = 1;
+        v->n = 2;
+        break;
+    case KN_P_ORIGIN: v->type = KN_VT_NONE; break;
+    case KN_P_FILL:
+        v->type = KN_VT_COLOR;
+        if (t == KN_E_TEXT) v->color = (kn_color){ 1, 1, 1, 1 };
+        break;
+    case KN_P_STROKE: v->type = KN_VT_COLOR; break;
+    case KN_P_STROKE_WIDTH: v->num = 1; break;
+    case KN_P_DASH:
+    case KN_P_POINTS: v->type = KN_VT_ARRAY; v->arr = doc_empty; v->n = 0; break;
+    case KN_P_LINE_CAP: v->type = KN_VT_STR; v->str = doc_desc[KN_P_LINE_CAP].enums[0]; break;
+    case KN_P_LINE_JOIN: v->type = KN_VT_STR; v->str = doc_desc[KN_P_LINE_JOIN].enums[0]; break;
+    case KN_P_TEXT: v->type = KN_VT_STR; v->str = ""; break;
+    case KN_P_FONT: v->type = KN_VT_STR; v->str = "DejaVu Sans"; break;
+    case KN_P_SIZE: v->num = t == KN_E_PLOT ? 12 : 32; break;
+    case KN_P_TITLE: case KN_P_XLABEL: case KN_P_YLABEL: v->type = KN_VT_STR; v->str = ""; break;
+    case KN_P_XLIM: case KN_P_YLIM: v->type = KN_VT_ARRAY; v->arr = doc_empty; v->n = 0; break;
+    case KN_P_XSCALE: case KN_P_YSCALE: v->type = KN_VT_STR; v->str = doc_desc[prop].enums[0]; break;
+    case KN_P_GRID: v->type = KN_VT_BOOL; v->num = 0; break;
+    case KN_P_LEGEND: v->type = KN_VT_STR; v->str = doc_desc[KN_P_LEGEND].enums[0]; break;
+    case KN_P_STYLE: v->type = KN_VT_STR; v->str = doc_desc[KN_P_STYLE].enums[0]; break;
+    case KN_P_ALIGN: v->type = KN_VT_STR; v->str = doc_desc[KN_P_ALIGN].enums[0]; break;
+    case KN_P_BASELINE: v->type = KN_VT_STR; v->str = doc_desc[KN_P_BASELINE].enums[2];   /* alphabetic */ break;
+    default: break;
+    }
+    return KN_OK;
+}
+
 /* What elem_fields can list: id, type, the properties and at most three
  * fields of the type's own. */
 #define ELEM_FIELDS_MAX (KN_P_COUNT + 5)
@@ -378,7 +422,7 @@ static int parse_elem(parser *p, const json_t *j, kn_elem *el, int depth)
         int s = doc_new_slot(p, (unsigned char)k, name);
         if (s < 0) return doc_fail(p, KN_EINTERNAL, "slot count mismatch");
         el->slot[k] = s;
-        if ((rc = doc_set_default(p, el->type, k, &p->doc->init[s]))) return rc;
+        if ((rc = set_default(p, el->type, k, &p->doc->init[s]))) return rc;
     }
 
     const char *key;

@@ -45,7 +45,7 @@ __attribute__((constructor)) static void install(void)
 int kn_jsonmem_begin(size_t cap)
 {
     kn_jsonmem_release();
-    tl_arena = kn_arena_create(cap, CHUNK_MIN, CHUNK_MAX);
+    tl_arena = kn_arena_create(cap, CHUNK_MIN, CHUNK_MAX, 0);
     if (!tl_arena) return KN_ENOMEM;
     tl_active = 1;
     return KN_OK;

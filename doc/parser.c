@@ -24,51 +24,7 @@ int doc_fail(parser *p, int code, const char *fmt, ...)
     return code;
 }
 
-size_t doc_push_key(parser *p, const char *key)
-{
-    size_t old = p->plen, n = p->plen;
-    const char *s = key;
-    if (n + 1 < PATH_CAP) p->path[n++] = '/';
-    for (; *s && n + 1 < PATH_CAP; s++) {
-        if (*s == '~' || *s == '/') {
-            if (n + 2 >= PATH_CAP) break;
-            p->path[n++] = '~';
-            p->path[n++] = *s == '~' ? '0' : '1';
-        } else {
-            p->path[n++] = *s;
-        }
-    }
-    p->path[n] = '\0';
-    p->plen = n;
-    return old;
-}
-
-/* Called for every array element of a document (millions for per-frame
- * data), so it formats the index by hand instead of through snprintf. */
-size_t doc_push_idx(parser *p, size_t i)
-{
-    size_t old = p->plen;
-    char digits[24];
-    size_t k = 0;
-    do {
-        digits[k++] = (char)('0' + i % 10);
-        i /= 10;
-    } while (i && k < sizeof digits);
-    if (p->plen + k + 2 > PATH_CAP) return old;   /* path already truncated */
-    p->path[p->plen++] = '/';
-    while (k) p->path[p->plen++] = digits[--k];
-    p->path[p->plen] = '\0';
-    return old;
-}
-
-void doc_pop(parser *p, size_t old)
-{
-    p->plen = old;
-    p->path[old] = '\0';
-}
-
-/* The message for a failed arena request, by the arena's reason. */
-static int arena_fail(parser *p)
+int doc_arena_fail(parser *p)
 {
     if (kn_arena_error(p->A) == KN_ENOMEM)
         return doc_fail(p, KN_ENOMEM, "out of memory while reading the document");
@@ -76,28 +32,16 @@ static int arena_fail(parser *p)
                     p->lim.max_bytes);
 }
 
-void *doc_palloc(parser *p, size_t count, size_t size)
-{
-    if (size && count > SIZE_MAX / 4 / size) {
-        doc_fail(p, KN_ETOOBIG, "the document needs more memory than the limit of %zu bytes",
-                 p->lim.max_bytes);
-        return NULL;
-    }
-    void *m = kn_arena_calloc(p->A, count, size);
-    if (!m) arena_fail(p);
-    return m;
-}
-
 void **doc_defer(parser *p, void (*destroy)(void *))
 {
     void **slot = kn_arena_defer(p->A, destroy);
-    if (!slot) arena_fail(p);
+    if (!slot) doc_arena_fail(p);
     return slot;
 }
 
 int doc_charge(parser *p, size_t n)
 {
-    if (kn_arena_charge(p->A, n) != KN_OK) return arena_fail(p);
+    if (kn_arena_charge(p->A, n) != KN_OK) return doc_arena_fail(p);
     return KN_OK;
 }
 

@@ -109,10 +109,50 @@ typedef struct parser {
 int doc_fail(parser *p, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Append "/" and the escaped key, or "/" and the index, to p->path; each
- * returns the length doc_pop restores. */
-size_t doc_push_key(parser *p, const char *key);
-size_t doc_push_idx(parser *p, size_t i);
-void doc_pop(parser *p, size_t old);
+ * returns the length doc_pop restores. Inline, like doc_new_slot: they run
+ * for every field and slot of a document. */
+static inline size_t doc_push_key(parser *p, const char *key)
+{
+    size_t old = p->plen, n = p->plen;
+    const char *s = key;
+    if (n + 1 < PATH_CAP) p->path[n++] = '/';
+    for (; *s && n + 1 < PATH_CAP; s++) {
+        if (*s == '~' || *s == '/') {
+            if (n + 2 >= PATH_CAP) break;
+            p->path[n++] = '~';
+            p->path[n++] = *s == '~' ? '0' : '1';
+        } else {
+            p->path[n++] = *s;
+        }
+    }
+    p->path[n] = '\0';
+    p->plen = n;
+    return old;
+}
+
+/* Called for every array element of a document (millions for per-frame
+ * data), so it formats the index by hand instead of through snprintf. */
+static inline size_t doc_push_idx(parser *p, size_t i)
+{
+    size_t old = p->plen;
+    char digits[24];
+    size_t k = 0;
+    do {
+        digits[k++] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i && k < sizeof digits);
+    if (p->plen + k + 2 > PATH_CAP) return old;   /* path already truncated */
+    p->path[p->plen++] = '/';
+    while (k) p->path[p->plen++] = digits[--k];
+    p->path[p->plen] = '\0';
+    return old;
+}
+
+static inline void doc_pop(parser *p, size_t old)
+{
+    p->plen = old;
+    p->path[old] = '\0';
+}
 
 /* "an object", "a number", ...: what a JSON value is, for messages. */
 const char *doc_jdesc(const json_t *j);
@@ -131,9 +171,18 @@ const char *doc_suggest(const char *got, const char *const *names);
 
 /* ---- memory (parser.c) -------------------------------------------------- */
 
-/* count * size zeroed bytes of the doc's arena; NULL with p->err set
- * (KN_ETOOBIG past the job's memory limit, KN_ENOMEM). */
-void *doc_palloc(parser *p, size_t count, size_t size);
+/* Fails for a request the arena refused, by its reason: KN_ETOOBIG past the
+ * job's memory limit (the arena also refuses sizes that overflow), or
+ * KN_ENOMEM. */
+int doc_arena_fail(parser *p);
+
+/* count * size zeroed bytes of the doc's arena; NULL with p->err set. */
+static inline void *doc_palloc(parser *p, size_t count, size_t size)
+{
+    void *m = kn_arena_calloc(p->A, count, size);
+    if (!m) doc_arena_fail(p);
+    return m;
+}
 char *doc_pstrdup(parser *p, const char *s);
 char *doc_pprintf(parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -220,9 +269,6 @@ int doc_parse_grid(parser *p, const json_t *j, kn_value *out, size_t *rows, size
 int doc_is_linspace(const json_t *j);
 int doc_is_expr_string(const json_t *j);
 
-/* The default value of property prop for an element of type t. */
-int doc_set_default(parser *p, kn_etype t, int prop, kn_value *v);
-
 /* ---- computed values and slots (values.c) ------------------------------- */
 
 /* Compiles src (after its '=') as an expression into *e, or as a text
@@ -231,10 +277,22 @@ int doc_compile_owned(parser *p, const char *src, int is_text, kn_expr **e, kn_t
 /* Compiles src for slot and records it as a calc of kind. */
 int doc_add_calc(parser *p, kn_calc_kind kind, int slot, int is_var, const char *src);
 
-const pdesc *doc_slot_desc(const parser *p, int slot);
 /* The next slot, of kind (a doc_desc index) and named name; -1 when the
  * pre-pass counted fewer (a bug: callers fail with KN_EINTERNAL). */
-int doc_new_slot(parser *p, unsigned char kind, const char *name);
+static inline const pdesc *doc_slot_desc(const parser *p, int slot)
+{
+    return &doc_desc[p->skind[slot]];
+}
+
+static inline int doc_new_slot(parser *p, unsigned char kind, const char *name)
+{
+    if ((size_t)p->next_slot >= p->nslots_max)
+        return -1;
+    int s = p->next_slot++;
+    p->skind[s] = kind;
+    p->doc->slot_name[s] = name;
+    return s;
+}
 
 /* ---- parts ------------------------------------------------------------- */
 

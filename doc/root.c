@@ -554,7 +554,7 @@ int doc_parse_json(const json_t *root, const kn_doc_limits *lim, size_t budget,
     snprintf(p.path, sizeof p.path, "%s", base_path);
     p.plen = p.base_len = strlen(p.path);
 
-    A = kn_arena_create(budget, DOC_CHUNK, DOC_CHUNK);
+    A = kn_arena_create(budget, DOC_CHUNK, DOC_CHUNK, KN_ARENA_ZEROED);
     p.ids = json_object();
     p.vars = json_object();
     if (!A || !p.ids || !p.vars) {

@@ -767,23 +767,6 @@ int doc_parse_value(parser *p, const json_t *j, const pdesc *d, kn_value *out)
     return KN_OK;
 }
 
-/* ---- slots ------------------------------------------------------------ */
-
-const pdesc *doc_slot_desc(const parser *p, int slot)
-{
-    return &doc_desc[p->skind[slot]];
-}
-
-int doc_new_slot(parser *p, unsigned char kind, const char *name)
-{
-    if ((size_t)p->next_slot >= p->nslots_max)
-        return -1;
-    int s = p->next_slot++;
-    p->skind[s] = kind;
-    p->doc->slot_name[s] = name;
-    return s;
-}
-
 /* ---- integer fields --------------------------------------------------- */
 
 int doc_get_int_field(parser *p, const json_t *obj, const char *key, int required,
@@ -808,48 +791,3 @@ int doc_get_int_field(parser *p, const json_t *obj, const char *key, int require
     *out = (long)v;
     return KN_OK;
 }
-
-/* ---- element defaults --------------------------------------------------- */
-
-/* Default and enumeration strings point to static storage, never freed, and
- * empty arrays to doc_empty. */
-int doc_set_default(parser *p, kn_etype t, int prop, kn_value *v)
-{
-    memset(v, 0, sizeof *v);
-    v->type = KN_VT_NUM;
-    switch (prop) {
-    case KN_P_OPACITY: v->num = 1; break;
-    case KN_P_VISIBLE: v->type = KN_VT_BOOL; v->num = 1; break;
-    case KN_P_SCALE:
-        if (!(v->arr = doc_palloc(p, 2, sizeof *v->arr))) return p->err->code;
-        v->type = KN_VT_ARRAY;
-        v->arr[0] = v->arr[1] = 1;
-        v->n = 2;
-        break;
-    case KN_P_ORIGIN: v->type = KN_VT_NONE; break;
-    case KN_P_FILL:
-        v->type = KN_VT_COLOR;
-        if (t == KN_E_TEXT) v->color = (kn_color){ 1, 1, 1, 1 };
-        break;
-    case KN_P_STROKE: v->type = KN_VT_COLOR; break;
-    case KN_P_STROKE_WIDTH: v->num = 1; break;
-    case KN_P_DASH:
-    case KN_P_POINTS: v->type = KN_VT_ARRAY; v->arr = doc_empty; v->n = 0; break;
-    case KN_P_LINE_CAP: v->type = KN_VT_STR; v->str = CAPS[0]; break;
-    case KN_P_LINE_JOIN: v->type = KN_VT_STR; v->str = JOINS[0]; break;
-    case KN_P_TEXT: v->type = KN_VT_STR; v->str = ""; break;
-    case KN_P_FONT: v->type = KN_VT_STR; v->str = "DejaVu Sans"; break;
-    case KN_P_SIZE: v->num = t == KN_E_PLOT ? 12 : 32; break;
-    case KN_P_TITLE: case KN_P_XLABEL: case KN_P_YLABEL: v->type = KN_VT_STR; v->str = ""; break;
-    case KN_P_XLIM: case KN_P_YLIM: v->type = KN_VT_ARRAY; v->arr = doc_empty; v->n = 0; break;
-    case KN_P_XSCALE: case KN_P_YSCALE: v->type = KN_VT_STR; v->str = SCALES[0]; break;
-    case KN_P_GRID: v->type = KN_VT_BOOL; v->num = 0; break;
-    case KN_P_LEGEND: v->type = KN_VT_STR; v->str = LEGENDS[0]; break;
-    case KN_P_STYLE: v->type = KN_VT_STR; v->str = STYLES[0]; break;
-    case KN_P_ALIGN: v->type = KN_VT_STR; v->str = ALIGNS[0]; break;
-    case KN_P_BASELINE: v->type = KN_VT_STR; v->str = BASELINES[2]; break;
-    default: break;
-    }
-    return KN_OK;
-}
-
