@@ -97,8 +97,9 @@ typedef struct parser {
                                    nested n deep */
     size_t base_len;            /* length of the pointer of this document's root */
 
-    /* The first scene duration that looks like milliseconds (see
-     * doc_ms_like), for the hint when the timeline is too long. */
+    /* The longest scene duration that looks like milliseconds (see
+     * doc_ms_like) and where it is, for the hint when the timeline is too
+     * long. */
     double ms_value;
     char ms_path[PATH_CAP];     /* "" when none */
 } parser;
@@ -221,9 +222,10 @@ int doc_get_num(parser *p, const json_t *j, const nrange *r, double *out);
 int doc_get_int_field(parser *p, const json_t *obj, const char *key, int required,
                       const nrange *r, long *out, int *given);
 
-/* Whether v is a duration that was probably meant in milliseconds: a whole
- * multiple of 100 of at least 100 ("duration": 5000). Used only to add a
- * hint to an error that already refuses the document, never to refuse. */
+/* Whether v is a duration that may have been meant in milliseconds: a
+ * whole multiple of 100 of at least 1000 ("duration": 5000), so that the
+ * seconds suggested are at least 1. Used only to add a hint to an error
+ * that refuses the document anyway, never to refuse one. */
 int doc_ms_like(double v);
 /* " (durations are in seconds: did you mean 5?)" in buf for a v that is
  * doc_ms_like, else "": the tail of a message. */

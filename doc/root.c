@@ -268,7 +268,8 @@ static int finish_calcs(parser *p)
 /* The tail of the message refusing a video that is too long, when the
  * length it came from looks like milliseconds: the top-level duration
  * (>= 0) if a thousandth of it makes a video within the limits, or else
- * the first scene length noted while parsing the timeline. "" otherwise. */
+ * the longest such scene length of the timeline (timeline.c notes it).
+ * "" otherwise. */
 static const char *ms_hint(const parser *p, double duration, char buf[PATH_CAP + 96])
 {
     const kn_doc *doc = p->doc;

@@ -328,11 +328,12 @@ static const char *const SCENE_KEYS[] = { "tween", "set", "wait", "sequence", "p
                                           "reverse", "easing", "speed", "duration", "repeat",
                                           NULL };
 
-/* Remembers the first scene length at p->path that looks like milliseconds,
- * for the hint root.c adds if the timeline turns out too long. */
+/* Remembers the longest scene length that looks like milliseconds and
+ * p->path, where it is, for the hint root.c adds if the timeline turns out
+ * too long: the longest is the likeliest culprit. */
 static void note_ms(parser *p, double v)
 {
-    if (p->ms_path[0] || !doc_ms_like(v)) return;
+    if (!doc_ms_like(v) || (p->ms_path[0] && v <= p->ms_value)) return;
     p->ms_value = v;
     snprintf(p->ms_path, sizeof p->ms_path, "%s", p->path);
 }

@@ -110,7 +110,7 @@ static int get_num_at(parser *p, const json_t *a, size_t i, const nrange *r, dou
 
 int doc_ms_like(double v)
 {
-    return v >= 100 && v <= 1e15 && fmod(v, 100) == 0;
+    return v >= 1000 && v <= 1e15 && fmod(v, 100) == 0;
 }
 
 const char *doc_ms_hint(double v, char buf[96])
