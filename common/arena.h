@@ -14,9 +14,10 @@
  *    included, plus bytes charged with kn_arena_charge) never exceeds the cap
  *    given to kn_arena_create. A request that would pass it fails with
  *    KN_ETOOBIG, one that malloc refuses with KN_ENOMEM; either way nothing
- *    changes and the arena stays usable. The arena's own header is not
+ *    is allocated or counted and the arena stays usable. The arena's own header is not
  *    counted.
- *  - every pointer handed out is aligned to 16 bytes and stays valid, and
+ *  - every pointer handed out is aligned to 16 bytes (what malloc gives on
+ *    x86-64, enough for any type there) and stays valid, and
  *    never moves, until kn_arena_destroy; nothing is freed before then.
  *  - size arithmetic is checked: a count or size near SIZE_MAX fails with
  *    KN_ETOOBIG instead of wrapping.
@@ -30,6 +31,8 @@
 
 #include <stddef.h>
 
+#include "common/err.h"   /* the KN_E* codes of kn_arena_error */
+
 typedef struct kn_arena kn_arena;
 
 enum {
@@ -42,9 +45,9 @@ enum {
 };
 
 /* Creates an empty arena that may hold at most cap bytes in all (see the
- * invariants); flags is 0 or KN_ARENA_ZEROED. The first chunk is chunk_min bytes and each later one twice
- * the one before, up to chunk_max: a small document stays small, and a big
- * parse makes few chunks. An allocation larger than a quarter of the next
+ * invariants); flags is 0 or KN_ARENA_ZEROED. The first chunk is chunk_min
+ * bytes and each later one twice the one before, up to chunk_max: a small
+ * document stays small, and a big parse makes few chunks. An allocation larger than a quarter of the next
  * chunk gets a chunk of exactly its size, so a big array does not abandon
  * the chunk being filled half empty. Near the cap the next chunk shrinks to
  * what is left, so the cap is reached by use, not by chunk rounding.
@@ -57,8 +60,8 @@ kn_arena *kn_arena_create(size_t cap, size_t chunk_min, size_t chunk_max, unsign
 void kn_arena_destroy(kn_arena *a);
 
 /* n bytes (n == 0 counts as 1), 16-byte aligned, valid until
- * kn_arena_destroy; zeroed only in a KN_ARENA_ZEROED arena. NULL when the cap or malloc refuses; then
- * kn_arena_error says which. */
+ * kn_arena_destroy; zeroed only in a KN_ARENA_ZEROED arena. NULL when the
+ * cap or malloc refuses; then kn_arena_error says which. */
 void *kn_arena_alloc(kn_arena *a, size_t n);
 
 /* count objects of size bytes each, zeroed; count * size is checked for

@@ -11,7 +11,7 @@
  * across elements and plot series (p->ids); an element's own fill or stroke
  * gradient sits in el->grad and its slot holds "none"; memory held outside
  * the arena (pixels, nested documents and their canvases) is charged to the
- * job's one memory limit before it is kept.
+ * job's one memory limit.
  */
 #include "doc/parser.h"
 
@@ -108,12 +108,16 @@ static int set_default(parser *p, kn_etype t, int prop, kn_value *v)
     case KN_P_SIZE: v->num = t == KN_E_PLOT ? 12 : 32; break;
     case KN_P_TITLE: case KN_P_XLABEL: case KN_P_YLABEL: v->type = KN_VT_STR; v->str = ""; break;
     case KN_P_XLIM: case KN_P_YLIM: v->type = KN_VT_ARRAY; v->arr = doc_empty; v->n = 0; break;
-    case KN_P_XSCALE: case KN_P_YSCALE: v->type = KN_VT_STR; v->str = doc_desc[prop].enums[0]; break;
+    case KN_P_XSCALE:
+    case KN_P_YSCALE: v->type = KN_VT_STR; v->str = doc_desc[prop].enums[0]; break;
     case KN_P_GRID: v->type = KN_VT_BOOL; v->num = 0; break;
     case KN_P_LEGEND: v->type = KN_VT_STR; v->str = doc_desc[KN_P_LEGEND].enums[0]; break;
     case KN_P_STYLE: v->type = KN_VT_STR; v->str = doc_desc[KN_P_STYLE].enums[0]; break;
     case KN_P_ALIGN: v->type = KN_VT_STR; v->str = doc_desc[KN_P_ALIGN].enums[0]; break;
-    case KN_P_BASELINE: v->type = KN_VT_STR; v->str = doc_desc[KN_P_BASELINE].enums[2];   /* alphabetic */ break;
+    case KN_P_BASELINE:   /* alphabetic */
+        v->type = KN_VT_STR;
+        v->str = doc_desc[KN_P_BASELINE].enums[2];
+        break;
     default: break;
     }
     return KN_OK;
@@ -123,8 +127,8 @@ static int set_default(parser *p, kn_etype t, int prop, kn_value *v)
  * fields of the type's own. */
 #define ELEM_FIELDS_MAX (KN_P_COUNT + 5)
 
-#define TYPE_LIST "rect, circle, ellipse, line, polyline, polygon, text, group, path, composition, " \
-                  "image, plot"
+#define TYPE_LIST "rect, circle, ellipse, line, polyline, polygon, text, group, path, " \
+                  "composition, image, plot"
 
 static int popcount64(uint64_t m)
 {

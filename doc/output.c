@@ -4,10 +4,11 @@
  *
  * Which format, codec, encoder and preset go together is the encoder
  * module's knowledge (encode/encoder.h); this file fills the defaults,
- * checks types and ranges, and the two rules that involve the rest of the
- * document (gif and the frame rate, VP9 and the GPU encoder). Invariant: on
- * KN_OK every string of doc->output is one the encoder accepts, and on any
- * failure doc->output still holds the defaults or a complete earlier value.
+ * checks types and ranges, and two rules of its own: gif times frames in
+ * centiseconds, so it refuses a rate over 100 fps (at /fps), and NVENC has
+ * no VP9. Invariant: on KN_OK every string of doc->output is one the
+ * encoder accepts (kn_encoder_check_output has seen them together); on a
+ * failure the doc is thrown away, so what was filled in does not matter.
  */
 #include "doc/parser.h"
 

@@ -1,12 +1,12 @@
 /*
  * doc/parser.c - the helpers every part of the document compiler uses (see
- * parser.h): failing at the current JSON pointer, building that pointer,
- * allocating from the doc's arena, and refusing unknown fields with a
- * suggestion of the name that was probably meant.
+ * parser.h): failing at the current JSON pointer, turning an arena's refusal
+ * into the document's error, and refusing unknown fields with a suggestion
+ * of the name that was probably meant.
  *
- * Invariant: p->path[p->plen] == '\0' and p->plen < PATH_CAP at all times;
- * doc_push_key and doc_push_idx cut what does not fit rather than write
- * past the buffer.
+ * Invariant: a suggestion is only ever added to an error, never decides one;
+ * names longer than SUGGEST_MAX are left out so the distance table has a
+ * fixed size on the stack.
  */
 #include "doc/parser.h"
 

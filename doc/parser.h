@@ -5,9 +5,9 @@
  *
  * The compiler is one pass over a jansson tree (doc/jsonread.c reads the
  * text), split by the part of the document it handles:
- *   parser.c    the parser state's helpers: errors at a JSON pointer, the
- *               pointer itself, arena allocation, unknown-field checks with
- *               their "did you mean" suggestions
+ *   parser.c    failing at the current JSON pointer, arena failures,
+ *               unknown-field checks and their "did you mean" suggestions
+ *               (the pointer and allocation helpers are inline, below)
  *   values.c    numbers and ranges, the property table, every value kind
  *               (colours, gradients, arrays, linspace, points, grids),
  *               "=expr" values and the slots they live in
@@ -19,23 +19,28 @@
  *   timeline.c  targets, tween values, scenes and easing, frame entries
  *
  * Naming: every function or object one part defines for another is declared
- * here and named doc_<what it was called before the split> (doc_fail,
- * doc_parse_value, doc_desc); everything else stays static in its file.
- * Types and constants declared here keep their short names: this header is
- * never included outside doc/, so they cannot clash.
+ * here and named doc_<name>, where name is what it was called while doc.c
+ * was one file (fail became doc_fail, g_desc doc_desc); everything else
+ * stays static in its file. The few helpers that run for every field of a
+ * document are static inline here. Types and constants declared here keep
+ * their short names (parser, nrange, R_ANY): this header is never included
+ * outside doc/, so they cannot clash.
  *
  * Invariants every part keeps:
  *  - p->path is the RFC 6901 pointer of the value being parsed: a function
  *    that descends pushes a key or index and pops it on every path out, so
  *    doc_fail can always blame p->path. Keys are escaped ("~" -> "~0", "/" ->
- *    "~1"); a pointer longer than PATH_CAP is cut, never overflowed.
+ *    "~1"); p->path[p->plen] == '\0' always, and a pointer longer than
+ *    PATH_CAP is cut, never overflowed.
  *  - every byte of the kn_doc comes from p->A (doc_palloc and friends) and
  *    counts against the job's memory limit; objects of other modules the
  *    doc keeps (compiled expressions, paths, images, nested documents) are
  *    registered with doc_defer so that kn_doc_destroy frees them. Scratch
- *    indexes of the parse itself are malloc'ed and freed by doc_parse_json.
+ *    data of the parse itself (id and var indexes, per-slot flags, calcs
+ *    before they are ordered, frame entries before they are sorted) is
+ *    malloc'ed and freed on every path before the parse returns.
  *  - a function that fails has set p->err (through doc_fail, or a module
- *    that takes p->err) and returns its code; on KN_OK p->err is untouched.
+ *    that takes p->err) and returns its code.
  */
 #ifndef KN_DOC_PARSER_H
 #define KN_DOC_PARSER_H

@@ -115,6 +115,10 @@ static int is_ident(const char *s)
     return 1;
 }
 
+/* Each var becomes a slot of the kind its value has (number, boolean,
+ * colour, string, array), or, written "=expr", a number computed every
+ * frame. Number and boolean vars become names expressions may use, each
+ * visible to the expressions of the vars after it. */
 static int parse_vars(parser *p, const json_t *j)
 {
     const char *key;
@@ -266,22 +270,22 @@ static int finish_calcs(parser *p)
 }
 
 /* The tail of the message refusing a video that is too long, when the
- * length it came from looks like milliseconds: the top-level duration
- * (>= 0) if a thousandth of it makes a video within the limits, or else
- * the longest such scene length of the timeline (timeline.c notes it).
- * "" otherwise. */
-static const char *ms_hint(const parser *p, double duration, char buf[PATH_CAP + 96])
+ * length it came from looks like milliseconds: the top-level duration if a
+ * thousandth of it makes a video within the limits, or the longest such
+ * scene length of the timeline (timeline.c notes it). "" otherwise. */
+static const char *ms_hint(const parser *p, const char *from, double duration,
+                           char buf[PATH_CAP + 96])
 {
     const kn_doc *doc = p->doc;
     char s[32];
-    if (duration >= 0) {
+    if (!strcmp(from, "duration")) {
         double nd = floor(duration / 1000 * doc->fps_num / doc->fps_den + 0.5);
         if (nd < 1 || nd > (double)p->lim.max_frames ||
             nd * doc->width * doc->height > p->lim.max_pixels_frames)
             return "";
         return doc_ms_hint(duration, buf);
     }
-    if (!p->ms_path[0]) return "";
+    if (strcmp(from, "timeline") || !p->ms_path[0]) return "";
     snprintf(buf, PATH_CAP + 96, " (durations are in seconds: did you mean %s at %s?)",
              doc_num_text(p->ms_value / 1000, s), p->ms_path);
     return buf;
@@ -464,11 +468,11 @@ static int parse_root(parser *p, const json_t *root)
                       doc->fps, jd ? "" : "; give a duration");
     else if (nd > (double)p->lim.max_frames)
         rc = doc_fail(p, KN_EINVAL, "the video would have %.0f frames, more than the limit of "
-                      "%ld%s", nd, p->lim.max_frames, ms_hint(p, jd ? duration : -1, hint));
+                      "%ld%s", nd, p->lim.max_frames, ms_hint(p, from, duration, hint));
     else if (nd * doc->width * doc->height > p->lim.max_pixels_frames)
         rc = doc_fail(p, KN_EINVAL, "%dx%d x %.0f frames is more than the limit of %.0f pixels "
                       "(width x height x frames)%s", doc->width, doc->height, nd,
-                      p->lim.max_pixels_frames, ms_hint(p, jd ? duration : -1, hint));
+                      p->lim.max_pixels_frames, ms_hint(p, from, duration, hint));
     doc_pop(p, old);
     if (rc) goto out;
     doc->n_frames = (long)nd;

@@ -6,12 +6,14 @@
  *
  * Everything here refers to slots that root.c, elements.c and plot.c have
  * already made, so the timeline and frames are parsed after the elements
- * whatever the key order. Invariants: every target value has its slot's
- * type; a slot an element expression computes, an origin left to default
- * and a gradient fill or stroke are never targets; an array slot keeps its
- * length in every tween, and in every set when it is also tweened somewhere
- * (doc_check_set_lengths, once every scene is read); scene lengths are
- * finite, >= 0 and <= KN_DOC_MAX_SECONDS after every modifier.
+ * whatever the key order. Invariants: every target value is of its slot's
+ * kind (doc_desc); a slot an element expression computes and a gradient
+ * fill or stroke are never targets, and a slot with no initial value (an
+ * origin left to default) is only tweened from an explicit value; an array
+ * slot keeps its length in every tween, and in every set when it is also
+ * tweened somewhere (doc_check_set_lengths, once every scene is read);
+ * scene lengths are finite, >= 0 and <= KN_DOC_MAX_SECONDS after every
+ * modifier.
  */
 #include "doc/parser.h"
 
