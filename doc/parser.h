@@ -189,6 +189,7 @@ static inline void *doc_palloc(parser *p, size_t count, size_t size)
     if (!m) doc_arena_fail(p);
     return m;
 }
+
 char *doc_pstrdup(parser *p, const char *s);
 char *doc_pprintf(parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -276,7 +277,7 @@ int doc_parse_grid(parser *p, const json_t *j, kn_value *out, size_t *rows, size
 int doc_is_linspace(const json_t *j);
 int doc_is_expr_string(const json_t *j);
 
-/* ---- computed values and slots (values.c) ------------------------------- */
+/* ---- computed values (values.c) and slots -------------------------------- */
 
 /* Compiles src (after its '=') as an expression into *e, or as a text
  * template into *t when is_text; the doc owns the result. */
@@ -284,13 +285,14 @@ int doc_compile_owned(parser *p, const char *src, int is_text, kn_expr **e, kn_t
 /* Compiles src for slot and records it as a calc of kind. */
 int doc_add_calc(parser *p, kn_calc_kind kind, int slot, int is_var, const char *src);
 
-/* The next slot, of kind (a doc_desc index) and named name; -1 when the
- * pre-pass counted fewer (a bug: callers fail with KN_EINTERNAL). */
+/* What a slot holds: its entry in doc_desc. */
 static inline const pdesc *doc_slot_desc(const parser *p, int slot)
 {
     return &doc_desc[p->skind[slot]];
 }
 
+/* The next slot, of kind (a doc_desc index) and named name; -1 when the
+ * pre-pass counted fewer (a bug: callers fail with KN_EINTERNAL). */
 static inline int doc_new_slot(parser *p, unsigned char kind, const char *name)
 {
     if ((size_t)p->next_slot >= p->nslots_max)
