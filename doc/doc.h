@@ -29,6 +29,7 @@
 #include <stddef.h>
 
 #include "common/err.h"
+#include "common/limits.h"   /* KN_HEATMAP_MAX_SIDE and the other document limits */
 #include "lang/color.h"
 #include "lang/easing.h"
 
@@ -119,10 +120,6 @@ typedef enum kn_prop {
 typedef enum kn_series_type {
     KN_SER_LINE, KN_SER_SCATTER, KN_SER_BAR, KN_SER_AREA, KN_SER_STEP, KN_SER_HEATMAP
 } kn_series_type;
-
-/* The most cells a heatmap has on a side: its cells are drawn as one image
- * (Cairo's images stop at 32767) and no screen shows more. */
-#define KN_HEATMAP_MAX_SIDE 16384
 
 typedef struct kn_series {
     kn_series_type type;
@@ -299,7 +296,7 @@ typedef struct kn_doc {
 
     const char *metadata_json; /* "metadata" as compact JSON text, or NULL */
 
-    void *arena_;              /* private: owns all of the above */
+    struct kn_arena *arena_;   /* private (common/arena.h): owns all of the above */
 } kn_doc;
 
 /* Limits a caller puts on a document (the server's configuration). */

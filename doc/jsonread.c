@@ -9,6 +9,8 @@
  *    built is leaked or freed twice.
  *  - Decoded strings never grow: an escape is at least as long as the UTF-8
  *    it stands for, so the scratch buffer is capped at the input length.
+ *  - kn_jsonread_member scans without building values, under the same
+ *    bounds rule: no pointer goes past end.
  */
 #include "doc/jsonread.h"
 
@@ -538,4 +540,82 @@ json_t *kn_jsonread(const char *s, size_t n, kn_jsonread_error *e)
     }
     free(r.buf);
     return v;
+}
+
+/* ---- one member, as written ---------------------------------------------- */
+
+/* Past the string whose opening quote is at p, without decoding it. */
+static const unsigned char *scan_string(const unsigned char *p, const unsigned char *end)
+{
+    for (p++; p < end && *p != '"'; p++) {
+        if (*p != '\\') continue;
+        if (end - p < 2) return end;
+        p++;   /* the escaped byte, which may be a quote */
+    }
+    return p < end ? p + 1 : end;
+}
+
+/* Past the value that starts at p, without building it: a string, a
+ * container up to its matching bracket (strings inside skipped whole), or a
+ * number or literal up to the next delimiter. */
+static const unsigned char *scan_value(const unsigned char *p, const unsigned char *end)
+{
+    if (p < end && *p == '"') return scan_string(p, end);
+    if (p < end && (*p == '{' || *p == '[')) {
+        size_t depth = 0;
+        while (p < end) {
+            if (*p == '"') {
+                p = scan_string(p, end);
+                continue;
+            }
+            if (*p == '{' || *p == '[') depth++;
+            else if ((*p == '}' || *p == ']') && --depth == 0) return p + 1;
+            p++;
+        }
+        return end;
+    }
+    while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\t' &&
+           *p != '\r' && *p != '\n' && *p != '\0')
+        p++;
+    return p;
+}
+
+int kn_jsonread_member(const char *s, size_t n, const char *key, size_t *off, size_t *len)
+{
+    static const char empty[1];
+    reader r = {.s = (const unsigned char *)(s ? s : empty)};
+    r.p = r.s;
+    r.end = r.s + (s ? n : 0);
+    size_t klen = strlen(key);
+    int found = 0;
+
+    skip_ws(&r);
+    if (r.p >= r.end || *r.p != '{') return 0;
+    r.p++;
+    skip_ws(&r);
+    while (r.p < r.end && *r.p == '"') {
+        const char *k;
+        size_t kl;
+        if (read_string(&r, &k, &kl)) break;   /* r.e is NULL: nothing reported */
+        int match = kl == klen && !memcmp(k, key, klen);
+        skip_ws(&r);
+        if (r.p >= r.end || *r.p != ':') break;
+        r.p++;
+        skip_ws(&r);
+        const unsigned char *v0 = r.p;
+        r.p = scan_value(r.p, r.end);
+        if (match) {
+            *off = (size_t)(v0 - r.s);
+            *len = (size_t)(r.p - v0);
+            found = 1;
+            break;
+        }
+        skip_ws(&r);
+        if (r.p < r.end && *r.p == ',') {
+            r.p++;
+            skip_ws(&r);
+        }
+    }
+    free(r.buf);
+    return found;
 }

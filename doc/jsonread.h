@@ -13,7 +13,8 @@
  * rounded operation on exact operands) and hands the rest to strtod_l in
  * the C locale, so every number reads back bit for bit as strtod reads it.
  * It still builds plain jansson values, so everything downstream (and the
- * jsonmem arena) is unchanged.
+ * jsonmem arena) is unchanged. kn_jsonread_member finds one member of a
+ * document as it was written, without building anything.
  *
  * What it accepts is exactly what json_loadb accepts with JSON_DECODE_ANY |
  * JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL: one value of any type
@@ -47,5 +48,17 @@ typedef struct kn_jsonread_error {
  * an error like any other stray byte). Returns a new reference the caller
  * owns, or NULL with *e (may be NULL) filled. s is not kept. */
 json_t *kn_jsonread(const char *s, size_t n, kn_jsonread_error *e);
+
+/* Finds the top-level member named key (decoded: "\u006detadata" is
+ * "metadata") of the JSON object text s[0..n) without building any value.
+ * Returns 1 and stores the byte offset and length of the member's value
+ * exactly as written (no surrounding whitespace) in *off and *len; returns 0
+ * when the text is not an object or has no such member. Meant for text
+ * kn_jsonread has accepted, where keys are unique so the member found is
+ * the member; on any other text it still reads nothing outside s[0..n),
+ * but what it reports may not be a JSON value. Why: the API hands a job's
+ * metadata back byte for byte, and numbers that went through jansson would
+ * not come back so (a 19-digit id, or 1732250000123.456, loses digits). */
+int kn_jsonread_member(const char *s, size_t n, const char *key, size_t *off, size_t *len);
 
 #endif

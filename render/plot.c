@@ -78,7 +78,6 @@ static size_t series_xy(const kn_state *st, const kn_series *s, const double **x
 {
     *x = *y = NULL;
     const kn_value *vx = sval(st, s->slot_x), *vy = sval(st, s->slot_y);
-    *x = *y = NULL;   /* an empty series still hands its callers defined pointers */
     if (!vx || !vy || vx->type != KN_VT_ARRAY || vy->type != KN_VT_ARRAY) return 0;
     *x = vx->arr;
     *y = vy->arr;

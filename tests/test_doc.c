@@ -1004,6 +1004,130 @@ static void test_element_caps(void **state)
     }
 }
 
+/* ---- help for newcomers --------------------------------------------------- */
+
+/* Parses src expecting KN_EINVAL at path with exactly the message msg. */
+static void expect_msg(const char *src, const char *path, const char *msg)
+{
+    kn_err err = parse_fail_lim(src, NULL, KN_EINVAL);
+    if (strcmp(err.path, path) != 0 || strcmp(err.msg, msg) != 0) {
+        print_error("document %s\n  got  \"%s\": %s\n  want \"%s\": %s\n", src, err.path,
+                    err.msg, path, msg);
+        fail();
+    }
+}
+
+/* A name one or two slips away from an allowed one is suggested; a far-off
+ * one, or one too short to tell, is not. */
+static void test_did_you_mean(void **state)
+{
+    (void)state;
+    expect_msg(HEAD "'duraton': 2}", "/duraton",
+               "unknown field \"duraton\": did you mean \"duration\"? (allowed: width, height, "
+               "fps, duration, background, vars, elements, timeline, frames, output, metadata)");
+    expect_msg(HEAD "'duration': 2, 'colour': 'red'}", "/colour",
+               "unknown field \"colour\" (allowed: width, height, fps, duration, background, "
+               "vars, elements, timeline, frames, output, metadata)");
+    expect_msg(OUT("{'keyframe_intreval': 2}"), "/output/keyframe_intreval",
+               "unknown field \"keyframe_intreval\": did you mean \"keyframe_interval\"? "
+               "(allowed: format, codec, encoder, quality, preset, bitrate, keyframe_interval)");
+    expect_msg(TL("{'wait': 1, 'repaet': 2}"), "/timeline/repaet",
+               "unknown field \"repaet\": did you mean \"repeat\"? (allowed: tween, set, wait, "
+               "sequence, parallel, crop, reverse, easing, speed, duration, repeat)");
+
+    /* element fields, from what the element's type takes */
+    expect_msg(EL("{'type': 'circle', 'r': 1, 'opacty': 0.5}"), "/elements/0/opacty",
+               "unknown field \"opacty\" for a circle: did you mean \"opacity\"? (allowed: id, "
+               "type, opacity, visible, rotation, scale, origin, fill, stroke, stroke_width, "
+               "dash, line_cap, line_join, cx, cy, r)");
+    expect_msg(EL("{'type': 'rect', 'width': 1, 'heigth': 1}"), "/elements/0/heigth",
+               "unknown field \"heigth\" for a rect: did you mean \"height\"? (allowed: id, "
+               "type, opacity, visible, rotation, scale, origin, fill, stroke, stroke_width, "
+               "dash, line_cap, line_join, x, y, width, height, radius)");
+    expect_msg(EL("{'type': 'group', 'childern': []}"), "/elements/0/childern",
+               "unknown field \"childern\" for a group: did you mean \"children\"? (allowed: id, "
+               "type, opacity, visible, rotation, scale, origin, x, y, children)");
+    expect_msg(EL("{'type': 'rect', 'width': 1, 'height': 1, 'zorder': 1}"),
+               "/elements/0/zorder",
+               "unknown field \"zorder\" for a rect (allowed: id, type, opacity, visible, "
+               "rotation, scale, origin, fill, stroke, stroke_width, dash, line_cap, line_join, "
+               "x, y, width, height, radius)");
+    /* "x3" is one edit from x1, x2 and y1 alike: too short to guess */
+    kn_err err = parse_fail_lim(EL("{'type': 'line', 'x3': 1}"), NULL, KN_EINVAL);
+    assert_string_equal(err.path, "/elements/0/x3");
+    assert_null(strstr(err.msg, "did you mean"));
+
+    /* types */
+    expect_msg(EL("{'type': 'cirlce', 'r': 1}"), "/elements/0/type",
+               "unknown element type \"cirlce\": did you mean \"circle\"? (allowed: rect, circle, "
+               "ellipse, line, polyline, polygon, text, group, path, composition, image, plot)");
+    expect_msg(EL("{'type': 'square'}"), "/elements/0/type",
+               "unknown element type \"square\" (allowed: rect, circle, ellipse, line, polyline, "
+               "polygon, text, group, path, composition, image, plot)");
+    expect_msg(EL("{'type': 'plot', 'width': 100, 'height': 100, 'series': [{'type': "
+                  "'scater', 'y': [1, 2]}]}"), "/elements/0/series/0/type",
+               "unknown series type \"scater\": did you mean \"scatter\"? (allowed: line, "
+               "scatter, bar, area, step, heatmap)");
+
+    /* targets: a property, an id, a var, a series property */
+    expect_msg(TL("{'tween': {'sq.widht': 5}, 'duration': 1}"), "/timeline/tween/sq.widht",
+               "unknown target \"sq.widht\": a rect has no property \"widht\"; did you mean "
+               "\"sq.width\"? (it has: opacity, visible, rotation, scale, origin, fill, stroke, "
+               "stroke_width, dash, line_cap, line_join, x, y, width, height, radius)");
+    expect_msg(TL("{'set': {'sqq.x': 1}}"), "/timeline/set/sqq.x",
+               "unknown target \"sqq.x\": no element has id \"sqq\"; did you mean \"sq.x\"?");
+    expect_msg(HEAD "'duration': 1, 'vars': {'speed': 1}, 'timeline': {'set': {'sped': 2}}}",
+               "/timeline/set/sped",
+               "unknown target \"sped\": no var has that name; did you mean \"speed\"? (a target "
+               "is \"<element id>.<property>\" or a var name)");
+    expect_msg(TL("{'set': {'nope.x': 1}}"), "/timeline/set/nope.x",
+               "unknown target \"nope.x\": no element has id \"nope\"");
+    expect_msg(HEAD "'duration': 1, 'elements': [{'type': 'plot', 'width': 100, 'height': 100, "
+               "'series': [{'id': 'wave', 'type': 'line', 'y': [1, 2]}]}], "
+               "'timeline': {'set': {'wave.colour': 'red'}}}", "/timeline/set/wave.colour",
+               "unknown target \"wave.colour\": a plot series has no property \"colour\"; did "
+               "you mean \"wave.color\"? (it has: x, y, color, width)");
+}
+
+/* A length that would be fine read as milliseconds gets a hint, but only on
+ * a document refused anyway. */
+static void test_milliseconds_hint(void **state)
+{
+    (void)state;
+    expect_msg(HEAD "'duration': 5000}", "/duration",
+               "the video would have 150000 frames, more than the limit of 100000 (durations "
+               "are in seconds: did you mean 5?)");
+    expect_msg(HEAD "'duration': 4000}", "/duration",
+               "the video would have 120000 frames, more than the limit of 100000 (durations "
+               "are in seconds: did you mean 4?)");
+    expect_msg("{'width': 7680, 'height': 4320, 'fps': 30, 'duration': 2500}", "/duration",
+               "7680x4320 x 75000 frames is more than the limit of 74649600000 pixels (width x "
+               "height x frames) (durations are in seconds: did you mean 2.5?)");
+    /* not a round number, or too short to be milliseconds of a video */
+    expect_msg(HEAD "'duration': 3601}", "/duration",
+               "the video would have 108030 frames, more than the limit of 100000");
+    expect_msg("{'width': 7680, 'height': 4320, 'fps': 30, 'duration': 100}", "/duration",
+               "7680x4320 x 3000 frames is more than the limit of 74649600000 pixels (width x "
+               "height x frames)");
+    /* the timeline: its longest millisecond-like scene is named */
+    expect_msg(HEAD "'vars': {'a': 0}, 'timeline': {'sequence': [{'wait': 1000}, "
+               "{'tween': {'a': 1}, 'duration': 3000}, {'wait': 1}]}}", "/timeline",
+               "the video would have 120030 frames, more than the limit of 100000 (durations "
+               "are in seconds: did you mean 3 at /timeline/sequence/1/duration?)");
+    expect_msg(HEAD "'vars': {'a': 0}, 'timeline': {'tween': {'a': 1}, 'duration': 3601}}",
+               "/timeline", "the video would have 108030 frames, more than the limit of 100000");
+    /* keyframe_interval over its maximum */
+    expect_msg(OUT("{'keyframe_interval': 5000}"), "/output/keyframe_interval",
+               "expected a number > 0 and <= 3600, got 5000 (durations are in seconds: did you "
+               "mean 5?)");
+    expect_msg(OUT("{'keyframe_interval': 3601}"), "/output/keyframe_interval",
+               "expected a number > 0 and <= 3600, got 3601");
+    /* valid documents are never touched: 5000 ms read as 5000 s at 1 fps */
+    kn_doc *d = parse_ok("{'width': 64, 'height': 64, 'fps': 1, 'duration': 5000}");
+    assert_int_equal(d->n_frames, 5000);
+    kn_doc_destroy(d);
+}
+
 static void test_long_path_truncated(void **state)
 {
     (void)state;
@@ -1085,6 +1209,8 @@ int main(void)
         cmocka_unit_test(test_null_err_and_args),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_element_caps),
+        cmocka_unit_test(test_did_you_mean),
+        cmocka_unit_test(test_milliseconds_hint),
         cmocka_unit_test(test_long_path_truncated),
         cmocka_unit_test(test_utf8_truncation),
         cmocka_unit_test(test_corpus_valid),

@@ -3,7 +3,8 @@
  * jansson's json_loadb (JSON_DECODE_ANY | JSON_REJECT_DUPLICATES |
  * JSON_DECODE_INT_AS_REAL): for every input both accept it and build the
  * same values (reals bit for bit), or both refuse it. Plus what jansson
- * cannot tell us: where an error is reported and what it says.
+ * cannot tell us: where an error is reported and what it says, and
+ * kn_jsonread_member, which finds a member's text as written.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -217,6 +218,87 @@ static void expect_error(const char *s, const char *text, int line, int column, 
                  e.column, e.position, line, column, pos);
 }
 
+/* kn_jsonread_member on a copy of s without its NUL (ASan catches a read
+ * past the end); the member's text in out, or NULL when not found. */
+static const char *member(const char *s, const char *key, char out[256])
+{
+    size_t n = strlen(s), off = 0, len = 0;
+    char *copy = malloc(n ? n : 1);
+    assert_non_null(copy);
+    memcpy(copy, s, n);
+    int found = kn_jsonread_member(copy, n, key, &off, &len);
+    free(copy);
+    if (!found) return NULL;
+    assert_true(off + len <= n);
+    assert_true(len < 256);
+    memcpy(out, s + off, len);
+    out[len] = '\0';
+    return out;
+}
+
+static void test_member_as_written(void **state)
+{
+    (void)state;
+    char b[256];
+    static const struct { const char *doc, *want; } cases[] = {
+        /* digits jansson would not keep, and brackets inside strings */
+        { "{\"a\": 1, \"metadata\": {\"id\": 12345678901234567890, \"x\": [1, \"}]\"]}, \"b\": 2}",
+          "{\"id\": 12345678901234567890, \"x\": [1, \"}]\"]}" },
+        { " \n{ \"metadata\" :\t\"s\\\"tr\" \n}", "\"s\\\"tr\"" },
+        { "{\"\\u006detadata\": 1.50}", "1.50" },          /* an escaped key */
+        { "{\"metadata\":-1.5e3}", "-1.5e3" },
+        { "{\"metadata\":null,\"z\":1}", "null" },
+        { "{\"metadat\": 1, \"metadata2\": [2], \"metadata\": 3}", "3" },
+        { "{\"a\": {\"metadata\": 1}, \"b\": 2}", NULL },  /* not top level */
+        { "{\"a\": \"\\\"metadata\\\": 5\"}", NULL },      /* inside a string */
+        { "[{\"metadata\": 1}]", NULL },
+        { "{}", NULL },
+        { "", NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *got = member(cases[i].doc, "metadata", b);
+        if (!cases[i].want != !got || (got && strcmp(got, cases[i].want) != 0)) {
+            print_error("case %zu: %s\n  got %s, want %s\n", i, cases[i].doc,
+                        got ? got : "(none)", cases[i].want ? cases[i].want : "(none)");
+            fail();
+        }
+    }
+    /* Any key, not only metadata. */
+    assert_string_equal(member("{\"a\": 1, \"b\" : [ 2 ] }", "b", b), "[ 2 ]");
+    size_t off = 1, len = 1;
+    assert_int_equal(kn_jsonread_member(NULL, 0, "metadata", &off, &len), 0);
+}
+
+/* The span found is the member's value: reading it gives what reading the
+ * whole document gives for that member. */
+static void test_member_agrees_with_reader(void **state)
+{
+    (void)state;
+    const char *doc = "{\"width\": 16, \"metadata\": {\"k\": [1e300, -0.0, \"\\u00e9\"], "
+                      "\"t\": {\"u\": null}}, \"fps\": 1}";
+    size_t off, len;
+    assert_int_equal(kn_jsonread_member(doc, strlen(doc), "metadata", &off, &len), 1);
+    json_t *whole = kn_jsonread(doc, strlen(doc), NULL);
+    json_t *part = kn_jsonread(doc + off, len, NULL);
+    assert_non_null(whole);
+    assert_non_null(part);
+    assert_true(json_same(json_object_get(whole, "metadata"), part));
+    json_decref(whole);
+    json_decref(part);
+}
+
+/* Cut or broken text: whatever is reported stays inside the text. */
+static void test_member_bounded(void **state)
+{
+    (void)state;
+    static const char *const cut[] = {
+        "{\"metadata\": {\"a\": \"x", "{\"metadata\": \"ab\\", "{\"a\": \"\\", "{\"metadata\"",
+        "{\"metadata\":", "{\"\\x\": 1, \"metadata\": 2}", "{\"metadata\": [[[", "{\"a\" 1}",
+    };
+    char b[256];
+    for (size_t i = 0; i < sizeof cut / sizeof cut[0]; i++) member(cut[i], "metadata", b);
+}
+
 static void test_error_positions(void **state)
 {
     (void)state;
@@ -266,6 +348,9 @@ int main(void)
         cmocka_unit_test(test_numbers_bit_exact),
         cmocka_unit_test(test_large_document),
         cmocka_unit_test(test_error_positions),
+        cmocka_unit_test(test_member_as_written),
+        cmocka_unit_test(test_member_agrees_with_reader),
+        cmocka_unit_test(test_member_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,8 +3,10 @@
  * any byte string is read by kn_jsonread and by jansson's json_loadb with
  * the flags jsonread.h promises to match. Both must accept it and build the
  * same values (reals bit for bit), or both refuse it, in which case
- * jsonread's error must point inside the input. ASan/UBSan catch reads past
- * the buffer (the input is not NUL-terminated here on purpose).
+ * jsonread's error must point inside the input. Every top-level member of
+ * an accepted object is found as written by kn_jsonread_member. ASan/UBSan
+ * catch reads past the buffer (the input is not NUL-terminated here on
+ * purpose).
  *
  * Seeds: tests/fuzz/corpus_json and tests/fuzz/corpus (job documents).
  */
@@ -37,6 +39,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (ref && !json_same(ref, got)) abort();
     if (!got && (ke.position > size || ke.line < 1 || ke.column < 1 || !ke.text[0])) abort();
+    /* kn_jsonread_member finds every top-level member of an accepted
+     * object, and its text reads back as the member's value; on any input
+     * it stays inside the buffer. */
+    size_t off, len;
+    if (got && json_is_object(got)) {
+        const char *key;
+        json_t *v;
+        json_object_foreach(got, key, v) {
+            if (!kn_jsonread_member(s, size, key, &off, &len) || off + len > size) abort();
+            json_t *m = kn_jsonread(s + off, len, NULL);
+            if (!m || !json_same(v, m)) abort();
+            json_decref(m);
+        }
+    }
+    if (kn_jsonread_member(s, size, "metadata", &off, &len) && off + len > size) abort();
     json_decref(ref);
     json_decref(got);
     free(s);
