@@ -126,14 +126,9 @@ static int cmd_validate(int argc, char **argv)
     if (rc != KN_OK) {
         print_doc_error(argv[1], &err);
     } else {
-        kn_run_output kind;
-        rc = kn_run_output_of(doc, &kind, &err);
-        if (rc != KN_OK)
-            print_doc_error(argv[1], &err);
-        else
-            printf("ok: %dx%d, %ld frames at %d/%d fps (%.3f s), %s/%s\n", doc->width, doc->height,
-                   doc->n_frames, doc->fps_num, doc->fps_den, doc->duration,
-                   kn_format_name(kind.format), kn_codec_name(kind.codec));
+        printf("ok: %dx%d, %ld frames at %d/%d fps (%.3f s), %s/%s\n", doc->width, doc->height,
+               doc->n_frames, doc->fps_num, doc->fps_den, doc->duration,
+               kn_format_name(doc->output.format), kn_codec_name(doc->output.codec));
     }
     kn_doc_destroy(doc);
     free(text);
@@ -262,15 +257,11 @@ static int cmd_render(int argc, char **argv)
     }
     /* The document says what to encode; a file named otherwise (a GIF in
      * x.mp4) would only confuse whoever opens it. */
-    kn_run_output kind;
-    if ((rc = kn_run_output_of(doc, &kind, &err)) != KN_OK) {
-        print_doc_error(in, &err);
-        goto out;
-    }
-    const char *ext = kn_format_extension(kind.format), *dot = strrchr(out, '.');
+    const kn_output *kind = &doc->output;
+    const char *ext = kn_format_extension(kind->format), *dot = strrchr(out, '.');
     if (!dot || strcasecmp(dot + 1, ext) != 0) {
         fprintf(stderr, "kinora: %s: the document's output format is %s, so OUT must end in .%s "
-                "(or change \"output\": {\"format\": ...})\n", out, kn_format_name(kind.format), ext);
+                "(or change \"output\": {\"format\": ...})\n", out, kn_format_name(kind->format), ext);
         rc = KN_EINVAL;
         goto out;
     }

@@ -29,6 +29,7 @@
 #include <stddef.h>
 
 #include "common/err.h"
+#include "common/vocab.h"
 #include "common/limits.h"   /* KN_HEATMAP_MAX_SIDE and the other document limits */
 #include "lang/color.h"
 #include "lang/easing.h"
@@ -255,9 +256,9 @@ typedef struct kn_calc {
 /* ---- output --------------------------------------------------------- */
 
 typedef struct kn_output {
-    char format[8];            /* "mp4" */
-    char codec[8];             /* "h264" */
-    char encoder[8];           /* "auto" | "gpu" | "cpu" */
+    kn_format format;          /* parsed at the JSON edge (doc/output.c) */
+    kn_codec codec;            /* one the format carries */
+    kn_encoder_pref encoder;
     int quality;               /* 0..51; ignored when bitrate_kbps > 0 */
     char preset[16];           /* "" = the encoder's default */
     long bitrate_kbps;         /* 0 = use quality */

@@ -2,13 +2,15 @@
  * doc/output.c - the "output" object of a job document into doc->output:
  * format, codec, encoder, quality or bitrate, preset, keyframe interval.
  *
- * Which format, codec, encoder and preset go together is the encoder
+ * This is the JSON edge of the output vocabulary: format, codec and encoder
+ * strings become kn_format, kn_codec and kn_encoder_pref here and nowhere
+ * else. Which format, codec, encoder and preset go together is the encoder
  * module's knowledge (encode/encoder.h); this file fills the defaults,
  * checks types and ranges, and two rules of its own: gif times frames in
  * centiseconds, so it refuses a rate over 100 fps (at /fps), and NVENC has
- * no VP9. Invariant: on KN_OK every string of doc->output is one the
- * encoder accepts (kn_encoder_check_output has seen them together); on a
- * failure the doc is thrown away, so what was filled in does not matter.
+ * no VP9. Invariant: on KN_OK doc->output is a combination the encoder
+ * accepts (kn_encoder_check has seen it whole); on a failure the doc is
+ * thrown away, so what was filled in does not matter.
  */
 #include "doc/parser.h"
 
@@ -40,9 +42,9 @@ int doc_parse_output(parser *p, const json_t *j)
     size_t old = doc_push_key(p, "output");
     int rc;
 
-    snprintf(o->format, sizeof o->format, "mp4");
-    snprintf(o->codec, sizeof o->codec, "h264");
-    snprintf(o->encoder, sizeof o->encoder, "auto");
+    o->format = KN_FORMAT_MP4;
+    o->codec = KN_CODEC_H264;
+    o->encoder = KN_ENCODER_AUTO;
     o->quality = 20;
     o->preset[0] = '\0';
     o->bitrate_kbps = 0;
@@ -61,14 +63,14 @@ int doc_parse_output(parser *p, const json_t *j)
         goto out;
 
     size_t o2 = doc_push_key(p, "format");
-    if (!kn_encoder_extension(format))
+    if (!kn_format_parse(format, &o->format))
         rc = doc_fail(p, KN_EINVAL, "unknown format \"%.32s\" (allowed: mp4, webm, gif)", format);
     doc_pop(p, o2);
     if (rc) goto out;
     /* gif times frames in whole centiseconds (encode/encoder.h): above 100
      * fps two frames would start at the same tick. The rate is at fault as
      * much as the format; the error points at /fps. */
-    if (!strcmp(format, "gif") && p->doc->fps_num > 100L * p->doc->fps_den) {
+    if (o->format == KN_FORMAT_GIF && p->doc->fps_num > 100L * p->doc->fps_den) {
         doc_pop(p, old);
         o2 = doc_push_key(p, "fps");
         rc = doc_fail(p, KN_EINVAL, "fps %g is too high for format \"gif\", which times frames in "
@@ -77,13 +79,11 @@ int doc_parse_output(parser *p, const json_t *j)
         doc_pop(p, o2);
         goto out;
     }
-    if (!codec) codec = kn_encoder_default_codec(format);
     o2 = doc_push_key(p, "encoder");
-    if (strcmp(encoder, "auto") && strcmp(encoder, "gpu") && strcmp(encoder, "cpu"))
+    if (!kn_encoder_pref_parse(encoder, &o->encoder))
         rc = doc_fail(p, KN_EINVAL, "unknown encoder \"%.32s\" (allowed: auto, gpu, cpu)", encoder);
     doc_pop(p, o2);
     if (rc) goto out;
-    snprintf(o->encoder, sizeof o->encoder, "%s", encoder);
 
     long q = 20, br = 0;
     int has_q = 0, has_br = 0;
@@ -120,8 +120,10 @@ int doc_parse_output(parser *p, const json_t *j)
 
     /* The encoder module owns which format, codec, encoder and preset go
      * together; its errors already point at the /output field at fault. */
-    if ((rc = kn_encoder_check_output(format, codec, encoder, preset, p->err))) goto out;
-    if (!strcmp(codec, "vp9") && !strcmp(encoder, "gpu")) {
+    if ((rc = kn_encoder_codec_parse(o->format, codec, &o->codec, p->err)) ||
+        (rc = kn_encoder_check(o->format, o->codec, o->encoder, preset, p->err)))
+        goto out;
+    if (o->codec == KN_CODEC_VP9 && o->encoder == KN_ENCODER_GPU) {
         o2 = doc_push_key(p, "encoder");
         rc = doc_fail(p, KN_EINVAL, "encoder \"gpu\" means NVENC, which has no VP9 encoder: use "
                       "\"auto\" or \"cpu\" with webm");
@@ -134,8 +136,6 @@ int doc_parse_output(parser *p, const json_t *j)
         doc_pop(p, o2);
         goto out;
     }
-    snprintf(o->format, sizeof o->format, "%s", format);
-    snprintf(o->codec, sizeof o->codec, "%s", codec);
     snprintf(o->preset, sizeof o->preset, "%s", preset);
 out_ok:
     rc = KN_OK;

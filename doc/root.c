@@ -363,12 +363,12 @@ static int parse_root(parser *p, const json_t *root)
      * even. A GIF's frames are palette images of any size, and a
      * composition's document is only ever drawn into its parent. */
     if ((doc->width % 2 || doc->height % 2) && p->depth == 0 &&
-        strcmp(doc->output.format, "gif") != 0) {
+        doc->output.format != KN_FORMAT_GIF) {
         int wodd = doc->width % 2;
         old = doc_push_key(p, wodd ? "width" : "height");
         rc = doc_fail(p, KN_EINVAL, "%s %d is odd: %s (yuv420p) needs even sizes; gif takes any "
                       "size", wodd ? "width" : "height", wodd ? doc->width : doc->height,
-                      doc->output.format);
+                      kn_format_name(doc->output.format));
         doc_pop(p, old);
         return rc;
     }

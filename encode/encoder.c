@@ -296,45 +296,17 @@ int kn_encoder_check(kn_format format, kn_codec codec, kn_encoder_pref encoder, 
                       "unknown preset \"%.32s\" for vp9: use one of " CPU_LIST, preset);
 }
 
-/* ---- the string edge for doc/ ------------------------------------------- */
+/* ---- the codec a document names ------------------------------------------- */
 
-/* The format named by a string, "" and NULL being mp4; false when unknown. */
-static bool format_of(const char *format, kn_format *f)
+int kn_encoder_codec_parse(kn_format format, const char *codec, kn_codec *out, kn_err *err)
 {
-    if (empty(format)) {
-        *f = KN_FORMAT_MP4;
-        return true;
+    KN_REQUIRE((unsigned)format < KN_FORMAT_COUNT && out);
+    if (empty(codec)) {
+        *out = kn_format_default_codec(format);
+        return KN_OK;
     }
-    return kn_format_parse(format, f);
-}
-
-const char *kn_encoder_extension(const char *format)
-{
-    kn_format f;
-    return format_of(format, &f) ? kn_format_extension(f) : NULL;
-}
-
-const char *kn_encoder_default_codec(const char *format)
-{
-    kn_format f;
-    return format_of(format, &f) ? kn_codec_name(kn_format_default_codec(f)) : NULL;
-}
-
-int kn_encoder_check_output(const char *format, const char *codec, const char *encoder,
-                            const char *preset, kn_err *err)
-{
-    kn_format f;
-    kn_codec c;
-    kn_encoder_pref e = KN_ENCODER_AUTO;
-    if (!format_of(format, &f))
-        return kn_err_set(err, KN_EINVAL, "/output/format",
-                          "unknown format \"%.32s\": use \"mp4\", \"webm\" or \"gif\"", format);
-    if (empty(codec)) c = kn_format_default_codec(f);
-    else if (!kn_codec_parse(codec, &c)) return codec_misfit(f, codec, NULL, err);
-    if (!empty(encoder) && !kn_encoder_pref_parse(encoder, &e))
-        return kn_err_set(err, KN_EINVAL, "/output/encoder",
-                          "unknown encoder \"%.32s\": use \"auto\", \"gpu\" or \"cpu\"", encoder);
-    return kn_encoder_check(f, c, e, preset, err);
+    if (!kn_codec_parse(codec, out)) return codec_misfit(format, codec, NULL, err);
+    return KN_OK;
 }
 
 /* ---- validation ----------------------------------------------------------- */

@@ -97,19 +97,11 @@ int kn_encoder_check_preset(kn_encoder_pref encoder, const char *preset, kn_err 
 int kn_encoder_check(kn_format format, kn_codec codec, kn_encoder_pref encoder,
                      const char *preset, kn_err *err);
 
-/* The string edge, for doc/doc.c until the job document holds the enums
- * itself. format NULL/"" is mp4; codec NULL/"" is the format's default;
- * encoder NULL/"" is auto.
- * kn_encoder_check_output: kn_encoder_check on the parsed strings, with
- * KN_EINVAL at /output/format, /output/codec or /output/encoder for a
- * spelling the vocabulary does not know.
- * kn_encoder_extension: the format's file extension ("mp4"), NULL when
- * unknown. kn_encoder_default_codec: the format's default codec ("h264"),
- * NULL when unknown. */
-int kn_encoder_check_output(const char *format, const char *codec, const char *encoder,
-                            const char *preset, kn_err *err);
-const char *kn_encoder_extension(const char *format);
-const char *kn_encoder_default_codec(const char *format);
+/* The codec a job document names for format: NULL or "" is the format's
+ * default; a name the vocabulary does not know is KN_EINVAL at
+ * /output/codec with a message saying what the format takes. (Whether a
+ * known codec fits the format is kn_encoder_check's question.) */
+int kn_encoder_codec_parse(kn_format format, const char *codec, kn_codec *out, kn_err *err);
 
 /* Opens the encoder and the output file at path, written in opts->format
  * whatever path's extension is. The frame size is 1x1..KN_FRAME_MAX_W x

@@ -34,7 +34,6 @@ typedef struct rel_ctx {
 struct kn_run {
     kn_pool *pool;
     const kn_doc *doc;
-    kn_run_output out;
     const char *doc_text;
     size_t len;
     char out_path[4096];
@@ -55,31 +54,12 @@ static const kn_run_encoder_ops encoder_ops = {
     .push = kn_encoder_push, .finish = kn_encoder_finish, .destroy = kn_encoder_destroy,
 };
 
-int kn_run_output_of(const kn_doc *doc, kn_run_output *out, kn_err *err)
-{
-    KN_REQUIRE(doc && out);
-    const kn_output *o = &doc->output;
-    if (!kn_format_parse(o->format, &out->format))
-        return kn_err_set(err, KN_EINVAL, "/output/format", "unknown format \"%.32s\" (use %s)",
-                          o->format, kn_format_choices());
-    if (!kn_codec_parse(o->codec, &out->codec))
-        return kn_err_set(err, KN_EINVAL, "/output/codec", "unknown codec \"%.32s\"", o->codec);
-    if (!kn_encoder_pref_parse(o->encoder, &out->encoder))
-        return kn_err_set(err, KN_EINVAL, "/output/encoder", "unknown encoder \"%.32s\" (use %s)",
-                          o->encoder, kn_encoder_pref_choices());
-    return KN_OK;
-}
-
 int kn_run_create(kn_pool *pool, const kn_doc *doc, const char *doc_text, size_t len,
                   const char *out_path, int ring_slots, kn_run **out, kn_err *err)
 {
     KN_REQUIRE(pool && doc && doc_text && out_path && out);
-    kn_run_output kind;
-    int rc = kn_run_output_of(doc, &kind, err);
-    if (rc != KN_OK) return rc;
     kn_run *r = calloc(1, sizeof *r);
     if (!r) return kn_err_set(err, KN_ENOMEM, NULL, "out of memory starting a job");
-    r->out = kind;
     r->pool = pool;
     r->doc = doc;
     r->doc_text = doc_text;
@@ -276,14 +256,14 @@ int kn_run_exec(kn_run *r, kn_run_result *res, kn_err *err)
     int submitted = 0;
     kn_ring *ring = NULL;
     KN_REQUIRE(r && res);
-    bool gif = r->out.format == KN_FORMAT_GIF;
+    bool gif = r->doc->output.format == KN_FORMAT_GIF;
 
     memset(res, 0, sizeof *res);
     double t0 = kn_mono(), t_enc = t0;
 
     kn_encoder_opts eo = {
         .width = d->width, .height = d->height, .fps_num = d->fps_num, .fps_den = d->fps_den,
-        .format = r->out.format, .codec = r->out.codec, .encoder = r->out.encoder,
+        .format = r->doc->output.format, .codec = r->doc->output.codec, .encoder = r->doc->output.encoder,
         .quality = d->output.quality,
         .preset = d->output.preset, .bitrate_kbps = d->output.bitrate_kbps,
         .keyframe_interval = d->output.keyframe_interval,

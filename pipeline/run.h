@@ -29,20 +29,6 @@
 
 typedef struct kn_run kn_run;
 
-/* A document's output block in the vocabulary's types. doc/doc.h still
- * keeps format, codec and encoder as the strings its parser checked, and
- * this is the one place they become enums (for the run, the scheduler and
- * the command line) until doc/ parses them at the JSON edge. KN_EINVAL at
- * the /output field for a string the vocabulary does not know, which a
- * document from kn_doc_parse never has. */
-typedef struct kn_run_output {
-    kn_format format;
-    kn_codec codec;
-    kn_encoder_pref encoder;
-} kn_run_output;
-
-int kn_run_output_of(const kn_doc *doc, kn_run_output *out, kn_err *err);
-
 typedef struct kn_run_progress {
     long total, rendered, encoded;
     double fps;          /* frames encoded per second so far */

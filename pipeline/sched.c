@@ -173,12 +173,8 @@ static void run_one(kn_sched *s, const char *id)
         fail_job(s, id, KN_ERENDER, err.msg);
         goto out;
     }
-    kn_run_output kind;
-    if (kn_run_output_of(doc, &kind, &err) != KN_OK) {
-        fail_job(s, id, KN_ERENDER, err.msg);
-        goto out;
-    }
-    kn_sched_video_path(s, id, kind.format, path, sizeof path);
+    const kn_output *kind = &doc->output;
+    kn_sched_video_path(s, id, kind->format, path, sizeof path);
     if (s->run.create(s->pool, doc, text, len, path, s->ring_slots, &run, &err) != KN_OK) {
         fail_job(s, id, err.code, err.msg);
         goto out;
@@ -216,7 +212,7 @@ static void run_one(kn_sched *s, const char *id)
 
     if (rc == KN_OK) {
         kn_job_output facts = {
-            .format = kind.format, .codec = kind.codec, .bytes = res.bytes,
+            .format = kind->format, .codec = kind->codec, .bytes = res.bytes,
             .width = doc->width, .height = doc->height, .frames = res.frames,
             .duration = (double)res.frames * doc->fps_den / doc->fps_num,
         };

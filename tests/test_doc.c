@@ -22,7 +22,7 @@
 #include <jansson.h>
 
 #include "doc/doc.h"
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -360,9 +360,9 @@ static void test_full_model(void **state)
     assert_int_equal(d->frames[2].sets[0].slot, find_slot(d, "g.x"));
 
     /* output */
-    assert_string_equal(d->output.format, "mp4");
-    assert_string_equal(d->output.codec, "h264");
-    assert_string_equal(d->output.encoder, "cpu");
+    assert_int_equal(d->output.format, KN_FORMAT_MP4);
+    assert_int_equal(d->output.codec, KN_CODEC_H264);
+    assert_int_equal(d->output.encoder, KN_ENCODER_CPU);
     assert_string_equal(d->output.preset, "fast");
     assert_int_equal(d->output.quality, 18);
     assert_int_equal(d->output.bitrate_kbps, 0);
@@ -382,9 +382,9 @@ static void test_defaults(void **state)
     assert_int_equal(d->nframes_entries, 0);
     assert_null(kn_doc_frame_entry(d, 0));
     assert_true(d->background.r == 0 && d->background.a == 1);
-    assert_string_equal(d->output.format, "mp4");
-    assert_string_equal(d->output.codec, "h264");
-    assert_string_equal(d->output.encoder, "auto");
+    assert_int_equal(d->output.format, KN_FORMAT_MP4);
+    assert_int_equal(d->output.codec, KN_CODEC_H264);
+    assert_int_equal(d->output.encoder, KN_ENCODER_AUTO);
     assert_string_equal(d->output.preset, "");
     assert_int_equal(d->output.quality, 20);
     assert_int_equal(d->output.bitrate_kbps, 0);
@@ -399,20 +399,20 @@ static void test_defaults(void **state)
 
     /* Each format's default codec; hevc in mp4. */
     d = parse_ok(HEAD "'duration': 1, 'output': {'format': 'webm', 'preset': 'fast'}}");
-    assert_string_equal(d->output.format, "webm");
-    assert_string_equal(d->output.codec, "vp9");
+    assert_int_equal(d->output.format, KN_FORMAT_WEBM);
+    assert_int_equal(d->output.codec, KN_CODEC_VP9);
     kn_doc_destroy(d);
     d = parse_ok(HEAD "'duration': 1, 'output': {'codec': 'hevc', 'encoder': 'cpu', 'preset': 'slow'}}");
-    assert_string_equal(d->output.format, "mp4");
-    assert_string_equal(d->output.codec, "hevc");
+    assert_int_equal(d->output.format, KN_FORMAT_MP4);
+    assert_int_equal(d->output.codec, KN_CODEC_HEVC);
     kn_doc_destroy(d);
     d = parse_ok(HEAD "'duration': 1, 'output': {'format': 'gif'}}");
-    assert_string_equal(d->output.format, "gif");
-    assert_string_equal(d->output.codec, "gif");
+    assert_int_equal(d->output.format, KN_FORMAT_GIF);
+    assert_int_equal(d->output.codec, KN_CODEC_GIF);
     kn_doc_destroy(d);
     d = parse_ok("{'width': 64, 'height': 48, 'fps': 100, 'duration': 1, 'output': {'format': "
                  "'gif', 'codec': 'gif', 'encoder': 'cpu'}}");
-    assert_string_equal(d->output.codec, "gif");
+    assert_int_equal(d->output.codec, KN_CODEC_GIF);
     kn_doc_destroy(d);
     kn_doc_destroy(NULL);
 }
