@@ -85,12 +85,8 @@
 
 /* ---- job document --------------------------------------------------------- */
 
-/* Frame size: what the job spec allows, 16x16 up to 8K UHD. The frame ring
- * (pipeline/ring.c) and the encoders accept the same range, so a parsed
- * document always fits them. */
-#define KN_DOC_MIN_SIDE 16
-#define KN_DOC_MAX_WIDTH 7680
-#define KN_DOC_MAX_HEIGHT 4320
+/* Frame size: KN_FRAME_MIN_W/H..KN_FRAME_MAX_W/H above, the one range the
+ * document, the frame ring and the encoders share. */
 /* Groups in groups, and scenes in scenes: parsing, evaluating and drawing
  * recurse once per level, so the depth bounds their stack. */
 #define KN_DOC_MAX_DEPTH 32

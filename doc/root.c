@@ -296,8 +296,8 @@ static int parse_root(parser *p, const json_t *root)
     static const char *const KEYS[] = { "width", "height", "fps", "duration", "background",
                                         "vars", "elements", "timeline", "frames", "output",
                                         "metadata", NULL };
-    static const nrange RW = { KN_DOC_MIN_SIDE, KN_DOC_MAX_WIDTH, R_LO | R_HI | R_INT };
-    static const nrange RH = { KN_DOC_MIN_SIDE, KN_DOC_MAX_HEIGHT, R_LO | R_HI | R_INT };
+    static const nrange RW = { KN_FRAME_MIN_W, KN_FRAME_MAX_W, R_LO | R_HI | R_INT };
+    static const nrange RH = { KN_FRAME_MIN_H, KN_FRAME_MAX_H, R_LO | R_HI | R_INT };
     static const nrange RF = { 0, 240, R_LO | R_LO_OPEN | R_HI };
     kn_doc *doc = p->doc;
     frame_tmp *fr = NULL;
