@@ -83,6 +83,35 @@
 /* Largest PNG a preview child may write. */
 #define KN_PREVIEW_MAX_PNG ((size_t)512 << 20)
 
+/* ---- expressions, templates, path data (lang/) ---------------------------- */
+
+/* One expression: its source, its nesting (the compiler recurses once per
+ * level) and its evaluation stack (fixed size, so evaluation never
+ * allocates). */
+#define KN_EXPR_MAX_LEN      4096   /* bytes of src */
+#define KN_EXPR_MAX_DEPTH    64     /* nested (), calls, prefix ops, ^, ?: */
+#define KN_EXPR_MAX_STACK    512    /* eval stack slots; bigger is an error */
+/* One text template: its text, its {expr} placeholders, and the width and
+ * precision a {expr:fmt} may ask for (they size a stack buffer). */
+#define KN_TEMPLATE_MAX_LEN  16384  /* bytes of template text */
+#define KN_TEMPLATE_MAX_EXPRS 64    /* placeholders per template */
+#define KN_TEMPLATE_MAX_WIDTH 64    /* field width in a {expr:fmt} */
+#define KN_TEMPLATE_MAX_PREC  32    /* precision in a {expr:fmt} */
+/* SVG path data: its text, the segments it becomes (arcs count every cubic
+ * they become; over is KN_ETOOBIG), and the magnitude of any number or
+ * coordinate (Cairo's fixed point is narrower; the bound keeps every arc
+ * computation finite). */
+#define KN_PATH_MAX_BYTES    ((size_t)1 << 20)
+#define KN_PATH_MAX_SEGMENTS ((size_t)1000000)
+#define KN_PATH_COORD_MAX    1e9
+
+/* ---- embedded images (media/) -------------------------------------------- */
+
+/* An image's encoded file (after base64), and each side in pixels, checked
+ * from its header before anything is decoded. */
+#define KN_IMAGE_MAX_ENCODED ((size_t)32 << 20)
+#define KN_IMAGE_MAX_SIDE    8192
+
 /* ---- job document --------------------------------------------------------- */
 
 /* Frame size: KN_FRAME_MIN_W/H..KN_FRAME_MAX_W/H above, the one range the

@@ -71,14 +71,9 @@
 #include <stddef.h>
 
 #include "common/err.h"
+#include "common/limits.h"
 
-#define KN_EXPR_MAX_LEN      4096   /* bytes of src */
-#define KN_EXPR_MAX_DEPTH    64     /* nested (), calls, prefix ops, ^, ?: */
-#define KN_EXPR_MAX_STACK    512    /* eval stack slots; bigger is an error */
-#define KN_TEMPLATE_MAX_LEN  16384  /* bytes of template text */
-#define KN_TEMPLATE_MAX_EXPRS 64    /* placeholders per template */
-#define KN_TEMPLATE_MAX_WIDTH 64    /* field width in a {expr:fmt} */
-#define KN_TEMPLATE_MAX_PREC  32    /* precision in a {expr:fmt} */
+/* KN_EXPR_MAX_* and KN_TEMPLATE_MAX_*: common/limits.h */
 
 typedef struct kn_expr kn_expr;
 typedef struct kn_template kn_template;

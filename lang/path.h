@@ -50,15 +50,14 @@
 #include <cairo.h>
 
 #include "common/err.h"
+#include "common/limits.h"
 
 /* Caps. Data longer than KN_PATH_MAX_BYTES or producing more segments than
  * KN_PATH_MAX_SEGMENTS (arcs count every cubic they become) is
  * KN_ETOOBIG. A number or a resulting coordinate beyond KN_PATH_COORD_MAX in
  * magnitude is KN_EINVAL: Cairo's fixed-point rasteriser is far narrower
  * anyway, and the bound keeps every arc computation finite. */
-#define KN_PATH_MAX_BYTES    ((size_t)1 << 20)
-#define KN_PATH_MAX_SEGMENTS ((size_t)1000000)
-#define KN_PATH_COORD_MAX    1e9
+/* KN_PATH_MAX_BYTES, KN_PATH_MAX_SEGMENTS, KN_PATH_COORD_MAX: common/limits.h */
 /* Largest distance, in user units, between an arc's cubic approximation and
  * the true ellipse. */
 #define KN_PATH_ARC_TOL      1e-3

@@ -24,10 +24,9 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/limits.h"
 
-/* Caps: the encoded image file (after base64) and each side in pixels. */
-#define KN_IMAGE_MAX_ENCODED ((size_t)32 << 20)
-#define KN_IMAGE_MAX_SIDE    8192
+/* KN_IMAGE_MAX_ENCODED and KN_IMAGE_MAX_SIDE: common/limits.h */
 
 typedef struct kn_image {
     int width, height;         /* 1..KN_IMAGE_MAX_SIDE */
