@@ -695,12 +695,13 @@ out:
 }
 
 int kn_store_list(kn_store *s, const kn_job_status *status, int limit, const char *after,
-                  kn_job_rec **out, size_t *n, char next[KN_JOB_ID_MAX], kn_err *err)
+                  size_t max_bytes, kn_job_rec **out, size_t *n, char next[KN_JOB_ID_MAX],
+                  kn_err *err)
 {
     int ret = KN_OK;
     sqlite3_stmt *st = NULL;
     kn_job_rec *v = NULL;
-    size_t cnt = 0;
+    size_t cnt = 0, bytes = 0;
     int more = 0;
     char cursor[KN_JOB_ID_MAX + 1] = "";
     KN_REQUIRE(s && out && n && next && valid_status(status));
@@ -760,6 +761,14 @@ int kn_store_list(kn_store *s, const kn_job_status *status, int limit, const cha
             more = 1;
             break;
         }
+        /* The sizes come from the row header: a record past the budget is
+         * never copied. */
+        size_t size = (size_t)sqlite3_column_bytes(st, C_METADATA) + (size_t)sqlite3_column_bytes(st, C_EMSG);
+        if (max_bytes > 0 && cnt > 0 && (bytes >= max_bytes || size > max_bytes - bytes)) {
+            more = 1;
+            break;
+        }
+        bytes += size;
         ret = read_row(st, &v[cnt], err);
         if (ret != KN_OK) goto out;
         cnt++;
