@@ -1044,12 +1044,21 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 /* MHD reports a client that went away (closing an event stream, a download
- * cut short) the same way as a real fault; only its text tells them apart,
- * and a client leaving is routine, not something an operator should act on. */
+ * cut short, a request left half sent or cut off at its head deadline) or
+ * that sent something it answers with a 4xx itself the same way as a real
+ * fault; only its text tells them apart, and a client leaving or
+ * misbehaving is routine, not something an operator should act on. */
 static int client_went_away(const char *msg)
 {
     static const char *const gone[] = {"socket is no longer available", "Connection reset by peer",
-                                       "Broken pipe", "Socket disconnected"};
+                                       "Broken pipe", "Socket disconnected",
+                                       "Connection socket is closed when reading request",
+                                       "Socket has been disconnected when reading request",
+                                       "Connection was closed by remote side with incomplete request",
+                                       "Error processing request (HTTP response code is 4",
+                                       "Error processing request (HTTP response code is 505",
+                                       "`Content-Length' header", "'Content-Length' header",
+                                       "request without `Host' header"};
     for (size_t i = 0; i < sizeof gone / sizeof *gone; i++)
         if (strstr(msg, gone[i])) return 1;
     return 0;

@@ -74,10 +74,11 @@
  * length 1..this is compared whole; a longer one is a startup error. */
 #define KN_HTTP_TOKEN_MAX 4096
 /* Open connections (--max-connections): default and range. Each one is a
- * thread while it is open (api/http.c says why), so this bounds the
- * server's threads and file descriptors too; the server checks it against
+ * thread while it is open (api/http.c says why; about 20 KB of memory for
+ * a connection waiting for its request), so this bounds the server's
+ * threads and file descriptors too; the server checks it against
  * RLIMIT_NOFILE at startup. */
-#define KN_HTTP_MAX_CONNECTIONS_DEFAULT 1024U
+#define KN_HTTP_MAX_CONNECTIONS_DEFAULT 2048U
 #define KN_HTTP_MAX_CONNECTIONS_MAX 65536U
 /* Open connections from one client address (--max-connections-per-ip):
  * default; at most --max-connections. Behind a reverse proxy every client
