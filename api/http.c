@@ -8,8 +8,9 @@
  * events. On a small pool of epoll threads each of those would stall every
  * other connection of its thread; here it stalls only its own. The cost is
  * one thread per open connection, which --max-connections bounds (with the
- * descriptors), and --max-connections-per-ip keeps one address from taking
- * them all (MHD closes a connection over either cap right after accept).
+ * descriptors: at the cap MHD stops accepting, and new connections wait in
+ * the listen queue), and --max-connections-per-ip keeps one address from
+ * taking them all (MHD closes a connection over it right after accept).
  *
  * Slow clients. MHD's own timeout (--idle-timeout) restarts on every byte,
  * so a client trickling its headers one byte at a time would hold its
@@ -787,7 +788,7 @@ static enum MHD_Result metrics(kn_http *h, struct MHD_Connection *c)
     OUT("# HELP kinora_http_head_timeouts_total Connections closed for not sending a complete request head in time.\n"
         "# TYPE kinora_http_head_timeouts_total counter\nkinora_http_head_timeouts_total %ld\n",
         __atomic_load_n(&h->head_timeouts, __ATOMIC_RELAXED));
-    OUT("# HELP kinora_http_connections_refused_total Connections closed at accept: over --max-connections or --max-connections-per-ip.\n"
+    OUT("# HELP kinora_http_connections_refused_total Connections closed at accept over a cap (--max-connections-per-ip).\n"
         "# TYPE kinora_http_connections_refused_total counter\nkinora_http_connections_refused_total %ld\n",
         __atomic_load_n(&h->refused, __ATOMIC_RELAXED));
     OUT("# TYPE kinora_http_requests_total counter\n");
@@ -1064,10 +1065,12 @@ static int client_went_away(const char *msg)
     return 0;
 }
 
-/* A connection over --max-connections or --max-connections-per-ip is
- * closed by MHD, which says so in this message (0.9.75 has no other
- * report of it). Under a flood that is one line per connection: they are
- * counted, and said at most every SUMMARY_S seconds. */
+/* A connection over --max-connections-per-ip is closed by MHD right after
+ * accept, which says so in this message (0.9.75 has no other report of
+ * it; at --max-connections MHD stops accepting instead, and new
+ * connections wait in the listen queue). Under a flood that is one line
+ * per connection: they are counted, and said at most every SUMMARY_S
+ * seconds. */
 #define REFUSED_MSG "Server reached connection limit"
 #define REFUSED_SUMMARY_S 10.0
 
@@ -1091,7 +1094,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
         pthread_mutex_unlock(&h->mu);
         if (since > 0)
             kn_warn("http: connection cap reached: %ld connection(s) closed at accept since the last report "
-                    "(--max-connections, --max-connections-per-ip)", since);
+                    "(--max-connections-per-ip)", since);
         return;
     }
     if (client_went_away(buf))
