@@ -8,9 +8,10 @@
  * events. On a small pool of epoll threads each of those would stall every
  * other connection of its thread; here it stalls only its own. The cost is
  * one thread per open connection, which --max-connections bounds (with the
- * descriptors: at the cap MHD stops accepting, and new connections wait in
- * the listen queue), and --max-connections-per-ip keeps one address from
- * taking them all (MHD closes a connection over it right after accept).
+ * descriptors), and --max-connections-per-ip keeps one address from
+ * taking them all; MHD closes a connection over either right after accept
+ * (at the total cap it also stops polling the listening socket, so some
+ * wait in the listen queue instead).
  *
  * Slow clients. MHD's own timeout (--idle-timeout) restarts on every byte,
  * so a client trickling its headers one byte at a time would hold its
@@ -642,6 +643,25 @@ static int sse_events(sse *e, const kn_job_rec *rec)
     return 0;
 }
 
+/* Reads the job and queues what it calls for; 1 when the stream must end
+ * (the job is gone, or an event could not be built). */
+static int sse_poll(sse *e)
+{
+    /* The generation moves for every job's progress, and a full read of a
+     * record walks all of its metadata (up to a request body). Only a
+     * rendering job's progress moves, so a job last seen in another status
+     * has nothing new while its status alone, cheap to read, stays. */
+    kn_job_status now;
+    if (e->have_status && e->status != KN_STATUS_RENDERING &&
+        kn_store_get_status(e->h->store, e->id, &now, NULL) == KN_OK && now == e->status)
+        return 0;
+    kn_job_rec rec = {0};
+    if (kn_store_get(e->h->store, e->id, &rec, NULL) != KN_OK) return 1;   /* deleted meanwhile */
+    int rc = sse_events(e, &rec);
+    kn_job_rec_clear(&rec);
+    return rc != 0;
+}
+
 static ssize_t events_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
@@ -650,14 +670,7 @@ static ssize_t events_read(void *cls, uint64_t pos, char *buf, size_t max)
     if (e->ended || __atomic_load_n(&e->h->stopping, __ATOMIC_ACQUIRE)) return MHD_CONTENT_READER_END_OF_STREAM;
     double since = kn_mono();
     for (;;) {
-        kn_job_rec rec = {0};
-        if (kn_store_get(e->h->store, e->id, &rec, NULL) != KN_OK) {
-            e->ended = 1;   /* deleted meanwhile */
-            return MHD_CONTENT_READER_END_OF_STREAM;
-        }
-        int rc = sse_events(e, &rec);
-        kn_job_rec_clear(&rec);
-        if (rc != 0) {
+        if (sse_poll(e)) {
             e->ended = 1;
             e->poff = e->plen = 0;
             return MHD_CONTENT_READER_END_OF_STREAM;
@@ -788,7 +801,7 @@ static enum MHD_Result metrics(kn_http *h, struct MHD_Connection *c)
     OUT("# HELP kinora_http_head_timeouts_total Connections closed for not sending a complete request head in time.\n"
         "# TYPE kinora_http_head_timeouts_total counter\nkinora_http_head_timeouts_total %ld\n",
         __atomic_load_n(&h->head_timeouts, __ATOMIC_RELAXED));
-    OUT("# HELP kinora_http_connections_refused_total Connections closed at accept over a cap (--max-connections-per-ip).\n"
+    OUT("# HELP kinora_http_connections_refused_total Connections closed at accept over --max-connections or --max-connections-per-ip.\n"
         "# TYPE kinora_http_connections_refused_total counter\nkinora_http_connections_refused_total %ld\n",
         __atomic_load_n(&h->refused, __ATOMIC_RELAXED));
     OUT("# TYPE kinora_http_requests_total counter\n");
@@ -1065,11 +1078,10 @@ static int client_went_away(const char *msg)
     return 0;
 }
 
-/* A connection over --max-connections-per-ip is closed by MHD right after
- * accept, which says so in this message (0.9.75 has no other report of
- * it; at --max-connections MHD stops accepting instead, and new
- * connections wait in the listen queue). Under a flood that is one line
- * per connection: they are counted, and said at most every SUMMARY_S
+/* A connection over --max-connections or --max-connections-per-ip is
+ * closed by MHD right after accept, which says so in this message (0.9.75
+ * has no other report of it). Under a flood that is one line per
+ * connection: they are counted, and said at most every SUMMARY_S
  * seconds. */
 #define REFUSED_MSG "Server reached connection limit"
 #define REFUSED_SUMMARY_S 10.0
@@ -1094,7 +1106,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
         pthread_mutex_unlock(&h->mu);
         if (since > 0)
             kn_warn("http: connection cap reached: %ld connection(s) closed at accept since the last report "
-                    "(--max-connections-per-ip)", since);
+                    "(--max-connections, --max-connections-per-ip)", since);
         return;
     }
     if (client_went_away(buf))

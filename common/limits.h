@@ -81,9 +81,11 @@
 #define KN_HTTP_MAX_CONNECTIONS_DEFAULT 2048U
 #define KN_HTTP_MAX_CONNECTIONS_MAX 65536U
 /* Open connections from one client address (--max-connections-per-ip):
- * default; at most --max-connections. Behind a reverse proxy every client
- * has the proxy's address: raise it there. */
-#define KN_HTTP_MAX_CONNECTIONS_PER_IP_DEFAULT 64U
+ * default; at most --max-connections. Room for a client following a
+ * hundred jobs' event streams at once; sixteen addresses are needed to
+ * fill --max-connections. Behind a reverse proxy every client has the
+ * proxy's address: raise it there. */
+#define KN_HTTP_MAX_CONNECTIONS_PER_IP_DEFAULT 128U
 /* Seconds a connection may take to deliver a complete request head (the
  * request line and headers), counted from its accept or from the end of
  * its previous request, however the bytes trickle in (--head-timeout):

@@ -668,6 +668,34 @@ out:
     return ret;
 }
 
+int kn_store_get_status(kn_store *s, const char *id, kn_job_status *out, kn_err *err)
+{
+    int ret = KN_OK;
+    KN_REQUIRE(s && valid_id(id) && out);
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = stmt(s, ST_STATUS_OF);
+    if (bind_text(st, 1, id)) {
+        ret = db_fail(s->db, err, "reading the status of job %.64s", id);
+        goto out;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        char word[16];
+        col_copy(st, 0, word, sizeof word);
+        if (!kn_job_status_parse(word, out))
+            ret = kn_err_set(err, KN_EIO, NULL, "job %.64s has status \"%s\" in the database, which this build "
+                             "does not know", id, word);
+    } else if (rc == SQLITE_DONE) {
+        ret = kn_err_set(err, KN_ENOTFOUND, NULL, "no job \"%.64s\"", id);
+    } else {
+        ret = db_fail(s->db, err, "reading the status of job %.64s", id);
+    }
+out:
+    release(st);
+    pthread_mutex_unlock(&s->mu);
+    return ret;
+}
+
 int kn_store_get_doc(kn_store *s, const char *id, char **doc, kn_err *err)
 {
     int ret = KN_OK;

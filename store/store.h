@@ -79,6 +79,12 @@ int kn_store_insert(kn_store *s, kn_job_rec *rec, const char *idem_key,
  * not copy a multi-megabyte text). KN_ENOTFOUND when absent. */
 int kn_store_get(kn_store *s, const char *id, kn_job_rec *out, kn_err *err);
 
+/* The status of job id alone, cheap whatever the size of the record (the
+ * status is stored before the metadata, which a read of any later column
+ * walks through): how an event stream sees that a queued job has not
+ * moved. KN_ENOTFOUND when absent. */
+int kn_store_get_status(kn_store *s, const char *id, kn_job_status *out, kn_err *err);
+
 /* The posted document text of job id in *doc (malloc'ed, the caller frees
  * it). KN_ENOTFOUND when the job does not exist. */
 int kn_store_get_doc(kn_store *s, const char *id, char **doc, kn_err *err);
