@@ -996,6 +996,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         q = calloc(1, sizeof *q);
         if (!q) return MHD_NO;
         *con_cls = q;
+        /* MHD reads a body in any other transfer coding up to the end of
+         * the connection, which a client waiting for its answer never
+         * closes: refuse it now rather than at the idle timeout. */
+        const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+        if (te && strcasecmp(te, "chunked") != 0)
+            return reply_error(h, c, KN_EINVAL, NULL,
+                               "Transfer-Encoding \"%.64s\" is not supported: send Content-Length or chunked", te);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl) {
             char *end;
