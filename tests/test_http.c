@@ -871,7 +871,7 @@ static void test_library_errors(void **state)
 
 /* ---- slow clients ------------------------------------------------------ */
 
-enum { SLOW_PER_IP = 20, SLOW_CLIENTS = 120, SLOW_HEAD_S = 2, SLOW_IDLE_S = 120 };
+enum { SLOW_PER_IP = 20, SLOW_CLIENTS = 300, SLOW_HEAD_S = 2, SLOW_IDLE_S = 120 };
 
 /* A second server on the same store and scheduler with small caps and a
  * head deadline of SLOW_HEAD_S (short, yet long enough that a loaded
@@ -917,7 +917,7 @@ static long metric(int port, const char *name)
     return v;
 }
 
-/* 120 clients on 127.0.0.2 trickle a request head one byte every 200 ms.
+/* 300 clients on 127.0.0.2 trickle a request head one byte every 200 ms.
  * The per-address cap lets 20 of them in at a time and the rest are
  * closed at accept; a client on 127.0.0.1 is served meanwhile; trickling
  * does not extend the head deadline, so every slow connection is closed
