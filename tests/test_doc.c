@@ -797,6 +797,12 @@ static const bad_case BAD[] = {
     { OUT("{'encoder': 'gpu', 'preset': 'slow'}"), KN_EINVAL, "/output/preset", "slow" },
     { OUT("{'preset': 'warp'}"), KN_EINVAL, "/output/preset", "warp" },
     { OUT("{'format': 'webm', 'codec': 'h264'}"), KN_EINVAL, "/output/codec", "webm" },
+    /* Spellings the vocabulary does not know, refused at the JSON edge. */
+    { OUT("{'format': 'mov'}"), KN_EINVAL, "/output/format", "unknown format \"mov\" (allowed: mp4, webm, gif)" },
+    { OUT("{'format': ''}"), KN_EINVAL, "/output/format", "unknown format" },
+    { OUT("{'encoder': 'tpu'}"), KN_EINVAL, "/output/encoder", "unknown encoder \"tpu\" (allowed: auto, gpu, cpu)" },
+    { OUT("{'codec': 'av1'}"), KN_EINVAL, "/output/codec", "codec \"av1\" is not supported in mp4" },
+    { OUT("{'format': 'webm', 'codec': 'theora'}"), KN_EINVAL, "/output/codec", "use \"vp9\"" },
     { OUT("{'format': 'webm', 'encoder': 'gpu'}"), KN_EINVAL, "/output/encoder", "VP9" },
     { OUT("{'format': 'webm', 'preset': 'p4'}"), KN_EINVAL, "/output/preset", "p4" },
     { OUT("{'format': 'gif', 'codec': 'h264'}"), KN_EINVAL, "/output/codec", "gif" },
