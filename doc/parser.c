@@ -47,10 +47,11 @@ int doc_charge(parser *p, size_t n)
 
 int doc_charge_text(parser *p, int slot, size_t len)
 {
-    if (slot < 0 || (size_t)slot >= p->nslots_max || len <= p->text_len[slot]) return KN_OK;
-    /* len <= KN_DOC_MAX_TEXT (doc_parse_value) or KN_TEMPLATE_MAX_OUT, so
-     * neither the product nor the uint32_t can overflow. */
-    size_t more = len - p->text_len[slot];
+    size_t had = slot >= 0 && (size_t)slot < p->nslots_max ? p->text_len[slot] : 0;
+    if (len <= had) return KN_OK;
+    /* len <= KN_DOC_MAX_TEXT or KN_TEMPLATE_MAX_OUT, so neither the product
+     * nor the uint32_t can overflow. */
+    size_t more = len - had;
     if (kn_arena_charge(p->A, more * KN_DOC_TEXT_COST) != KN_OK) {
         if (kn_arena_error(p->A) == KN_ENOMEM) return doc_arena_fail(p);
         return doc_fail(p, KN_ETOOBIG, "with this text the document needs more memory than the "
@@ -63,7 +64,7 @@ int doc_charge_text(parser *p, int slot, size_t len)
                         p->lim.max_bytes / KN_DOC_TEXT_COST);
     }
     p->text_total += more;
-    p->text_len[slot] = (uint32_t)len;
+    if (slot >= 0 && (size_t)slot < p->nslots_max) p->text_len[slot] = (uint32_t)len;
     return KN_OK;
 }
 

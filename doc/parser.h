@@ -207,11 +207,12 @@ void **doc_defer(parser *p, void (*destroy)(void *));
  * against the job's memory limit; KN_ETOOBIG with p->err set when over. */
 int doc_charge(parser *p, size_t n);
 
-/* Charges laying out a text of len bytes in slot to the job's memory limit
- * (KN_DOC_TEXT_COST a byte). A slot is laid out once per frame, whatever
- * value it has then, so only its longest text counts: a shorter one costs
- * nothing more. KN_ETOOBIG at p->path (the text that tipped the document
- * over) with the limit in the message. */
+/* Charges laying out a text of len bytes (at most KN_DOC_MAX_TEXT) in slot
+ * to the job's memory limit (KN_DOC_TEXT_COST a byte). A slot is laid out
+ * once per frame, whatever value it has then, so only its longest text
+ * counts: a shorter one costs nothing more. slot -1: a text that is not a
+ * slot (a series' legend label), charged in full. KN_ETOOBIG at p->path
+ * (the text that tipped the document over) with the limit in the message. */
 int doc_charge_text(parser *p, int slot, size_t len);
 
 /* ---- numbers (values.c) ------------------------------------------------- */

@@ -1302,6 +1302,18 @@ static void test_text_length_limit(void **state)
     assert_true(w > 0 && (size_t)w < sizeof buf);
     err = parse_fail_lim(buf, NULL, KN_ETOOBIG);
     assert_string_equal(err.path, "/elements/0/font");
+
+    /* A series' legend label is a text too. */
+    size_t cap = KN_DOC_MAX_TEXT + 512;
+    char *plot = malloc(cap);
+    assert_non_null(plot);
+    w = snprintf(plot, cap, HEAD "'duration': 1, 'elements': [{'type': 'plot', 'width': 100, "
+                 "'height': 100, 'series': [{'type': 'line', 'y': [1, 2], 'label': '%0*d'}]}]}",
+                 (int)KN_DOC_MAX_TEXT + 1, 0);
+    assert_true(w > 0 && (size_t)w < cap);
+    err = parse_fail_lim(plot, NULL, KN_ETOOBIG);
+    assert_string_equal(err.path, "/elements/0/series/0/label");
+    free(plot);
 }
 
 /* Path data's segments live outside the arena and are charged to it. */
