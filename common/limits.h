@@ -158,9 +158,10 @@
  * or "ylabel"), wherever it is given: the element, a timeline set, a frame
  * entry. 64 KiB is some twenty pages of prose, far beyond a title, caption,
  * paragraph or credits roll; laying out a text takes time that grows
- * faster than its length once it has many lines (64 KiB in 870 lines took
- * 0.5 s per frame, 256 KiB 5.7 s, 1 MiB 58 s), so a frame with a text at
- * the limit still draws in well under a second. */
+ * faster than its length once it has many lines (in lines of 75 bytes:
+ * 64 KiB took 0.7 s per frame, 1.2 s at 200 px, 256 KiB 5.7 s, 1 MiB 58 s;
+ * one line of 1 MiB 1.2 s), so a text at the limit costs about a second a
+ * frame at worst. */
 #define KN_DOC_MAX_TEXT ((size_t)64 << 10)
 /* Bytes of memory charged to the job's limit per byte of text, for the
  * Pango layout a worker builds to draw it (glyphs, clusters, line and
