@@ -97,6 +97,11 @@
 #define KN_TEMPLATE_MAX_EXPRS 64    /* placeholders per template */
 #define KN_TEMPLATE_MAX_WIDTH 64    /* field width in a {expr:fmt} */
 #define KN_TEMPLATE_MAX_PREC  32    /* precision in a {expr:fmt} */
+/* Bytes of the text a template renders for one frame, its NUL included:
+ * longer is cut (at a UTF-8 boundary). The renderer keeps one such buffer
+ * per template, and the document charges this much text per template
+ * (KN_DOC_TEXT_COST) when the template could render more. */
+#define KN_TEMPLATE_MAX_OUT  4096
 /* SVG path data: its text, the segments it becomes (arcs count every cubic
  * they become; over is KN_ETOOBIG), and the magnitude of any number or
  * coordinate (Cairo's fixed point is narrower; the bound keeps every arc
@@ -149,6 +154,27 @@
 /* Gradient coordinates and radius, in magnitude, as for path data
  * (lang/path.h): room for any drawing, finite under any transform. */
 #define KN_DOC_GRAD_COORD_MAX 1e9
+/* Bytes of one text (a text element's "text", a plot's "title", "xlabel"
+ * or "ylabel"), wherever it is given: the element, a timeline set, a frame
+ * entry. 64 KiB is some twenty pages of prose, far beyond a title, caption,
+ * paragraph or credits roll; laying out a text takes time that grows
+ * faster than its length once it has many lines (in lines of 75 bytes:
+ * 64 KiB took 0.7 s per frame, 1.2 s at 200 px, 256 KiB 5.7 s, 1 MiB 58 s;
+ * one line of 1 MiB 1.2 s), so a text at the limit costs about a second a
+ * frame at worst. */
+#define KN_DOC_MAX_TEXT ((size_t)64 << 10)
+/* Bytes of memory charged to the job's limit per byte of text, for the
+ * Pango layout a worker builds to draw it (glyphs, clusters, line and
+ * attribute arrays): measured at 84-98 bytes per byte for 256 KiB to 4 MiB
+ * of text (fill or outline, any size), rounded up for other scripts and
+ * Pango versions. A text slot is charged once, for the longest value it
+ * takes (its own, any timeline or frame set, or the longest its template
+ * can render), since a worker lays out each text once per frame. */
+#define KN_DOC_TEXT_COST 128
+/* Bytes of a font description ("DejaVu Sans Bold", or a list of families
+ * "Noto Sans, Noto Color Emoji"): Pango parses it whenever a frame uses
+ * a font not seen yet, and real ones are a few dozen bytes. */
+#define KN_DOC_MAX_FONT 1024
 /* Cells on a side of a heatmap: its cells are drawn as one image (Cairo's
  * images stop at 32767) and no screen shows more. */
 #define KN_HEATMAP_MAX_SIDE 16384
