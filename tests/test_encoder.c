@@ -1023,48 +1023,7 @@ static void test_webm_bad_options(void **state)
     o = webm_opts(KN_ENCODER_GPU); o.codec = kn_format_default_codec(KN_FORMAT_WEBM); o.preset = "slow";
     expect_code(o, KN_EENCODER, "/output/encoder", "no NVENC VP9 encoder");
 
-    /* kn_encoder_check_output: the same rules without opening anything. */
     kn_err err;
-    assert_int_equal(kn_encoder_check_output(NULL, NULL, NULL, NULL, &err), KN_OK);
-    assert_int_equal(kn_encoder_check_output("mp4", "hevc", "cpu", "veryslow", &err), KN_OK);
-    assert_int_equal(kn_encoder_check_output("mp4", "hevc", "gpu", "p2", &err), KN_OK);
-    assert_int_equal(kn_encoder_check_output("mp4", "h264", "auto", "p2", &err), KN_OK);
-    assert_int_equal(kn_encoder_check_output("webm", NULL, "auto", "placebo", &err), KN_OK);
-    assert_int_equal(kn_encoder_check_output("webm", "vp9", "cpu", "", &err), KN_OK);
-    assert_int_equal(kn_encoder_check_output("webm", "vp9", "gpu", NULL, &err), KN_OK);
-    assert_int_equal(kn_encoder_check_output("webm", "vp9", "auto", "p3", &err), KN_EINVAL);
-    assert_string_equal(err.path, "/output/preset");
-    assert_int_equal(kn_encoder_check_output("webm", "vp9", "gpu", "fast", &err), KN_OK);
-    assert_int_equal(kn_encoder_check_output("webm", "h264", "cpu", NULL, &err), KN_EINVAL);
-    assert_string_equal(err.path, "/output/codec");
-    assert_int_equal(kn_encoder_check_output(NULL, "vp9", "cpu", NULL, &err), KN_EINVAL);
-    assert_string_equal(err.path, "/output/codec");
-    assert_int_equal(kn_encoder_check_output("mov", NULL, "cpu", NULL, &err), KN_EINVAL);
-    assert_string_equal(err.path, "/output/format");
-    assert_int_equal(kn_encoder_check_output("mp4", "hevc", "cpu", "p3", &err), KN_EINVAL);
-    assert_string_equal(err.path, "/output/preset");
-    assert_int_equal(kn_encoder_check_output("webm", "vp9", "tpu", NULL, &err), KN_EINVAL);
-    assert_string_equal(err.path, "/output/encoder");
-
-    /* The string edge the job document parser uses. */
-    assert_string_equal(kn_encoder_extension("gif"), "gif");
-    assert_string_equal(kn_encoder_default_codec("gif"), "gif");
-    assert_null(kn_encoder_extension("GIF"));
-    assert_string_equal(kn_encoder_extension(""), "mp4");
-    assert_string_equal(kn_encoder_extension("webm"), "webm");
-    assert_null(kn_encoder_extension("WEBM"));
-    assert_string_equal(kn_encoder_default_codec(NULL), "h264");
-    assert_string_equal(kn_encoder_default_codec("webm"), "vp9");
-    assert_null(kn_encoder_default_codec("avi"));
-    assert_int_equal(kn_encoder_check_output("webm", "av1", "cpu", NULL, &err), KN_EINVAL);
-    assert_string_equal(err.path, "/output/codec");
-    assert_non_null(strstr(err.msg, "\"vp9\""));
-    assert_int_equal(kn_encoder_check_output("webm", "vp9", "fpga", NULL, &err), KN_EINVAL);
-    assert_string_equal(err.path, "/output/encoder");
-    assert_non_null(strstr(err.msg, "\"cpu\""));
-    assert_int_equal(kn_encoder_check_output("mkv", "vp9", "cpu", NULL, &err), KN_EINVAL);
-    assert_string_equal(err.path, "/output/format");
-    assert_non_null(strstr(err.msg, "\"webm\""));
 
     /* The enum check: the same rules, parsed. */
     assert_int_equal(kn_encoder_check(KN_FORMAT_WEBM, KN_CODEC_VP9, KN_ENCODER_GPU, "fast", &err), KN_OK);
@@ -1087,7 +1046,7 @@ static void test_hevc_presets(void **state)
         kn_err err;
         kn_err_clear(&err);
         assert_int_equal(kn_encoder_check_preset(KN_ENCODER_CPU, names[i], &err), KN_OK);
-        assert_int_equal(kn_encoder_check_output("mp4", "hevc", "cpu", names[i], &err), KN_OK);
+        assert_int_equal(kn_encoder_check(KN_FORMAT_MP4, KN_CODEC_HEVC, KN_ENCODER_CPU, names[i], &err), KN_OK);
         kn_encoder_opts o = base_opts(KN_ENCODER_CPU, KN_CODEC_HEVC);
         o.preset = names[i];
         kn_encoder *e = NULL;
@@ -1549,14 +1508,12 @@ static void test_gif_bad_options(void **state)
     expect_code(o, KN_EINVAL, "/fps", "centiseconds");
     o = gif_opts(30001, 300);   /* just above 100 */
     expect_code(o, KN_EINVAL, "/fps", "<= 100");
-    assert_int_equal(kn_encoder_check_output("gif", NULL, "auto", "", &err), KN_OK);
-    assert_int_equal(kn_encoder_check_output("gif", "gif", "cpu", NULL, &err), KN_OK);
-    assert_int_equal(kn_encoder_check_output("gif", "vp9", "cpu", NULL, &err), KN_EINVAL);
+    assert_int_equal(kn_encoder_check(KN_FORMAT_GIF, KN_CODEC_GIF, KN_ENCODER_AUTO, "", &err), KN_OK);
+    assert_int_equal(kn_encoder_check(KN_FORMAT_GIF, KN_CODEC_GIF, KN_ENCODER_CPU, NULL, &err), KN_OK);
+    assert_int_equal(kn_encoder_check(KN_FORMAT_GIF, KN_CODEC_VP9, KN_ENCODER_CPU, NULL, &err), KN_EINVAL);
     assert_string_equal(err.path, "/output/codec");
-    assert_int_equal(kn_encoder_check_output("mp4", "gif", "cpu", NULL, &err), KN_EINVAL);
+    assert_int_equal(kn_encoder_check(KN_FORMAT_MP4, KN_CODEC_GIF, KN_ENCODER_CPU, NULL, &err), KN_EINVAL);
     assert_string_equal(err.path, "/output/codec");
-    assert_int_equal(kn_encoder_check_output("gif", NULL, "tpu", NULL, &err), KN_EINVAL);
-    assert_string_equal(err.path, "/output/encoder");
 
     /* A palette is for gif only. */
     kn_encoder_opts m = base_opts(KN_ENCODER_CPU, KN_CODEC_H264);
