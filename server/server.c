@@ -19,10 +19,6 @@
 #include "pipeline/sched.h"
 #include "store/store.h"
 
-/* Attempts a job gets before an interrupted run is failed instead of
- * queued again at startup. */
-#define SERVER_RECOVER_ATTEMPTS 3
-
 void kn_server_config_defaults(kn_server_config *cfg)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -100,10 +96,10 @@ int kn_server_run(const kn_server_config *cfg, kn_err *err)
     snprintf(path, sizeof path, "%s/kinora.db", cfg->data);
     if ((rc = kn_store_open(path, &store, err)) != KN_OK) goto out;
     int requeued = 0, failed = 0;
-    if ((rc = kn_store_recover(store, SERVER_RECOVER_ATTEMPTS, &requeued, &failed, err)) != KN_OK) goto out;
+    if ((rc = kn_store_recover(store, KN_JOB_MAX_ATTEMPTS, &requeued, &failed, err)) != KN_OK) goto out;
     if (requeued || failed)
         kn_warn("recovery: %d interrupted job(s) queued again, %d failed after %d attempts", requeued, failed,
-                SERVER_RECOVER_ATTEMPTS);
+                KN_JOB_MAX_ATTEMPTS);
     kn_encoder_init_logging();
     snprintf(path, sizeof path, "%s/videos", cfg->data);
     if ((rc = kn_sched_start(store, pool, path, slots, &sched, err)) != KN_OK) goto out;
