@@ -724,7 +724,14 @@ int kn_pool_start_with(int nworkers, const kn_pool_worker_ops *ops, kn_pool **ou
     p->sup_ours = 1;
     p->sup_since = kn_mono();
     p->gen = 1;
+    /* The watchdog takes no signal: the caller blocks SIGINT/SIGTERM only
+     * after this returns (to sigwait for them on one thread), and a thread
+     * that had them unblocked would receive them and die of them. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     int e = pthread_create(&p->watchdog, NULL, watchdog_main, p);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (e != 0) {
         rc = kn_err_set(err, KN_EINTERNAL, NULL, "cannot start the pool watchdog thread: %s", strerror(e));
         goto out;
