@@ -58,6 +58,19 @@
 #define KN_RING_MAX_FRAMES 1000000000L
 /* Shared memory one ring may map: 43 slots of 7680x4320, 170 of 3840x2160. */
 #define KN_RING_MAX_BYTES ((uint64_t)2 << 30)
+/* A dead pool supervisor is replaced after KN_POOL_HEAL_MIN_MS, doubling
+ * up to KN_POOL_HEAL_MAX_MS while replacements keep dying; one that ran
+ * KN_POOL_HEAL_STABLE_S seconds resets the delay (pipeline/pool.h). */
+#define KN_POOL_HEAL_MIN_MS 100
+#define KN_POOL_HEAL_MAX_MS 5000
+#define KN_POOL_HEAL_STABLE_S 30.0
+
+/* ---- scheduling ------------------------------------------------------------- */
+
+/* Times a job may start rendering: a job interrupted by a server stop or
+ * crash, or by the death of the render pool, runs again until it has been
+ * started this often, then fails. */
+#define KN_JOB_MAX_ATTEMPTS 3
 
 /* ---- http ----------------------------------------------------------------- */
 
@@ -82,6 +95,17 @@
 #define KN_PREVIEW_TIMEOUT_MS 60000
 /* Largest PNG a preview child may write. */
 #define KN_PREVIEW_MAX_PNG ((size_t)512 << 20)
+/* Preview children running at once, server-wide (--max-previews): the
+ * default is half the online CPUs within DEFAULT_MIN..DEFAULT_MAX (drawing a
+ * frame is single-threaded, so more than the CPUs only slows them all);
+ * the flag takes 1..MAX. One more is a 429. */
+#define KN_PREVIEW_CONCURRENT_DEFAULT_MIN 2
+#define KN_PREVIEW_CONCURRENT_DEFAULT_MAX 8
+#define KN_PREVIEW_CONCURRENT_MAX 256
+/* Memory one preview child may allocate beyond its own program image (its
+ * code and libraries: about 200 MB of address space, mostly shared): an 8K
+ * frame needs about 300 MB; a document needing more is a 413. */
+#define KN_PREVIEW_MAX_MEMORY ((size_t)1 << 30)
 
 /* ---- expressions, templates, path data (lang/) ---------------------------- */
 

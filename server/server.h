@@ -25,6 +25,8 @@ typedef struct kn_server_config {
     int ring_slots;         /* frame ring slots; 0 = 2 * workers + 2 */
     size_t max_body;        /* largest request body, bytes */
     long max_queued;        /* jobs queued at once before POST is a 503 */
+    int max_previews;       /* preview renderers at once; 0 = from the CPUs
+                               (pipeline/preview.h) */
     const char *token;      /* bearer token; NULL or "" = none */
     const char *port_file;  /* written with the bound port once listening */
 } kn_server_config;
