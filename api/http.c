@@ -269,10 +269,13 @@ static enum MHD_Result post_job(kn_http *h, struct MHD_Connection *c, req *q)
     const char *body = q->body ? q->body : "";
     double t0 = kn_mono();
 
-    /* Without a pool every job would fail at once: refuse it instead, so
-     * the client retries once the pool is back. */
-    if (!kn_pool_alive(h->pool)) {
-        ret = reply_error(h, c, KN_EUNAVAILABLE, NULL, "no render pool is running; retry later");
+    /* A pool between two supervisors takes the job once the next is up;
+     * one that cannot start another would leave it queued until the
+     * server restarts: refuse it instead, so the client retries (against
+     * this server once restarted, or another). */
+    if (!kn_pool_alive(h->pool) && !kn_pool_can_heal(h->pool)) {
+        ret = reply_error(h, c, KN_EUNAVAILABLE, NULL, "no render pool is running, and none can start until the "
+                          "server restarts; retry later");
         goto out;
     }
     if (kn_doc_parse(body, q->len, NULL, &doc, &err) != KN_OK) {
@@ -719,7 +722,9 @@ static enum MHD_Result job_events(kn_http *h, struct MHD_Connection *c, const ch
 
 /* Renders one frame in a child process (`kinora frame - --frame N -o -`), so
  * nothing is drawn inside the server. The document was validated here
- * first, so a failure of the child is an internal error. */
+ * first, so a failure of the child is an internal error, unless there were
+ * too many previews at once or the frame needed more memory than a preview
+ * may use. */
 static enum MHD_Result preview(kn_http *h, struct MHD_Connection *c, req *q)
 {
     kn_err err;
@@ -755,7 +760,9 @@ static enum MHD_Result preview(kn_http *h, struct MHD_Connection *c, req *q)
     }
     if (kn_preview_render(h->self_exe, q->body ? q->body : "", q->len, frame, KN_PREVIEW_TIMEOUT_MS, &png, &len,
                           &err) != KN_OK) {
-        ret = reply_error(h, c, KN_EINTERNAL, NULL, "%s", err.msg);
+        /* The child's code: 429 over the preview limit, 413 over its memory
+         * limit, 500 when it failed (pipeline/preview.h). */
+        ret = reply_kn_err(h, c, &err);
         goto out;
     }
     ret = send_buf(h, c, 200, (char *)png, len, "image/png", NULL);

@@ -8,12 +8,14 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +26,7 @@
 #include "doc/doc.h"
 #include "encode/encoder.h"
 #include "pipeline/pool.h"
+#include "pipeline/preview.h"
 #include "pipeline/run.h"
 #include "render/render.h"
 #include "server/server.h"
@@ -34,13 +37,14 @@ static void usage(FILE *f)
             "usage:\n"
             "  kinora --version\n"
             "  kinora serve [--port 8080] [--bind ADDR] [--data DIR] [--workers N] [--ring-slots K]\n"
-            "               [--max-body BYTES] [--max-queued N] [--token-file PATH] [--port-file PATH]\n"
-            "               [--max-connections N] [--max-connections-per-ip N] [--head-timeout S]\n"
-            "               [--idle-timeout S] [--allow-unauthenticated] [--token T (shows in ps)]\n"
+            "               [--max-body BYTES] [--max-queued N] [--max-previews N] [--token-file PATH]\n"
+            "               [--port-file PATH] [--max-connections N] [--max-connections-per-ip N]\n"
+            "               [--head-timeout S] [--idle-timeout S] [--allow-unauthenticated]\n"
+            "               [--token T (shows in ps)]\n"
             "               (the token: KINORA_TOKEN, --token-file or --token; without one the server\n"
             "               listens on 127.0.0.1 unless --bind ADDR --allow-unauthenticated)\n"
             "  kinora render JOB.json -o OUT.mp4|OUT.webm|OUT.gif [--workers N] [--ring-slots K]\n"
-            "  kinora frame JOB.json|- --frame N -o OUT.png|-\n"
+            "  kinora frame JOB.json|- --frame N -o OUT.png|- [--max-memory BYTES]\n"
             "  kinora validate JOB.json|-\n");
 }
 
@@ -66,6 +70,7 @@ static char *read_all(const char *path, size_t *len)
             }
             char *nb = realloc(buf, ncap + 1);
             if (!nb) {
+                fprintf(stderr, "kinora: out of memory reading %s\n", path);
                 free(buf);
                 buf = NULL;
                 goto out;
@@ -141,16 +146,58 @@ static int cmd_validate(int argc, char **argv)
 
 /* ---- frame --------------------------------------------------------------- */
 
+/* AddressSanitizer reserves terabytes of address space for its shadow
+ * memory, so an address-space limit would break it: sanitized builds (the
+ * tests' ASan run) skip the limit. */
+#if defined(__SANITIZE_ADDRESS__)
+#define KN_CLI_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KN_CLI_ASAN 1
+#endif
+#endif
+
+/* --max-memory: RLIMIT_AS at what the process maps already (its code and
+ * libraries, about 200 MB, mostly shared) plus bytes, so that the bound is
+ * what rendering may allocate, whatever the size of the libraries. Set
+ * before the document is read: everything the document makes us allocate
+ * counts. */
+static int limit_memory(size_t bytes)
+{
+#ifdef KN_CLI_ASAN
+    (void)bytes;
+    return 0;
+#else
+    unsigned long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    int ok = f && fscanf(f, "%lu", &pages) == 1;
+    if (f) fclose(f);
+    if (!ok) {
+        fprintf(stderr, "kinora: --max-memory: cannot read /proc/self/statm\n");
+        return -1;
+    }
+    struct rlimit rl = {.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + bytes};
+    rl.rlim_max = rl.rlim_cur;
+    if (setrlimit(RLIMIT_AS, &rl) != 0) {
+        fprintf(stderr, "kinora: --max-memory: %s\n", strerror(errno));
+        return -1;
+    }
+    return 0;
+#endif
+}
+
 static int cmd_frame(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL;
-    long frame = 0;
-    static struct option opts[] = {{"frame", required_argument, 0, 'f'}, {"output", required_argument, 0, 'o'}, {0, 0, 0, 0}};
+    long frame = 0, max_memory = 0;
+    static struct option opts[] = {{"frame", required_argument, 0, 'f'}, {"output", required_argument, 0, 'o'},
+                                   {"max-memory", required_argument, 0, 'm'}, {0, 0, 0, 0}};
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "f:o:", opts, NULL)) != -1) {
         if (ch == 'f') frame = parse_long(optarg, "--frame", 0, 100000000);
         else if (ch == 'o') out = optarg;
+        else if (ch == 'm') max_memory = parse_long(optarg, "--max-memory", 1, LONG_MAX);
         else { usage(stderr); return 2; }
     }
     if (optind < argc) in = argv[optind];
@@ -158,6 +205,7 @@ static int cmd_frame(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (max_memory > 0 && limit_memory((size_t)max_memory) != 0) return 2;
     size_t len;
     char *text = read_all(in, &len);
     if (!text) return 2;
@@ -180,7 +228,9 @@ static int cmd_frame(int argc, char **argv)
     if (rc != KN_OK) print_doc_error(in, &err);
     kn_renderer_destroy(r);
     free(text);
-    return rc == KN_OK ? 0 : 1;
+    /* Out of memory gets its own status: the preview tells the client the
+     * frame is too big for a preview rather than that something broke. */
+    return rc == KN_OK ? 0 : rc == KN_ENOMEM ? KN_PREVIEW_EXIT_NOMEM : 1;
 }
 
 /* ---- render -------------------------------------------------------------- */
@@ -270,6 +320,9 @@ static int cmd_render(int argc, char **argv)
         goto out;
     }
     kn_log_set_tag("render-cli");
+    /* Over a file size limit a write fails with EFBIG (storage_failed)
+     * instead of killing us with the partial file left behind. */
+    signal(SIGXFSZ, SIG_IGN);
     if ((rc = kn_pool_start(workers, &pool, &err)) != KN_OK) goto fail;
     kn_encoder_init_logging();
     if ((rc = kn_run_create(pool, doc, text, len, out, slots, &run, &err)) != KN_OK) goto fail;
@@ -318,7 +371,8 @@ static int cmd_serve(int argc, char **argv)
         {"workers", required_argument, 0, 'w'},   {"ring-slots", required_argument, 0, 'k'},
         {"max-body", required_argument, 0, 'b'},  {"max-queued", required_argument, 0, 'q'},
         {"token", required_argument, 0, 't'},     {"bind", required_argument, 0, 'a'},
-        {"port-file", required_argument, 0, 'P'}, {"token-file", required_argument, 0, O_TOKEN_FILE},
+        {"port-file", required_argument, 0, 'P'}, {"max-previews", required_argument, 0, 'V'},
+        {"token-file", required_argument, 0, O_TOKEN_FILE},
         {"allow-unauthenticated", no_argument, 0, O_OPEN},
         {"max-connections", required_argument, 0, O_MAX_CONNS},
         {"max-connections-per-ip", required_argument, 0, O_MAX_PER_IP},
@@ -342,6 +396,7 @@ static int cmd_serve(int argc, char **argv)
         case 't': cfg.token = optarg; break;
         case 'a': cfg.bind = optarg; break;
         case 'P': cfg.port_file = optarg; break;
+        case 'V': cfg.max_previews = (int)parse_long(optarg, "--max-previews", 1, KN_PREVIEW_CONCURRENT_MAX); break;
         case O_TOKEN_FILE: token_file = optarg; break;
         case O_OPEN: cfg.allow_unauthenticated = 1; break;
         case O_MAX_CONNS:

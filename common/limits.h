@@ -58,6 +58,19 @@
 #define KN_RING_MAX_FRAMES 1000000000L
 /* Shared memory one ring may map: 43 slots of 7680x4320, 170 of 3840x2160. */
 #define KN_RING_MAX_BYTES ((uint64_t)2 << 30)
+/* A dead pool supervisor is replaced after KN_POOL_HEAL_MIN_MS, doubling
+ * up to KN_POOL_HEAL_MAX_MS while replacements keep dying; one that ran
+ * KN_POOL_HEAL_STABLE_S seconds resets the delay (pipeline/pool.h). */
+#define KN_POOL_HEAL_MIN_MS 100
+#define KN_POOL_HEAL_MAX_MS 5000
+#define KN_POOL_HEAL_STABLE_S 30.0
+
+/* ---- scheduling ------------------------------------------------------------- */
+
+/* Times a job may start rendering: a job interrupted by a server stop or
+ * crash, or by the death of the render pool, runs again until it has been
+ * started this often, then fails. */
+#define KN_JOB_MAX_ATTEMPTS 3
 
 /* ---- http ----------------------------------------------------------------- */
 
@@ -128,6 +141,17 @@
 #define KN_PREVIEW_TIMEOUT_MS 60000
 /* Largest PNG a preview child may write. */
 #define KN_PREVIEW_MAX_PNG ((size_t)512 << 20)
+/* Preview children running at once, server-wide (--max-previews): the
+ * default is half the online CPUs within DEFAULT_MIN..DEFAULT_MAX (drawing a
+ * frame is single-threaded, so more than the CPUs only slows them all);
+ * the flag takes 1..MAX. One more is a 429. */
+#define KN_PREVIEW_CONCURRENT_DEFAULT_MIN 2
+#define KN_PREVIEW_CONCURRENT_DEFAULT_MAX 8
+#define KN_PREVIEW_CONCURRENT_MAX 256
+/* Memory one preview child may allocate beyond its own program image (its
+ * code and libraries: about 200 MB of address space, mostly shared): an 8K
+ * frame needs about 300 MB; a document needing more is a 413. */
+#define KN_PREVIEW_MAX_MEMORY ((size_t)1 << 30)
 
 /* ---- expressions, templates, path data (lang/) ---------------------------- */
 
@@ -143,6 +167,11 @@
 #define KN_TEMPLATE_MAX_EXPRS 64    /* placeholders per template */
 #define KN_TEMPLATE_MAX_WIDTH 64    /* field width in a {expr:fmt} */
 #define KN_TEMPLATE_MAX_PREC  32    /* precision in a {expr:fmt} */
+/* Bytes of the text a template renders for one frame, its NUL included:
+ * longer is cut (at a UTF-8 boundary). The renderer keeps one such buffer
+ * per template, and the document charges this much text per template
+ * (KN_DOC_TEXT_COST) when the template could render more. */
+#define KN_TEMPLATE_MAX_OUT  4096
 /* SVG path data: its text, the segments it becomes (arcs count every cubic
  * they become; over is KN_ETOOBIG), and the magnitude of any number or
  * coordinate (Cairo's fixed point is narrower; the bound keeps every arc
@@ -195,6 +224,27 @@
 /* Gradient coordinates and radius, in magnitude, as for path data
  * (lang/path.h): room for any drawing, finite under any transform. */
 #define KN_DOC_GRAD_COORD_MAX 1e9
+/* Bytes of one text (a text element's "text", a plot's "title", "xlabel"
+ * or "ylabel"), wherever it is given: the element, a timeline set, a frame
+ * entry. 64 KiB is some twenty pages of prose, far beyond a title, caption,
+ * paragraph or credits roll; laying out a text takes time that grows
+ * faster than its length once it has many lines (in lines of 75 bytes:
+ * 64 KiB took 0.7 s per frame, 1.2 s at 200 px, 256 KiB 5.7 s, 1 MiB 58 s;
+ * one line of 1 MiB 1.2 s), so a text at the limit costs about a second a
+ * frame at worst. */
+#define KN_DOC_MAX_TEXT ((size_t)64 << 10)
+/* Bytes of memory charged to the job's limit per byte of text, for the
+ * Pango layout a worker builds to draw it (glyphs, clusters, line and
+ * attribute arrays): measured at 84-98 bytes per byte for 256 KiB to 4 MiB
+ * of text (fill or outline, any size), rounded up for other scripts and
+ * Pango versions. A text slot is charged once, for the longest value it
+ * takes (its own, any timeline or frame set, or the longest its template
+ * can render), since a worker lays out each text once per frame. */
+#define KN_DOC_TEXT_COST 128
+/* Bytes of a font description ("DejaVu Sans Bold", or a list of families
+ * "Noto Sans, Noto Color Emoji"): Pango parses it whenever a frame uses
+ * a font not seen yet, and real ones are a few dozen bytes. */
+#define KN_DOC_MAX_FONT 1024
 /* Cells on a side of a heatmap: its cells are drawn as one image (Cairo's
  * images stop at 32767) and no screen shows more. */
 #define KN_HEATMAP_MAX_SIDE 16384

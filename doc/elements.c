@@ -238,6 +238,9 @@ static int parse_path_data(parser *p, kn_elem *el, const json_t *jd)
         } else {
             *slot = path;
             el->path = path;
+            /* Its segments live outside the arena (about 50 MB at
+             * KN_PATH_MAX_SEGMENTS), so they count like decoded pixels. */
+            rc = doc_charge(p, kn_path_bytes(path));
         }
     }
     doc_pop(p, old);

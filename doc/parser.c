@@ -45,6 +45,29 @@ int doc_charge(parser *p, size_t n)
     return KN_OK;
 }
 
+int doc_charge_text(parser *p, int slot, size_t len)
+{
+    size_t had = slot >= 0 && (size_t)slot < p->nslots_max ? p->text_len[slot] : 0;
+    if (len <= had) return KN_OK;
+    /* len <= KN_DOC_MAX_TEXT or KN_TEMPLATE_MAX_OUT, so neither the product
+     * nor the uint32_t can overflow. */
+    size_t more = len - had;
+    if (kn_arena_charge(p->A, more * KN_DOC_TEXT_COST) != KN_OK) {
+        if (kn_arena_error(p->A) == KN_ENOMEM) return doc_arena_fail(p);
+        return doc_fail(p, KN_ETOOBIG, "with this text the document needs more memory than the "
+                        "job's limit of %zu bytes: drawing a text costs about %d bytes per byte "
+                        "(each text counts once, at its longest value or the longest its "
+                        "template can render), and the texts so far come to %zu bytes; shorten "
+                        "them, or split the video into several jobs (the texts of one job may "
+                        "total at most about %zu bytes, less what the rest of it needs)",
+                        p->lim.max_bytes, KN_DOC_TEXT_COST, p->text_total + more,
+                        p->lim.max_bytes / KN_DOC_TEXT_COST);
+    }
+    p->text_total += more;
+    if (slot >= 0 && (size_t)slot < p->nslots_max) p->text_len[slot] = (uint32_t)len;
+    return KN_OK;
+}
+
 char *doc_pstrdup(parser *p, const char *s)
 {
     size_t n = strlen(s);

@@ -94,6 +94,9 @@ typedef struct parser {
     kn_calc *calcs;             /* malloc'ed while parsing; copied to the doc */
     size_t ncalcs, cap_calcs;
     unsigned char *ecalc;       /* per slot: an element calc writes it */
+    uint32_t *text_len;         /* per slot: bytes of its longest text so far,
+                                   charged at KN_DOC_TEXT_COST (doc_charge_text) */
+    size_t text_total;          /* the sum of text_len, for messages */
     int calc_slot;              /* slot of the element property being parsed,
                                    -1 where expressions are not allowed */
     const kn_gradient *grad;    /* doc_parse_value found an element's own fill or
@@ -203,6 +206,14 @@ void **doc_defer(parser *p, void (*destroy)(void *));
 /* Counts n bytes held outside the arena (decoded pixels, a nested document)
  * against the job's memory limit; KN_ETOOBIG with p->err set when over. */
 int doc_charge(parser *p, size_t n);
+
+/* Charges laying out a text of len bytes (at most KN_DOC_MAX_TEXT) in slot
+ * to the job's memory limit (KN_DOC_TEXT_COST a byte). A slot is laid out
+ * once per frame, whatever value it has then, so only its longest text
+ * counts: a shorter one costs nothing more. slot -1: a text that is not a
+ * slot (a series' legend label), charged in full. KN_ETOOBIG at p->path
+ * (the text that tipped the document over) with the limit in the message. */
+int doc_charge_text(parser *p, int slot, size_t len);
 
 /* ---- numbers (values.c) ------------------------------------------------- */
 

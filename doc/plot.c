@@ -184,9 +184,15 @@ static int parse_series(parser *p, const json_t *j, size_t flat, size_t k, kn_se
     const json_t *jl = json_object_get(j, "label");
     if (jl) {
         old = doc_push_key(p, "label");
+        /* The legend lays it out like a text element's text. */
+        size_t len = json_is_string(jl) ? json_string_length(jl) : 0;
         if (!json_is_string(jl))
             rc = doc_fail(p, KN_EINVAL, "expected a string, got %s", doc_jdesc(jl));
-        else if (!(s->label = doc_pstrdup(p, json_string_value(jl))))
+        else if (len > KN_DOC_MAX_TEXT)
+            rc = doc_fail(p, KN_ETOOBIG, "a label of %zu bytes is longer than the limit of %zu "
+                          "bytes", len, KN_DOC_MAX_TEXT);
+        else if ((rc = doc_charge_text(p, -1, len)) == KN_OK &&
+                 !(s->label = doc_pstrdup(p, json_string_value(jl))))
             rc = p->err->code;
         doc_pop(p, old);
         if (rc) return rc;

@@ -411,8 +411,9 @@ static int parse_root(parser *p, const json_t *root)
     p->skind = calloc(nslots ? nslots : 1, 1);
     p->tweened = calloc(nslots ? nslots : 1, 1);
     p->ecalc = calloc(nslots ? nslots : 1, 1);
+    p->text_len = calloc(nslots ? nslots : 1, sizeof *p->text_len);
     p->elems = calloc(nel ? nel : 1, sizeof *p->elems);
-    if (!p->skind || !p->tweened || !p->ecalc || !p->elems)
+    if (!p->skind || !p->tweened || !p->ecalc || !p->text_len || !p->elems)
         return doc_fail(p, KN_ENOMEM, "out of memory");
     p->names = doc_palloc(p, KN_XV_VARS + nslots, sizeof *p->names);
     if (!p->names) return p->err->code;
@@ -581,6 +582,7 @@ out:
     free(p.skind);
     free(p.tweened);
     free(p.ecalc);
+    free(p.text_len);
     free(p.calcs);
     free(p.elems);
     for (size_t i = 0; i < p.nchecks; i++) free(p.checks[i].path);

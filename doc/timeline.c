@@ -277,6 +277,20 @@ static int parse_expr_target(parser *p, const json_t *v, int tween, kn_target *t
     return 1;
 }
 
+/* Charges the texts a target gives its slot (doc_charge_text), at the
+ * target's pointer. */
+static int charge_target_text(parser *p, const kn_target *t)
+{
+    if (doc_slot_desc(p, t->slot)->kind != K_TEXT) return KN_OK;
+    const kn_value *v[2] = { &t->from, &t->to };
+    for (int k = 0; k < 2; k++) {
+        if (v[k]->type != KN_VT_STR || !v[k]->str) continue;
+        int rc = doc_charge_text(p, t->slot, strlen(v[k]->str));
+        if (rc) return rc;
+    }
+    return KN_OK;
+}
+
 /* A {TARGET: value} object of a tween (tween != 0), a timeline set
  * (timeline != 0) or a frame entry. */
 static int parse_targets(parser *p, const json_t *obj, int tween, int timeline,
@@ -315,6 +329,7 @@ static int parse_targets(parser *p, const json_t *obj, int tween, int timeline,
                 t->to.n != p->doc->init[t->slot].n)
                 rc = add_check(p, t->slot, t->to.n);
         }
+        if (!rc) rc = charge_target_text(p, t);
         doc_pop(p, old);
         if (rc) return rc;
     }

@@ -303,7 +303,9 @@ int doc_compile_owned(parser *p, const char *src, int is_text, kn_expr **e, kn_t
         return p->err->code;
     }
     *slot = is_text ? (void *)*t : (void *)*e;
-    return KN_OK;
+    /* The doc owns it now; what it holds lives outside the arena, so it is
+     * charged like decoded pixels (a short template holds a few KiB). */
+    return doc_charge(p, is_text ? kn_template_bytes(*t) : kn_expr_bytes(*e));
 }
 
 /* Compiles "=expr" (src without the '=') or a text template for slot and
@@ -315,6 +317,13 @@ int doc_add_calc(parser *p, kn_calc_kind kind, int slot, int is_var, const char 
     kn_template *t = NULL;
     int rc = doc_compile_owned(p, src, kind == KN_CALC_TEXT, &e, &t);
     if (rc != KN_OK) return rc;
+    if (t) {
+        /* Rendered per frame into KN_TEMPLATE_MAX_OUT bytes, so the longest
+         * text it can lay out is the shorter of the two. */
+        size_t most = kn_template_max_len(t);
+        if (most > KN_TEMPLATE_MAX_OUT - 1) most = KN_TEMPLATE_MAX_OUT - 1;
+        if ((rc = doc_charge_text(p, slot, most))) return rc;
+    }
     if (p->ncalcs == p->cap_calcs) {
         size_t ncap = p->cap_calcs ? 2 * p->cap_calcs : 16;
         kn_calc *nc = realloc(p->calcs, ncap * sizeof *nc);
@@ -674,6 +683,14 @@ int doc_parse_value(parser *p, const json_t *j, const pdesc *d, kn_value *out)
         if (!json_is_string(j))
             return doc_fail(p, KN_EINVAL, "expected a string, got %s", doc_jdesc(j));
         const char *s = json_string_value(j);
+        size_t len = json_string_length(j);
+        if (d->kind == K_TEXT && len > KN_DOC_MAX_TEXT)
+            return doc_fail(p, KN_ETOOBIG, "a text of %zu bytes is longer than the limit of %zu "
+                            "bytes: split it over several text elements or frames", len,
+                            KN_DOC_MAX_TEXT);
+        if (d->kind == K_FONT && len > KN_DOC_MAX_FONT)
+            return doc_fail(p, KN_ETOOBIG, "a font description of %zu bytes is longer than the "
+                            "limit of %d bytes", len, KN_DOC_MAX_FONT);
         if (d->kind == K_TEXT && (strchr(s, '{') || strchr(s, '}'))) {
             if (p->calc_slot < 0)
                 return doc_fail(p, KN_EINVAL, "text templates are computed per frame for an "
@@ -690,6 +707,10 @@ int doc_parse_value(parser *p, const json_t *j, const pdesc *d, kn_value *out)
         if (d->kind == K_VSTR && s[0] == '=')
             return doc_fail(p, KN_EINVAL, "expressions (strings starting with \"=\") are not "
                             "supported yet");
+        /* An element's own text; timeline and frame values are charged
+         * by their targets (doc/timeline.c), which know the slot. */
+        if (d->kind == K_TEXT && p->calc_slot >= 0 && (rc = doc_charge_text(p, p->calc_slot, len)))
+            return rc;
         if (!(v.str = doc_pstrdup(p, s))) return p->err->code;
         v.type = KN_VT_STR;
         break;

@@ -88,6 +88,7 @@ struct kn_encoder {
     bool header_written;
     bool finished;
     bool failed;
+    int fail_code;             /* once failed: KN_EENCODE, or KN_EIO for a write */
     bool trailer_tried;        /* av_write_trailer was called */
     /* GIF only */
     bool gif;
@@ -745,7 +746,23 @@ static int64_t gif_pts(const kn_encoder *e, long i)
 static int fail(kn_encoder *e, int code, kn_err *err, const char *what, int averr)
 {
     e->failed = true;
+    e->fail_code = code;
     return kn_err_set(err, code, NULL, "%s (%s): %s", what, e->name, av_err2str(averr));
+}
+
+/* What a failed muxer write (a packet, the trailer) is: KN_EIO, the job's
+ * storage_failed, when the file could not be written: the disk or the
+ * quota is full, the file is over the size limit, the device failed. avio
+ * buffers writes, so the failing write(2) may be one of an earlier call's
+ * bytes: its error is kept in the AVIOContext and returned from then on,
+ * which is why pb->error counts as well as the code returned. Anything
+ * else is the muxer's own failure, KN_EENCODE. */
+static int write_code(const kn_encoder *e, int averr)
+{
+    int pb = e->fmt && e->fmt->pb ? e->fmt->pb->error : 0;
+    if (pb < 0) return KN_EIO;
+    return averr == AVERROR(ENOSPC) || averr == AVERROR(EDQUOT) || averr == AVERROR(EFBIG) ||
+           averr == AVERROR(EIO) || averr == AVERROR(EROFS) ? KN_EIO : KN_EENCODE;
 }
 
 /* Moves every packet the encoder has ready into the file. */
@@ -770,7 +787,7 @@ static int drain(kn_encoder *e, kn_err *err)
         if (r < 0) {
             char what[64];
             snprintf(what, sizeof what, "writing the %s failed", kn_format_name(e->format));
-            return fail(e, KN_EENCODE, err, what, r);
+            return fail(e, write_code(e, r), err, what, r);
         }
     }
 }
@@ -980,7 +997,7 @@ int kn_encoder_push(kn_encoder *e, long index, uint8_t *const data[3], const int
         rel->fn = release;
         rel->opaque = opaque;
     }
-    if (e->failed) { rc = kn_err_set(err, KN_EENCODE, NULL, "the encoder already failed"); goto out; }
+    if (e->failed) { rc = kn_err_set(err, e->fail_code, NULL, "the encoder already failed"); goto out; }
     if (e->finished) { rc = kn_err_set(err, KN_EINVAL, NULL, "push after finish"); goto out; }
     if (index != e->next_index) {
         rc = kn_err_set(err, KN_EINVAL, NULL, "frame %ld pushed out of order: expected frame %ld",
@@ -1042,7 +1059,7 @@ int kn_encoder_finish(kn_encoder *e, kn_err *err)
 {
     int rc, r;
     KN_REQUIRE(e);
-    if (e->failed) return kn_err_set(err, KN_EENCODE, NULL, "the encoder already failed");
+    if (e->failed) return kn_err_set(err, e->fail_code, NULL, "the encoder already failed");
     if (e->finished) return kn_err_set(err, KN_EINVAL, NULL, "finish called twice");
     if (e->next_index == 0)
         return kn_err_set(err, KN_EINVAL, NULL, "no frames were pushed: a %s needs at least one",
@@ -1067,11 +1084,12 @@ int kn_encoder_finish(kn_encoder *e, kn_err *err)
     if (r < 0) {
         char what[64];
         snprintf(what, sizeof what, "writing the %s trailer failed", kn_format_name(e->format));
-        return fail(e, KN_EENCODE, err, what, r);
+        return fail(e, write_code(e, r), err, what, r);
     }
     r = avio_closep(&e->fmt->pb);
     if (r < 0) {
         e->failed = true;
+        e->fail_code = KN_EIO;
         return kn_err_set(err, KN_EIO, NULL, "closing the output file failed: %s", av_err2str(r));
     }
     return KN_OK;

@@ -126,7 +126,13 @@ int kn_encoder_push(kn_encoder *e, long index, uint8_t *const data[3],
                     const int stride[3], kn_encoder_release_fn release,
                     void *opaque, kn_err *err);
 
-/* Flushes the encoder and writes the trailer (for mp4, the faststart move). */
+/* Flushes the encoder and writes the trailer (for mp4, the faststart move).
+ *
+ * push and finish fail with KN_EIO (storage_failed) when the file cannot be
+ * written (disk or quota full, over the file size limit, a device error:
+ * ENOSPC, EDQUOT, EFBIG, EIO, EROFS, or any error avio recorded for the
+ * file), and with KN_EENCODE for a failure of the encoder or muxer itself.
+ * After a failure every call fails with the same code. */
 int kn_encoder_finish(kn_encoder *e, kn_err *err);
 
 /* Frees everything; if finish was not called the file is left incomplete.

@@ -737,6 +737,7 @@ struct kn_expr {
     const kn_easing *ez;
     bool is_const;
     double value;       /* the value when is_const */
+    size_t bytes;       /* the one block holding all of it (kn_expr_bytes) */
 };
 
 #define ALIGN8(n) (((n) + 7) & ~(size_t)7)
@@ -773,7 +774,7 @@ static int finish(parser *p, kn_expr **out)
         }
         code[i] = in;
     }
-    *e = (kn_expr){ p->ncode, code, k, ez, false, NAN };
+    *e = (kn_expr){ p->ncode, code, k, ez, false, NAN, total };
     if (!has_var) {
         /* Folding leaves one CONST here; running the code covers any case
          * it might not, and reads no variable. */
@@ -922,6 +923,11 @@ void kn_expr_destroy(kn_expr *e)
     free(e);
 }
 
+size_t kn_expr_bytes(const kn_expr *e)
+{
+    return e ? e->bytes : 0;
+}
+
 /* ---- templates ------------------------------------------------------------ */
 
 enum { FMT_DEFAULT, FMT_FLOAT, FMT_INT, FMT_UINT };
@@ -938,8 +944,13 @@ struct kn_template {
     seg *segs;
     size_t nseg;
     char *lit;
+    size_t nlit;               /* bytes of lit, its NUL not counted */
     bool is_const;
 };
+
+/* Widths and precisions are capped, so this holds any one formatted value
+ * (the longest is %.32f of 1.8e308: 309 + 33 characters) with its NUL. */
+#define VALUE_MAX 512
 
 /* 1-based character column of byte offset i (counts UTF-8 lead bytes). */
 static int char_col(const char *s, size_t i)
@@ -1161,6 +1172,7 @@ int kn_template_compile(const char *text, const kn_expr_names *names, kn_templat
     t->segs[t->nseg].e = NULL;
     t->nseg++;
     t->lit[nlit] = '\0';
+    t->nlit = nlit;
     *out = t;
     t = NULL;
     goto out;
@@ -1221,9 +1233,7 @@ size_t kn_template_render(const kn_template *t, const double *vars, char *buf, s
         const seg *sg = &t->segs[i];
         put(buf, cap, &total, t->lit + sg->lit_off, sg->lit_len);
         if (sg->e) {
-            /* Widths and precisions are capped, so 512 bytes hold any value
-             * (the longest is %.32f of 1.8e308: 309 + 33 characters). */
-            char nb[512];
+            char nb[VALUE_MAX];
             size_t n = format_value(sg, kn_expr_eval(sg->e, vars), nb, sizeof nb);
             put(buf, cap, &total, nb, n);
         }
@@ -1250,6 +1260,24 @@ bool kn_template_uses(const kn_template *t, int var_index)
     for (size_t i = 0; i < t->nseg; i++)
         if (kn_expr_uses(t->segs[i].e, var_index)) return true;
     return false;
+}
+
+size_t kn_template_max_len(const kn_template *t)
+{
+    if (!t) return 0;
+    size_t n = t->nlit;
+    for (size_t i = 0; i < t->nseg; i++)
+        if (t->segs[i].e) n += VALUE_MAX - 1;
+    return n;
+}
+
+size_t kn_template_bytes(const kn_template *t)
+{
+    if (!t) return 0;
+    /* segs is allocated for the most placeholders a template may have. */
+    size_t n = sizeof *t + (KN_TEMPLATE_MAX_EXPRS + 1) * sizeof *t->segs + t->nlit + 1;
+    for (size_t i = 0; i < t->nseg; i++) n += kn_expr_bytes(t->segs[i].e);
+    return n;
 }
 
 bool kn_template_is_const(const kn_template *t)

@@ -110,6 +110,10 @@ bool kn_expr_is_const(const kn_expr *e);
 
 void kn_expr_destroy(kn_expr *e);
 
+/* Bytes of memory e holds (0 for NULL), for a caller that charges what it
+ * keeps to a memory limit. */
+size_t kn_expr_bytes(const kn_expr *e);
+
 /* True if name is a built-in function, a constant (pi, e) or an easing
  * name, i.e. a variable by that name would be shadowed or confusing. */
 bool kn_expr_is_reserved(const char *name);
@@ -143,6 +147,14 @@ size_t kn_template_render(const kn_template *t, const double *vars, char *buf, s
  * without placeholders is constant). */
 bool kn_template_uses(const kn_template *t, int var_index);
 bool kn_template_is_const(const kn_template *t);
+
+/* The longest text kn_template_render can produce for t, its NUL not
+ * counted: the literal text plus the longest any one formatted value can be
+ * for each placeholder (0 for NULL). A caller sizing what laying out that
+ * text costs uses this, whatever the values. */
+size_t kn_template_max_len(const kn_template *t);
+/* Bytes of memory t holds, its compiled placeholders included (0 for NULL). */
+size_t kn_template_bytes(const kn_template *t);
 
 void kn_template_destroy(kn_template *t);
 

@@ -54,6 +54,11 @@ struct kn_path {
 
 /* ---- the segment list ---------------------------------------------------- */
 
+size_t kn_path_bytes(const kn_path *p)
+{
+    return p ? sizeof *p + p->ncap + p->pcap * sizeof *p->pts : 0;
+}
+
 void kn_path_destroy(kn_path *p)
 {
     if (!p) return;

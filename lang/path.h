@@ -87,6 +87,10 @@ typedef struct kn_path_seg {
  * which field d came from. */
 int kn_path_parse(const char *d, kn_path **out, int *err_col, kn_err *err);
 
+/* Bytes of memory p holds (0 for NULL), for a caller that charges what it
+ * keeps to a memory limit. */
+size_t kn_path_bytes(const kn_path *p);
+
 void kn_path_destroy(kn_path *p);   /* accepts NULL */
 
 /* Appends p's segments to cr's current path (cairo_move_to, cairo_line_to,

@@ -2,14 +2,20 @@
  * pipeline/pool.c - see pool.h.
  *
  * Invariants:
- *  - The supervisor is single-threaded and blocks only in poll(2) on its
- *    control socket and a signalfd for SIGCHLD: it never busy-waits.
+ *  - The supervisor and the launcher are single-threaded and block only in
+ *    poll(2) on their sockets and a signalfd for SIGCHLD: they never
+ *    busy-wait. So does the server's watchdog thread.
  *  - Worker slot i keeps its index across respawns; that index is the
  *    worker's identity in the ring, so a dead worker's frame is found there.
  *  - The supervisor holds the active job's fds (ring, document) from JOB to
  *    END; a worker receives its own duplicates and closes them after the job.
  *  - Counters the server reads (restarts, live workers, pids) live in an
- *    anonymous shared page written only by the supervisor.
+ *    anonymous shared page written only by the supervisor alive at the
+ *    time, and reset by the watchdog once it is dead.
+ *  - The supervisor never writes to its control socket, so the server's end
+ *    becomes readable (EOF) exactly when the supervisor has exited.
+ *  - kn_pool.ctl and .sup change only on the watchdog thread (and in
+ *    kn_pool_stop after it joined), always under .lock.
  */
 #include "pipeline/pool.h"
 
@@ -22,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -35,14 +42,17 @@
 #include "render/render.h"
 #include "pipeline/ring.h"
 
-enum { MSG_JOB = 1, MSG_END, MSG_QUIT };
+/* Server <-> supervisor: JOB, END, QUIT. Server <-> launcher: SPAWN, then
+ * SPAWNED (len: the pid; the control socket attached) or FAILED (len: the
+ * errno), and QUIT. */
+enum { MSG_JOB = 1, MSG_END, MSG_QUIT, MSG_SPAWN, MSG_SPAWNED, MSG_FAILED };
 
 #define KN_WORKER_NICE 10
 
 typedef struct pool_msg {
     uint32_t type;
     uint32_t worker;     /* JOB to a worker: its index */
-    uint64_t len;        /* JOB: document bytes */
+    uint64_t len;        /* JOB: document bytes; SPAWNED: pid; FAILED: errno */
 } pool_msg;
 
 typedef struct pool_shared {
@@ -52,11 +62,24 @@ typedef struct pool_shared {
 } pool_shared;
 
 struct kn_pool {
-    pid_t sup;
-    int ctl;                 /* server end of the control socket */
     int nworkers;
     pool_shared *sh;
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;    /* guards the fields down to heals */
+    int ctl;                 /* server end of the supervisor's control socket; -1 while none */
+    pid_t sup;               /* the supervisor; 0 while none (atomic: read without the lock) */
+    int sup_ours;            /* 1: forked here (the first), so reaped here; 0: the launcher's */
+    double sup_since;        /* kn_mono() when it started */
+    unsigned long gen;       /* supervisors started: 1 is the first */
+    unsigned long job_gen;   /* gen of the supervisor given the active job; 0: none */
+    long heals;
+    pid_t launcher;
+    int lch;                 /* server end of the launcher's socket: watchdog and stop only */
+    int wake;                /* eventfd: stop the watchdog */
+    pthread_t watchdog;
+    int have_watchdog;
+    pthread_mutex_t lsn_lock;   /* held while the listener runs */
+    void (*lsn)(void *);
+    void *lsn_ctx;
 };
 
 /* ---- fd passing ------------------------------------------------------ */
@@ -380,7 +403,217 @@ static void supervisor_main(int ctl, int n, const kn_pool_worker_ops *ops, pool_
     _exit(0);
 }
 
+/* ---- launcher -------------------------------------------------------- */
+
+/* Forks replacement supervisors on request (see pool.h for why a process
+ * of its own). It reaps them too: a replacement is its child. */
+static void launcher_main(int lch, int n, const kn_pool_worker_ops *ops, pool_shared *sh, pid_t parent)
+{
+    if (bind_to_parent("kinora-launcher", parent) != 0) _exit(0);
+    kn_log_set_tag("launcher");
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    int sfd = signalfd(-1, &chld, SFD_CLOEXEC);
+    if (sfd < 0) {
+        kn_error("pool launcher: signalfd failed: %s", strerror(errno));
+        _exit(1);
+    }
+    pid_t me = getpid(), sup = 0;
+    for (;;) {
+        struct pollfd pf[2] = {{.fd = lch, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+        if (poll(pf, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            kn_error("pool launcher: poll failed: %s", strerror(errno));
+            break;
+        }
+        if (pf[1].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            ssize_t rd = read(sfd, &si, sizeof si);
+            (void)rd;
+            pid_t pid;
+            while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+                if (pid == sup) sup = 0;
+        }
+        if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        pool_msg m;
+        int fds[2];
+        int rc = recv_msg(lch, &m, fds);
+        if (fds[0] >= 0) close(fds[0]);
+        if (fds[1] >= 0) close(fds[1]);
+        if (rc <= 0 || m.type == MSG_QUIT) break;
+        if (m.type != MSG_SPAWN) continue;
+        /* The server asks only once the last one's socket hung up, so it is
+         * exiting; make sure before starting its successor. */
+        if (sup > 0) {
+            kill(sup, SIGKILL);
+            waitpid(sup, NULL, 0);
+            sup = 0;
+        }
+        pool_msg reply = {.type = MSG_FAILED};
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+            reply.len = (uint64_t)errno;
+            send_msg(lch, &reply, NULL, 0);
+            continue;
+        }
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(lch);
+            close(sfd);
+            close(sv[0]);
+            supervisor_main(sv[1], n, ops, sh, me);
+        }
+        int fork_errno = errno;
+        close(sv[1]);
+        if (pid < 0) {
+            reply.len = (uint64_t)fork_errno;
+            send_msg(lch, &reply, NULL, 0);
+        } else {
+            sup = pid;
+            reply.type = MSG_SPAWNED;
+            reply.len = (uint64_t)pid;
+            send_msg(lch, &reply, &sv[0], 1);
+        }
+        close(sv[0]);
+    }
+    /* kn_pool_stop told the supervisor to quit, or closed its socket, first:
+     * it exits after reaping its workers. */
+    if (sup > 0) waitpid(sup, NULL, 0);
+    _exit(0);
+}
+
 /* ---- server side ----------------------------------------------------- */
+
+/* 1 when fd has hung up or has something to read: on a control socket,
+ * which the supervisor never writes to, both mean it has exited. */
+static int hung_up(int fd)
+{
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    int r;
+    do r = poll(&pf, 1, 0);
+    while (r < 0 && errno == EINTR);
+    return r > 0;
+}
+
+static int sup_up_locked(kn_pool *p)
+{
+    return p->ctl >= 0 && !hung_up(p->ctl);
+}
+
+/* The supervisor's control socket hung up: forget it, reap it if it is
+ * ours, clear what it left in the shared page. Returns how long it ran. */
+static double supervisor_gone(kn_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    pid_t pid = p->sup;
+    int ours = p->sup_ours;
+    double lived = kn_mono() - p->sup_since;
+    close(p->ctl);
+    p->ctl = -1;
+    __atomic_store_n(&p->sup, 0, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&p->lock);
+    /* Its workers die with it (PDEATHSIG); nobody else writes these now. */
+    __atomic_store_n(&p->sh->alive, 0, __ATOMIC_RELEASE);
+    for (int i = 0; i < KN_RING_MAX_WORKERS; i++) __atomic_store_n(&p->sh->pid[i], 0, __ATOMIC_RELAXED);
+    /* The socket closes as the process exits, so this wait is short; the
+     * kill makes sure of it. A replacement is the launcher's to reap. */
+    if (ours && pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    return lived;
+}
+
+/* Asks the launcher for a new supervisor: 1 when it is up, 0 when the
+ * launcher could not fork (try again later), -1 when the launcher is gone,
+ * -2 when kn_pool_stop wants the watchdog to stop. */
+static int launch(kn_pool *p)
+{
+    pool_msg m = {.type = MSG_SPAWN};
+    if (send_msg(p->lch, &m, NULL, 0) != 0) return -1;
+    for (;;) {
+        struct pollfd pf[2] = {{.fd = p->wake, .events = POLLIN}, {.fd = p->lch, .events = POLLIN}};
+        if (poll(pf, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (pf[0].revents) return -2;
+        if (pf[1].revents) break;
+    }
+    int fds[2];
+    if (recv_msg(p->lch, &m, fds) <= 0) return -1;
+    if (fds[1] >= 0) close(fds[1]);
+    if (m.type != MSG_SPAWNED || fds[0] < 0) {
+        if (fds[0] >= 0) close(fds[0]);
+        kn_error("pool: the launcher could not start a supervisor: %s", strerror((int)m.len));
+        return 0;
+    }
+    pthread_mutex_lock(&p->lock);
+    p->ctl = fds[0];
+    __atomic_store_n(&p->sup, (pid_t)m.len, __ATOMIC_RELAXED);
+    p->sup_ours = 0;
+    p->sup_since = kn_mono();
+    p->gen++;
+    long heals = ++p->heals;
+    pthread_mutex_unlock(&p->lock);
+    kn_warn("pool: a new supervisor (pid %d) runs the render workers (pool restart %ld)", (int)m.len, heals);
+    return 1;
+}
+
+/* Waits ms on the wake fd: 1 when kn_pool_stop asked to stop. */
+static int stop_within(kn_pool *p, int ms)
+{
+    struct pollfd pf = {.fd = p->wake, .events = POLLIN};
+    int r;
+    do r = poll(&pf, 1, ms);
+    while (r < 0 && errno == EINTR);
+    return r != 0;
+}
+
+/* The watchdog: waits for the supervisor to exit, then starts a new one
+ * after the backoff delay (see pool.h). */
+static void *watchdog_main(void *arg)
+{
+    kn_pool *p = arg;
+    int delay = 0;   /* the last backoff delay, ms; 0: none yet */
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        int ctl = p->ctl;   /* only this thread changes it */
+        pthread_mutex_unlock(&p->lock);
+        struct pollfd pf[2] = {{.fd = p->wake, .events = POLLIN}, {.fd = ctl, .events = POLLIN}};
+        if (poll(pf, ctl >= 0 ? 2 : 1, -1) < 0) {
+            if (errno == EINTR) continue;
+            kn_error("pool watchdog: poll failed: %s", strerror(errno));
+            break;
+        }
+        if (pf[0].revents) break;
+        if (ctl < 0 || !pf[1].revents) continue;
+        pid_t pid = __atomic_load_n(&p->sup, __ATOMIC_RELAXED);
+        double lived = supervisor_gone(p);
+        delay = delay == 0 || lived >= KN_POOL_HEAL_STABLE_S ? KN_POOL_HEAL_MIN_MS
+                : delay * 2 > KN_POOL_HEAL_MAX_MS ? KN_POOL_HEAL_MAX_MS : delay * 2;
+        kn_error("pool: the render pool supervisor (pid %d) died after %.1f s; starting a new one in %d ms",
+                 (int)pid, lived, delay);
+        int up = 0;
+        while (!up) {
+            if (stop_within(p, delay)) return NULL;
+            up = launch(p);
+            if (up == -2) return NULL;
+            if (up == -1) {
+                kn_error("pool: the pool launcher is gone: the render pool stays down until the server restarts");
+                stop_within(p, -1);
+                return NULL;
+            }
+            if (!up) delay = delay * 2 > KN_POOL_HEAL_MAX_MS ? KN_POOL_HEAL_MAX_MS : delay * 2;
+        }
+        pthread_mutex_lock(&p->lsn_lock);
+        if (p->lsn) p->lsn(p->lsn_ctx);
+        pthread_mutex_unlock(&p->lsn_lock);
+    }
+    return NULL;
+}
 
 int kn_pool_start(int nworkers, kn_pool **out, kn_err *err)
 {
@@ -391,80 +624,198 @@ int kn_pool_start(int nworkers, kn_pool **out, kn_err *err)
     return kn_pool_start_with(nworkers, &renderer, out, err);
 }
 
+/* Stops and frees whatever of p exists: the watchdog first (so the exits
+ * below are not taken for deaths), then the supervisor, then the launcher,
+ * which waits for a supervisor of its own to exit. Only our own children
+ * are waited for, by pid. */
+static void pool_free(kn_pool *p)
+{
+    if (p->have_watchdog) {
+        uint64_t one = 1;
+        ssize_t w = write(p->wake, &one, sizeof one);
+        (void)w;
+        pthread_join(p->watchdog, NULL);
+    }
+    if (p->ctl >= 0) {
+        pool_msg m = {.type = MSG_QUIT};
+        send_msg(p->ctl, &m, NULL, 0);
+        close(p->ctl);
+    }
+    if (p->sup > 0 && p->sup_ours) waitpid(p->sup, NULL, 0);
+    if (p->lch >= 0) {
+        pool_msg m = {.type = MSG_QUIT};
+        send_msg(p->lch, &m, NULL, 0);
+        close(p->lch);
+    }
+    if (p->launcher > 0) waitpid(p->launcher, NULL, 0);
+    if (p->wake >= 0) close(p->wake);
+    if (p->sh) munmap(p->sh, sizeof *p->sh);
+    pthread_mutex_destroy(&p->lock);
+    pthread_mutex_destroy(&p->lsn_lock);
+    free(p);
+}
+
 int kn_pool_start_with(int nworkers, const kn_pool_worker_ops *ops, kn_pool **out, kn_err *err)
 {
-    int sv[2] = {-1, -1};
-    KN_REQUIRE(out);
+    int rc = KN_OK, lsv[2] = {-1, -1}, sv[2] = {-1, -1};
+    KN_REQUIRE(out && ops);
+    *out = NULL;
     if (nworkers < 1 || nworkers > KN_RING_MAX_WORKERS)
         return kn_err_set(err, KN_EINVAL, NULL, "--workers must be 1..%d, not %d", KN_RING_MAX_WORKERS, nworkers);
     kn_pool *p = calloc(1, sizeof *p);
     if (!p) return kn_err_set(err, KN_ENOMEM, NULL, "out of memory starting the render pool");
     p->nworkers = nworkers;
-    p->ctl = -1;
+    p->ctl = p->lch = p->wake = -1;
     pthread_mutex_init(&p->lock, NULL);
+    pthread_mutex_init(&p->lsn_lock, NULL);
     p->sh = mmap(NULL, sizeof *p->sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (p->sh == MAP_FAILED) {
         p->sh = NULL;
-        kn_err_set(err, KN_ENOMEM, NULL, "cannot map the pool's shared page: %s", strerror(errno));
-        goto fail;
+        rc = kn_err_set(err, KN_ENOMEM, NULL, "cannot map the pool's shared page: %s", strerror(errno));
+        goto out;
     }
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-        kn_err_set(err, KN_EIO, NULL, "cannot create the pool's control socket: %s", strerror(errno));
-        goto fail;
+    p->wake = eventfd(0, EFD_CLOEXEC);
+    if (p->wake < 0) {
+        rc = kn_err_set(err, KN_EIO, NULL, "cannot create the pool's eventfd: %s", strerror(errno));
+        goto out;
+    }
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, lsv) != 0 ||
+        socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+        rc = kn_err_set(err, KN_EIO, NULL, "cannot create the pool's control sockets: %s", strerror(errno));
+        goto out;
     }
     pid_t me = getpid();
     fflush(NULL);
-    p->sup = fork();
-    if (p->sup < 0) {
-        kn_err_set(err, KN_EIO, NULL, "cannot fork the render pool: %s", strerror(errno));
-        goto fail;
+    /* The launcher first, so that it holds no end of the first
+     * supervisor's socket (that socket must hang up when it exits). */
+    p->launcher = fork();
+    if (p->launcher < 0) {
+        p->launcher = 0;
+        rc = kn_err_set(err, KN_EIO, NULL, "cannot fork the render pool launcher: %s", strerror(errno));
+        goto out;
     }
-    if (p->sup == 0) {
+    if (p->launcher == 0) {
+        close(lsv[0]);
         close(sv[0]);
+        close(sv[1]);
+        close(p->wake);
+        launcher_main(lsv[1], nworkers, ops, p->sh, me);
+    }
+    close(lsv[1]);
+    lsv[1] = -1;
+    p->lch = lsv[0];
+    lsv[0] = -1;
+    pid_t sup = fork();
+    if (sup < 0) {
+        rc = kn_err_set(err, KN_EIO, NULL, "cannot fork the render pool: %s", strerror(errno));
+        goto out;
+    }
+    if (sup == 0) {
+        close(sv[0]);
+        close(p->lch);
+        close(p->wake);
         supervisor_main(sv[1], nworkers, ops, p->sh, me);
     }
     close(sv[1]);
+    sv[1] = -1;
     p->ctl = sv[0];
+    sv[0] = -1;
+    p->sup = sup;
+    p->sup_ours = 1;
+    p->sup_since = kn_mono();
+    p->gen = 1;
+    /* The watchdog takes no signal: the caller blocks SIGINT/SIGTERM only
+     * after this returns (to sigwait for them on one thread), and a thread
+     * that had them unblocked would receive them and die of them. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int e = pthread_create(&p->watchdog, NULL, watchdog_main, p);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e != 0) {
+        rc = kn_err_set(err, KN_EINTERNAL, NULL, "cannot start the pool watchdog thread: %s", strerror(e));
+        goto out;
+    }
+    p->have_watchdog = 1;
     *out = p;
-    return KN_OK;
-fail:
-    if (sv[0] >= 0) close(sv[0]);
-    if (sv[1] >= 0) close(sv[1]);
-    if (p->sh) munmap(p->sh, sizeof *p->sh);
-    free(p);
-    return err ? err->code : KN_EIO;
+    p = NULL;
+out:
+    for (int i = 0; i < 2; i++) {
+        if (lsv[i] >= 0) close(lsv[i]);
+        if (sv[i] >= 0) close(sv[i]);
+    }
+    if (p) pool_free(p);
+    return rc;
 }
 
 void kn_pool_stop(kn_pool *p)
 {
-    if (!p) return;
-    pool_msg m = {.type = MSG_QUIT};
-    send_msg(p->ctl, &m, NULL, 0);
-    close(p->ctl);
-    /* -1 once kn_pool_alive has reaped it: waitpid(-1) would take any child. */
-    if (p->sup > 0) waitpid(p->sup, NULL, 0);
-    munmap(p->sh, sizeof *p->sh);
-    pthread_mutex_destroy(&p->lock);
-    free(p);
+    if (p) pool_free(p);
 }
 
 int kn_pool_alive(kn_pool *p)
 {
     KN_REQUIRE(p);
-    int status;
     pthread_mutex_lock(&p->lock);
-    int gone = p->sup <= 0 || waitpid(p->sup, &status, WNOHANG) != 0;
-    if (gone) p->sup = -1;
+    int up = sup_up_locked(p);
     pthread_mutex_unlock(&p->lock);
-    return !gone && __atomic_load_n(&p->sh->alive, __ATOMIC_ACQUIRE) > 0;
+    return up && __atomic_load_n(&p->sh->alive, __ATOMIC_ACQUIRE) > 0;
+}
+
+int kn_pool_can_heal(kn_pool *p)
+{
+    KN_REQUIRE(p);
+    /* The launcher's death closes its end of the socket pair: a hang-up on
+     * ours, seen without reading (events 0 reports only that), so the
+     * watchdog's exchanges on it are left alone. */
+    struct pollfd pf = {.fd = p->lch, .events = 0};
+    return p->lch >= 0 && poll(&pf, 1, 0) == 0;
+}
+
+int kn_pool_ready(kn_pool *p)
+{
+    KN_REQUIRE(p);
+    pthread_mutex_lock(&p->lock);
+    int up = sup_up_locked(p);
+    pthread_mutex_unlock(&p->lock);
+    return up;
+}
+
+int kn_pool_job_lost(kn_pool *p)
+{
+    KN_REQUIRE(p);
+    pthread_mutex_lock(&p->lock);
+    int lost = p->job_gen == 0 || p->job_gen != p->gen || !sup_up_locked(p);
+    pthread_mutex_unlock(&p->lock);
+    return lost;
+}
+
+long kn_pool_heals(kn_pool *p)
+{
+    KN_REQUIRE(p);
+    pthread_mutex_lock(&p->lock);
+    long n = p->heals;
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}
+
+void kn_pool_set_listener(kn_pool *p, void (*fn)(void *ctx), void *ctx)
+{
+    KN_REQUIRE(p);
+    pthread_mutex_lock(&p->lsn_lock);
+    p->lsn = fn;
+    p->lsn_ctx = ctx;
+    pthread_mutex_unlock(&p->lsn_lock);
 }
 
 int kn_pool_workers(const kn_pool *p) { KN_REQUIRE(p); return p->nworkers; }
 long kn_pool_restarts(kn_pool *p) { KN_REQUIRE(p); return __atomic_load_n(&p->sh->restarts, __ATOMIC_RELAXED); }
-int kn_pool_supervisor_pid(const kn_pool *p) { return (int)p->sup; }
+int kn_pool_supervisor_pid(const kn_pool *p) { KN_REQUIRE(p); return (int)__atomic_load_n(&p->sup, __ATOMIC_RELAXED); }
+int kn_pool_launcher_pid(const kn_pool *p) { KN_REQUIRE(p); return (int)p->launcher; }
 
 int kn_pool_worker_pid(kn_pool *p, int i)
 {
+    KN_REQUIRE(p);
     if (i < 0 || i >= p->nworkers) return 0;
     return __atomic_load_n(&p->sh->pid[i], __ATOMIC_RELAXED);
 }
@@ -490,9 +841,12 @@ int kn_pool_submit(kn_pool *p, const char *doc, size_t len, int ring_fd, kn_err 
     pool_msg m = {.type = MSG_JOB, .len = len};
     int fds[2] = {ring_fd, mfd};
     pthread_mutex_lock(&p->lock);
-    int sr = send_msg(p->ctl, &m, fds, 2);
+    int sr = p->ctl >= 0 ? send_msg(p->ctl, &m, fds, 2) : -1;
+    int down = p->ctl < 0;
+    p->job_gen = sr == 0 ? p->gen : 0;
     pthread_mutex_unlock(&p->lock);
-    if (sr != 0) rc = kn_err_set(err, KN_EINTERNAL, NULL, "the render pool is not answering (%s)", strerror(errno));
+    if (down) rc = kn_err_set(err, KN_EINTERNAL, NULL, "the render pool is restarting");
+    else if (sr != 0) rc = kn_err_set(err, KN_EINTERNAL, NULL, "the render pool is not answering (%s)", strerror(errno));
 out:
     close(mfd);
     return rc;
@@ -503,8 +857,12 @@ int kn_pool_end(kn_pool *p, kn_err *err)
     KN_REQUIRE(p);
     pool_msg m = {.type = MSG_END};
     pthread_mutex_lock(&p->lock);
-    int sr = send_msg(p->ctl, &m, NULL, 0);
+    /* A job lost with its supervisor has nothing to end: its successor
+     * never saw it. */
+    int sr = p->job_gen != 0 && p->job_gen == p->gen && p->ctl >= 0 ? send_msg(p->ctl, &m, NULL, 0) : 0;
+    int e = errno;
+    p->job_gen = 0;
     pthread_mutex_unlock(&p->lock);
-    if (sr != 0) return kn_err_set(err, KN_EINTERNAL, NULL, "the render pool is not answering (%s)", strerror(errno));
+    if (sr != 0) return kn_err_set(err, KN_EINTERNAL, NULL, "the render pool is not answering (%s)", strerror(e));
     return KN_OK;
 }

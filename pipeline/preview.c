@@ -5,12 +5,17 @@
  * loop under one deadline, so no child (stalled, dead, or writing before it
  * has read everything) can block the server; the output is bounded by
  * KN_PREVIEW_MAX_PNG.
+ *
+ * Invariant: g.running counts the renders between a successful acquire()
+ * and their release() (every path out of kn_preview_render), and never
+ * exceeds the limit that was in force when each acquired.
  */
 #include "pipeline/preview.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -22,8 +27,65 @@
 
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/require.h"
 
 extern char **environ;
+
+static struct {
+    pthread_mutex_t lock;
+    int limit;            /* 0: kn_preview_default_limit() */
+    size_t max_memory;    /* per child; 0: none */
+    int running;
+} g = {PTHREAD_MUTEX_INITIALIZER, 0, KN_PREVIEW_MAX_MEMORY, 0};
+
+int kn_preview_default_limit(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN) / 2;
+    if (n < KN_PREVIEW_CONCURRENT_DEFAULT_MIN) n = KN_PREVIEW_CONCURRENT_DEFAULT_MIN;
+    if (n > KN_PREVIEW_CONCURRENT_DEFAULT_MAX) n = KN_PREVIEW_CONCURRENT_DEFAULT_MAX;
+    return (int)n;
+}
+
+void kn_preview_configure(int max_concurrent, size_t max_memory)
+{
+    KN_REQUIRE(max_concurrent >= 0 && max_concurrent <= KN_PREVIEW_CONCURRENT_MAX);
+    pthread_mutex_lock(&g.lock);
+    g.limit = max_concurrent;
+    g.max_memory = max_memory;
+    pthread_mutex_unlock(&g.lock);
+}
+
+int kn_preview_limit(void)
+{
+    pthread_mutex_lock(&g.lock);
+    int n = g.limit ? g.limit : kn_preview_default_limit();
+    pthread_mutex_unlock(&g.lock);
+    return n;
+}
+
+/* Takes a place among the running previews, or says why not: never waits,
+ * so a flood of previews costs each extra client one quick 429. */
+static int acquire(size_t *max_memory, kn_err *err)
+{
+    pthread_mutex_lock(&g.lock);
+    int limit = g.limit ? g.limit : kn_preview_default_limit();
+    int ok = g.running < limit;
+    if (ok) g.running++;
+    *max_memory = g.max_memory;
+    pthread_mutex_unlock(&g.lock);
+    if (!ok)
+        return kn_err_set(err, KN_EFULL, NULL,
+                          "%d previews are being rendered, as many as this server renders at once; try again shortly",
+                          limit);
+    return KN_OK;
+}
+
+static void release(void)
+{
+    pthread_mutex_lock(&g.lock);
+    g.running--;
+    pthread_mutex_unlock(&g.lock);
+}
 
 int kn_preview_png_complete(const uint8_t *p, size_t n)
 {
@@ -71,12 +133,16 @@ int kn_preview_render(const char *self_exe, const char *doc, size_t len, long fr
     pid_t pid = -1;
     uint8_t *png = NULL;
     size_t n = 0, cap = 0;
-    int rc = KN_OK, status = 0;
-    char fbuf[32];
+    int rc = KN_OK, status = 0, acquired = 0;
+    size_t max_memory = 0;
+    char fbuf[32], mbuf[32];
 
     *png_out = NULL;
     *png_len = 0;
+    if ((rc = acquire(&max_memory, err)) != KN_OK) goto out;
+    acquired = 1;
     snprintf(fbuf, sizeof fbuf, "%ld", frame);
+    snprintf(mbuf, sizeof mbuf, "%zu", max_memory);
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(outp, O_CLOEXEC) != 0) {
         rc = kn_err_set(err, KN_EIO, NULL, "cannot create pipes: %s", strerror(errno));
         goto out;
@@ -88,7 +154,8 @@ int kn_preview_render(const char *self_exe, const char *doc, size_t len, long fr
     }
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
-    char *argv[] = {"kinora", "frame", "-", "--frame", fbuf, "-o", "-", NULL};
+    char *argv[] = {"kinora", "frame", "-", "--frame", fbuf, "-o", "-", "--max-memory", mbuf, NULL};
+    if (max_memory == 0) argv[7] = NULL;
     int se = posix_spawn(&pid, self_exe, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     close(in[0]);
@@ -175,9 +242,18 @@ reap:;
                         timeout_ms, KN_PREVIEW_MAX_PNG >> 20);
         goto out;
     }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == KN_PREVIEW_EXIT_NOMEM) {
+        rc = kn_err_set(err, KN_ETOOBIG, NULL,
+                        "the preview needs more memory than a preview may use (%zu MiB); render the job instead",
+                        max_memory >> 20);
+        goto out;
+    }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        /* A library that aborts when an allocation fails dies of a signal
+         * instead of saying so. */
         if (WIFSIGNALED(status))
-            rc = kn_err_set(err, KN_EINTERNAL, NULL, "the preview renderer died of signal %d", WTERMSIG(status));
+            rc = kn_err_set(err, KN_EINTERNAL, NULL, "the preview renderer died of signal %d%s", WTERMSIG(status),
+                            max_memory ? " (it may have run out of its memory limit)" : "");
         else
             rc = kn_err_set(err, KN_EINTERNAL, NULL, "the preview renderer failed (exit status %d)",
                             WEXITSTATUS(status));
@@ -200,5 +276,6 @@ out:
         if (outp[i] >= 0) close(outp[i]);
     }
     free(png);
+    if (acquired) release();
     return rc;
 }

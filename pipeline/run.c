@@ -44,6 +44,7 @@ struct kn_run {
     rel_ctx *rel;
     pthread_mutex_t lock;     /* guards canceled vs ring creation */
     int canceled;
+    int pool_lost;            /* the pool's supervisor died under this run */
     kn_run_progress_fn progress;
     void *progress_ctx;
     kn_run_encoder_ops enc;
@@ -162,7 +163,10 @@ static int start_pass(kn_run *r, kn_ring **ring, int *submitted, kn_err *err)
     r->ring = *ring;
     if (r->canceled) kn_ring_cancel(*ring);
     pthread_mutex_unlock(&r->lock);
-    if ((rc = kn_pool_submit(r->pool, r->doc_text, r->len, r->ring_fd, err)) != KN_OK) return rc;
+    if ((rc = kn_pool_submit(r->pool, r->doc_text, r->len, r->ring_fd, err)) != KN_OK) {
+        r->pool_lost = kn_pool_job_lost(r->pool);
+        return rc;
+    }
     *submitted = 1;
     return KN_OK;
 }
@@ -183,13 +187,20 @@ static void end_pass(kn_run *r, kn_ring **ring, int *submitted)
 }
 
 /* Blocks until frame f is published; an error code when the ring stopped
- * (cancel, a failed frame) or the pool died. */
+ * (cancel, a failed frame) or the pool died. A dead supervisor may have
+ * been replaced by the time this looks (the pool heals within a fraction of
+ * a second), and the replacement knows nothing of this job: hence
+ * kn_pool_job_lost, not only kn_pool_alive. */
 static int wait_frame(kn_run *r, kn_ring *ring, long f, kn_ring_planes *p, kn_err *err)
 {
     int w;
     while ((w = kn_ring_wait(ring, f, p, 500)) == -1) {
-        if (!kn_pool_alive(r->pool))
+        if (kn_pool_job_lost(r->pool)) {
+            r->pool_lost = 1;
             return kn_err_set(err, KN_ECRASH, NULL, "the render pool died while rendering frame %ld", f);
+        }
+        if (!kn_pool_alive(r->pool))
+            return kn_err_set(err, KN_ECRASH, NULL, "the render pool has no live worker (frame %ld)", f);
     }
     if (w != KN_RING_STOPPED) return KN_OK;
     if (kn_ring_canceled(ring)) return kn_err_set(err, KN_ECANCELED, NULL, "canceled");
@@ -318,6 +329,7 @@ int kn_run_exec(kn_run *r, kn_run_result *res, kn_err *err)
     report(r, pass, d->n_frames, t_enc);
     rc = KN_OK;
 out:
+    res->pool_lost = rc != KN_OK && rc != KN_ECANCELED && r->pool_lost;
     if (rc != KN_OK && ring) kn_ring_cancel(ring);
     r->enc.destroy(enc);   /* releases any slots libavcodec still held */
     if (rc != KN_OK) unlink(r->part_path);

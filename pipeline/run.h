@@ -43,6 +43,9 @@ typedef struct kn_run_result {
     long frames;
     long long bytes;
     double encode_seconds;   /* time spent inside the encoder (push, finish) */
+    int pool_lost;           /* on failure: the render pool's supervisor died
+                                under the job (or none ran), so the job itself
+                                may well be fine: the scheduler queues it again */
 } kn_run_result;
 
 /* ring_slots <= 0 means 8; more than KN_RING_MAX_SLOTS or than the
@@ -70,7 +73,9 @@ typedef struct kn_run_encoder_ops {
 void kn_run_set_encoder_ops(kn_run *r, const kn_run_encoder_ops *ops);
 
 /* Runs the job to the end. KN_ECANCELED after kn_run_cancel; KN_ECRASH,
- * KN_ERENDER, KN_EENCODER, KN_EENCODE, KN_EIO on failure with err filled. */
+ * KN_ERENDER, KN_EENCODER, KN_EENCODE, KN_EIO on failure with err filled
+ * (KN_EIO: the output could not be written, the disk being full included;
+ * res->pool_lost: see kn_run_result). */
 int kn_run_exec(kn_run *r, kn_run_result *res, kn_err *err);
 
 /* Stops a running job: workers stop at their next frame, exec returns. */

@@ -5,6 +5,13 @@
  * only read or cleared under `lock`, so a DELETE either reaches the run or
  * finds nothing to stop (and then the store's canceled status wins, because
  * kn_store_finish refuses to change a job that already ended).
+ *
+ * The render pool may die and heal (pipeline/pool.h). While it is down the
+ * scheduler takes no job (each would fail at once), and the pool's
+ * listener wakes it when a new supervisor is up. A run that failed because
+ * the pool died under it is queued again (kn_store_requeue) until the job
+ * has been started KN_JOB_MAX_ATTEMPTS times, the limit crash recovery at
+ * startup applies too.
  */
 #include "pipeline/sched.h"
 
@@ -17,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/require.h"
 #include "doc/doc.h"
@@ -154,6 +162,23 @@ static void fail_job(kn_sched *s, const char *id, int code, const char *msg)
         kn_error("job %s: could not record its failure: %s", id, err.msg);
 }
 
+/* The run died with the render pool, not of the job: queue it again
+ * while it has attempts left, else fail it with the run's error. */
+static void requeue_or_fail(kn_sched *s, const char *id, int code, const char *msg)
+{
+    kn_err err;
+    int requeued = 0;
+    if (kn_store_requeue(s->store, id, KN_JOB_MAX_ATTEMPTS, &requeued, &err) != KN_OK) {
+        kn_error("job %s: could not queue it again: %s", id, err.msg);
+    } else if (requeued) {
+        kn_warn("job %s: %s; queued again for the restarted pool", id, msg);
+        return;
+    }
+    char why[600];
+    snprintf(why, sizeof why, "%s (the job was started %d times)", msg, KN_JOB_MAX_ATTEMPTS);
+    fail_job(s, id, code, why);
+}
+
 static void run_one(kn_sched *s, const char *id)
 {
     char *text = NULL;
@@ -232,6 +257,8 @@ static void run_one(kn_sched *s, const char *id)
             kn_store_finish(s->store, id, KN_STATUS_CANCELED, NULL, NULL, NULL, NULL);
             kn_info("job %s: canceled", id);
         }
+    } else if (res.pool_lost && !stopping) {
+        requeue_or_fail(s, id, rc, err.msg);
     } else {
         fail_job(s, id, rc, err.msg);
     }
@@ -256,6 +283,8 @@ static void *sched_main(void *arg)
             char id[KN_JOB_ID_MAX];
             int found = 0;
             kn_err err;
+            /* No pool, no job: it waits queued; sched_pool_up wakes us. */
+            if (s->pool && !kn_pool_ready(s->pool)) break;
             if (kn_store_take_next(s->store, id, &found, &err) != KN_OK) {
                 kn_error("scheduler: cannot read the queue: %s", err.msg);
                 break;
@@ -285,6 +314,12 @@ static void remove_partials(const char *dir)
         }
     }
     closedir(d);
+}
+
+/* The pool's listener: a new supervisor is up, look at the queue again. */
+static void sched_pool_up(void *ctx)
+{
+    kn_sched_wake(ctx);
 }
 
 int kn_sched_start(kn_store *store, kn_pool *pool, const char *video_dir,
@@ -319,8 +354,10 @@ int kn_sched_start_with(kn_store *store, kn_pool *pool, const char *video_dir, i
     pthread_cond_init(&s->ev_cond, &ca);
     pthread_condattr_destroy(&ca);
     s->wake = 1;   /* look at jobs a previous run left queued */
+    if (pool) kn_pool_set_listener(pool, sched_pool_up, s);
     int e = pthread_create(&s->thread, NULL, sched_main, s);
     if (e != 0) {
+        if (pool) kn_pool_set_listener(pool, NULL, NULL);
         pthread_mutex_destroy(&s->lock);
         pthread_cond_destroy(&s->cond);
         pthread_mutex_destroy(&s->ev_lock);
@@ -365,6 +402,7 @@ void kn_sched_get_stats(kn_sched *s, kn_sched_stats *out)
 void kn_sched_stop(kn_sched *s)
 {
     if (!s) return;
+    if (s->pool) kn_pool_set_listener(s->pool, NULL, NULL);   /* before s goes */
     pthread_mutex_lock(&s->lock);
     s->stop = 1;
     if (s->current) s->run.cancel(s->current);

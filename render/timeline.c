@@ -29,15 +29,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TEXT_CAP 4096   /* bytes of one rendered text template */
-
 struct kn_state {
     const kn_doc *doc;
     size_t nslots;
     kn_value *v;          /* nslots values; v[i].arr owned, v[i].cap sized */
     double *xv;           /* KN_XV_VARS + nvars: what expressions read */
     long frame;           /* the frame last evaluated */
-    char **text;          /* per calc: TEXT_CAP bytes for KN_CALC_TEXT, else NULL */
+    char **text;          /* per calc: KN_TEMPLATE_MAX_OUT bytes for KN_CALC_TEXT, else NULL */
 };
 
 /* ---- values ---------------------------------------------------------- */
@@ -187,7 +185,7 @@ kn_state *kn_state_create(const kn_doc *doc)
         st->text = calloc(doc->ncalcs, sizeof *st->text);
         if (!st->text) goto fail;
         for (size_t k = 0; k < doc->ncalcs; k++)
-            if (doc->calcs[k].kind == KN_CALC_TEXT && !(st->text[k] = malloc(TEXT_CAP))) goto fail;
+            if (doc->calcs[k].kind == KN_CALC_TEXT && !(st->text[k] = malloc(KN_TEMPLATE_MAX_OUT))) goto fail;
     }
     kn_state_reset(st);
     return st;
@@ -429,7 +427,7 @@ static void run_calc(kn_state *st, size_t k)
         if (dst->n >= 2) dst->arr[0] = dst->arr[1] = kn_expr_eval(c->expr, xv);
         break;
     case KN_CALC_TEXT:
-        kn_template_render(c->tmpl, xv, st->text[k], TEXT_CAP);
+        kn_template_render(c->tmpl, xv, st->text[k], KN_TEMPLATE_MAX_OUT);
         dst->type = KN_VT_STR;
         dst->str = st->text[k];
         break;

@@ -19,12 +19,10 @@
 #include "common/log.h"
 #include "encode/encoder.h"
 #include "pipeline/pool.h"
+#include "pipeline/preview.h"
 #include "pipeline/sched.h"
 #include "store/store.h"
 
-/* Attempts a job gets before an interrupted run is failed instead of
- * queued again at startup. */
-#define SERVER_RECOVER_ATTEMPTS 3
 /* File descriptors kept beside one per connection: the store, videos
  * being written and served, the pool's sockets, preview pipes, logs. */
 #define SERVER_FD_RESERVE 256U
@@ -189,6 +187,11 @@ int kn_server_run(const kn_server_config *cfg, kn_err *err)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Over a file size limit (RLIMIT_FSIZE) a write then fails with EFBIG,
+     * which fails that job with storage_failed, instead of killing the
+     * server. */
+    signal(SIGXFSZ, SIG_IGN);
+    kn_preview_configure(cfg->max_previews, KN_PREVIEW_MAX_MEMORY);
 
     if ((size_t)snprintf(path, sizeof path, "%s/videos", cfg->data) >= sizeof path) {
         rc = kn_err_set(err, KN_EINVAL, NULL, "--data path is too long");
@@ -201,10 +204,10 @@ int kn_server_run(const kn_server_config *cfg, kn_err *err)
     snprintf(path, sizeof path, "%s/kinora.db", cfg->data);
     if ((rc = kn_store_open(path, &store, err)) != KN_OK) goto out;
     int requeued = 0, failed = 0;
-    if ((rc = kn_store_recover(store, SERVER_RECOVER_ATTEMPTS, &requeued, &failed, err)) != KN_OK) goto out;
+    if ((rc = kn_store_recover(store, KN_JOB_MAX_ATTEMPTS, &requeued, &failed, err)) != KN_OK) goto out;
     if (requeued || failed)
         kn_warn("recovery: %d interrupted job(s) queued again, %d failed after %d attempts", requeued, failed,
-                SERVER_RECOVER_ATTEMPTS);
+                KN_JOB_MAX_ATTEMPTS);
     kn_encoder_init_logging();
     snprintf(path, sizeof path, "%s/videos", cfg->data);
     if ((rc = kn_sched_start(store, pool, path, slots, &sched, err)) != KN_OK) goto out;
@@ -213,8 +216,8 @@ int kn_server_run(const kn_server_config *cfg, kn_err *err)
     hc.self_exe = exe;
     if ((rc = kn_http_start(&hc, store, sched, pool, &http, err)) != KN_OK) goto out;
     int token = cfg->token && *cfg->token;
-    kn_info("listening on http://%s:%d (data %s, %d render workers, %d ring slots, %s)", hc.bind,
-            kn_http_port(http), cfg->data, cfg->workers, slots,
+    kn_info("listening on http://%s:%d (data %s, %d render workers, %d ring slots, %d previews at once, %s)",
+            hc.bind, kn_http_port(http), cfg->data, cfg->workers, slots, kn_preview_limit(),
             token ? "token required" : loopback ? "no token: loopback only" : "no token: open to anyone");
     if (!token && loopback && !(cfg->bind && *cfg->bind))
         kn_info("no token is configured, so only this machine can connect; to serve others set KINORA_TOKEN "

@@ -26,6 +26,8 @@ typedef struct kn_server_config {
     int ring_slots;         /* frame ring slots; 0 = 2 * workers + 2 */
     size_t max_body;        /* largest request body, bytes */
     long max_queued;        /* jobs queued at once before POST is a 429 */
+    int max_previews;       /* preview renderers at once; 0 = from the CPUs
+                               (pipeline/preview.h) */
     const char *token;      /* bearer token; NULL or "" = none */
     int allow_unauthenticated;  /* no token, yet listen beyond loopback */
     /* HTTP connection bounds (api/http.h); 0 = the default. */

@@ -140,7 +140,7 @@ enum {
     ST_GET, ST_IDEM, ST_COUNT_STATUS, ST_COUNT_ALL, ST_INSERT, ST_SEQ_OF,
     ST_LIST_ALL, ST_LIST_STATUS, ST_NEXT_QUEUED, ST_START, ST_PROGRESS,
     ST_FINISH, ST_STATUS_OF, ST_DELETE, ST_RECOVER_FAIL, ST_RECOVER_REQUEUE,
-    ST_INSERT_DOC, ST_DOC, ST_COUNT
+    ST_INSERT_DOC, ST_DOC, ST_REQUEUE, ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -194,6 +194,10 @@ static const char *const stmt_sql[ST_COUNT] = {
                         " eta = NULL WHERE status = 'rendering' AND attempts >= ?1",
     [ST_RECOVER_REQUEUE] = "UPDATE jobs SET status = 'queued', started_at = NULL,"
                            " render_fps = 0, eta = NULL WHERE status = 'rendering'",
+    /* One job whose render pool died under it (kn_store_requeue); its
+     * progress stays, as after a crash (see ST_START). */
+    [ST_REQUEUE] = "UPDATE jobs SET status = 'queued', started_at = NULL,"
+                   " render_fps = 0, eta = NULL WHERE id = ?1 AND status = 'rendering' AND attempts < ?2",
 };
 
 struct kn_store {
@@ -1034,6 +1038,23 @@ int kn_store_recover(kn_store *s, int max_attempts, int *requeued, int *failed, 
 out:
     release(st);
     if (ret != KN_OK) tx_rollback(s);
+    pthread_mutex_unlock(&s->mu);
+    return ret;
+}
+
+int kn_store_requeue(kn_store *s, const char *id, int max_attempts, int *requeued, kn_err *err)
+{
+    int ret = KN_OK;
+    KN_REQUIRE(s && valid_id(id) && max_attempts >= 1 && requeued);
+    *requeued = 0;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = stmt(s, ST_REQUEUE);
+    int rc = bind_text(st, 1, id);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 2, max_attempts);
+    if (rc == SQLITE_OK) rc = step_done(st);
+    if (rc != SQLITE_OK) ret = db_fail(s->db, err, "queueing job %.64s again", id);
+    else *requeued = sqlite3_changes(s->db) > 0;
+    release(st);
     pthread_mutex_unlock(&s->mu);
     return ret;
 }

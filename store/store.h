@@ -130,6 +130,13 @@ int kn_store_delete(kn_store *s, const char *id, kn_err *err);
 int kn_store_recover(kn_store *s, int max_attempts, int *requeued, int *failed,
                      kn_err *err);
 
+/* Puts one job that is rendering back in the queue, as crash recovery does,
+ * when it has been started fewer than max_attempts (>= 1) times: for a run
+ * that died with the render pool, not with the job. *requeued is 1 when it
+ * was queued again, 0 when it was not rendering (canceled meanwhile, say) or
+ * has used its attempts (the caller then fails it). */
+int kn_store_requeue(kn_store *s, const char *id, int max_attempts, int *requeued, kn_err *err);
+
 /* Number of jobs with *status (status NULL: all jobs). */
 int kn_store_count(kn_store *s, const kn_job_status *status, long *n, kn_err *err);
 

@@ -18,9 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include <jansson.h>
 
+#include "common/limits.h"
 #include "doc/doc.h"
 #include "tests/support/testutil.h"
 
@@ -797,6 +799,12 @@ static const bad_case BAD[] = {
     { OUT("{'encoder': 'gpu', 'preset': 'slow'}"), KN_EINVAL, "/output/preset", "slow" },
     { OUT("{'preset': 'warp'}"), KN_EINVAL, "/output/preset", "warp" },
     { OUT("{'format': 'webm', 'codec': 'h264'}"), KN_EINVAL, "/output/codec", "webm" },
+    /* Spellings the vocabulary does not know, refused at the JSON edge. */
+    { OUT("{'format': 'mov'}"), KN_EINVAL, "/output/format", "unknown format \"mov\" (allowed: mp4, webm, gif)" },
+    { OUT("{'format': ''}"), KN_EINVAL, "/output/format", "unknown format" },
+    { OUT("{'encoder': 'tpu'}"), KN_EINVAL, "/output/encoder", "unknown encoder \"tpu\" (allowed: auto, gpu, cpu)" },
+    { OUT("{'codec': 'av1'}"), KN_EINVAL, "/output/codec", "codec \"av1\" is not supported in mp4" },
+    { OUT("{'format': 'webm', 'codec': 'theora'}"), KN_EINVAL, "/output/codec", "use \"vp9\"" },
     { OUT("{'format': 'webm', 'encoder': 'gpu'}"), KN_EINVAL, "/output/encoder", "VP9" },
     { OUT("{'format': 'webm', 'preset': 'p4'}"), KN_EINVAL, "/output/preset", "p4" },
     { OUT("{'format': 'gif', 'codec': 'h264'}"), KN_EINVAL, "/output/codec", "gif" },
@@ -1143,6 +1151,224 @@ static void test_long_path_truncated(void **state)
 
 /* Quoted keys are cut to a byte count and long pointers truncated: what
  * comes back is still valid UTF-8 (jansson refuses anything else). */
+/* ---- what drawing texts costs ------------------------------------------ */
+
+/* A document of n text elements, each "text" being len bytes of 'a'
+ * (malloc'ed; single quotes, for q()). */
+static char *texts_doc(int n, size_t len)
+{
+    size_t cap = (size_t)n * (len + 96) + 256, m = 0;
+    char *s = malloc(cap);
+    assert_non_null(s);
+    m += (size_t)snprintf(s + m, cap - m, HEAD "'duration': 1, 'elements': [");
+    for (int i = 0; i < n; i++) {
+        m += (size_t)snprintf(s + m, cap - m, "%s{'id': 't%d', 'type': 'text', 'text': '",
+                              i ? "," : "", i);
+        memset(s + m, 'a', len);
+        m += len;
+        m += (size_t)snprintf(s + m, cap - m, "'}");
+    }
+    snprintf(s + m, cap - m, "]}");
+    return s;
+}
+
+/* Texts are charged KN_DOC_TEXT_COST bytes a byte for their layout, the
+ * text that tips the job over its memory limit is blamed, and each text
+ * counts once at its longest value. */
+static void test_text_memory(void **state)
+{
+    (void)state;
+    kn_doc_limits lim;
+    kn_err err;
+    kn_doc *d;
+
+    /* 3.5 MB holds the layout of two 10 000-byte texts (2.56 MB), not
+     * three (3.84 MB), though their bytes alone are 30 kB. */
+    kn_doc_limits_default(&lim);
+    lim.max_bytes = 3500000;
+    char *two = texts_doc(2, 10000), *three = texts_doc(3, 10000);
+    d = parse_ok_lim(two, &lim);
+    kn_doc_destroy(d);
+    err = parse_fail_lim(three, &lim, KN_ETOOBIG);
+    assert_string_equal(err.path, "/elements/2/text");
+    assert_non_null(strstr(err.msg, "limit of 3500000 bytes"));
+    assert_non_null(strstr(err.msg, "30000 bytes"));   /* the texts so far */
+    assert_non_null(strstr(err.msg, "shorten"));
+    free(two);
+    free(three);
+
+    /* The default limit: 32 texts of 60 000 bytes (1.9 MB of text) fit,
+     * 40 (2.4 MB) do not, and the 35th is the one blamed. */
+    char *fit = texts_doc(32, 60000), *over = texts_doc(40, 60000);
+    d = parse_ok(fit);
+    kn_doc_destroy(d);
+    err = parse_fail_lim(over, NULL, KN_ETOOBIG);
+    assert_string_equal(err.path, "/elements/34/text");
+    assert_non_null(strstr(err.msg, "268435456 bytes"));
+    free(fit);
+    free(over);
+
+    /* One slot counts once, at its longest value: three frame sets of
+     * 10 000 bytes on one text fit where three texts did not; a longer
+     * set on a second text is blamed at its own pointer. */
+    size_t cap = 5 * 10000 + 1024, m = 0;
+    char *sets = malloc(cap);
+    assert_non_null(sets);
+    m += (size_t)snprintf(sets + m, cap - m, HEAD "'duration': 1, 'elements': ["
+                          "{'id': 'a', 'type': 'text', 'text': 'x'},"
+                          "{'id': 'b', 'type': 'text', 'text': 'y'}], 'frames': [");
+    for (int i = 0; i < 3; i++) {
+        m += (size_t)snprintf(sets + m, cap - m, "%s{'index': %d, 'set': {'a.text': '",
+                              i ? "," : "", i);
+        memset(sets + m, 'a', 10000);
+        m += 10000;
+        m += (size_t)snprintf(sets + m, cap - m, "'}}");
+    }
+    size_t tail = m;
+    snprintf(sets + m, cap - m, "]}");
+    d = parse_ok_lim(sets, &lim);
+    kn_doc_destroy(d);
+    m = tail;
+    m += (size_t)snprintf(sets + m, cap - m, ",{'index': 5, 'set': {'b.text': '");
+    memset(sets + m, 'b', 20000);
+    m += 20000;
+    snprintf(sets + m, cap - m, "'}}]}");
+    err = parse_fail_lim(sets, &lim, KN_ETOOBIG);
+    assert_string_equal(err.path, "/frames/3/set/b.text");
+    free(sets);
+
+    /* A timeline set is charged like a frame entry: 20 000 bytes on t0
+     * add the 10 000 beyond its own text. */
+    char *tl = texts_doc(2, 10000);
+    char *end = strstr(tl, "]}");
+    assert_non_null(end);
+    size_t tcap = strlen(tl) + 22000;
+    char *tl2 = malloc(tcap);
+    assert_non_null(tl2);
+    m = (size_t)snprintf(tl2, tcap, "%.*s], 'timeline': {'set': {'t0.text': '", (int)(end - tl), tl);
+    memset(tl2 + m, 'c', 20000);
+    m += 20000;
+    snprintf(tl2 + m, tcap - m, "'}}}");
+    err = parse_fail_lim(tl2, &lim, KN_ETOOBIG);
+    assert_string_equal(err.path, "/timeline/set/t0.text");
+    free(tl);
+    free(tl2);
+}
+
+/* A template is charged for the longest text it can render: its literal
+ * text and 511 bytes per placeholder, at most KN_TEMPLATE_MAX_OUT - 1. */
+static void test_text_template_memory(void **state)
+{
+    (void)state;
+    kn_doc_limits lim;
+    kn_doc_limits_default(&lim);
+    lim.max_bytes = 4000000;
+    char buf[4096];
+    for (int n = 7; n <= 8; n++) {
+        size_t m = (size_t)snprintf(buf, sizeof buf, HEAD "'duration': 1, 'elements': [");
+        /* 8 placeholders: 8 x 511 = 4088 bytes, 523 kB of layout each. */
+        for (int i = 0; i < n; i++)
+            m += (size_t)snprintf(buf + m, sizeof buf - m, "%s{'type': 'text', 'text': "
+                                  "'{t}{t}{t}{t}{t}{t}{t}{t}'}", i ? "," : "");
+        snprintf(buf + m, sizeof buf - m, "]}");
+        if (n == 7) {
+            kn_doc_destroy(parse_ok_lim(buf, &lim));
+        } else {
+            kn_err err = parse_fail_lim(buf, &lim, KN_ETOOBIG);
+            assert_string_equal(err.path, "/elements/7/text");
+            assert_non_null(strstr(err.msg, "template"));
+        }
+    }
+    /* One placeholder costs 511 bytes of text, not KN_TEMPLATE_MAX_OUT:
+     * 50 such templates (3.3 MB) fit. */
+    size_t m = (size_t)snprintf(buf, sizeof buf, HEAD "'duration': 1, 'elements': [");
+    for (int i = 0; i < 50; i++)
+        m += (size_t)snprintf(buf + m, sizeof buf - m, "%s{'type': 'text', 'text': 'n={t}'}",
+                              i ? "," : "");
+    snprintf(buf + m, sizeof buf - m, "]}");
+    kn_doc_destroy(parse_ok_lim(buf, &lim));
+}
+
+/* One text, and one font description, have a length limit of their own. */
+static void test_text_length_limit(void **state)
+{
+    (void)state;
+    char *at = texts_doc(1, KN_DOC_MAX_TEXT), *over = texts_doc(1, KN_DOC_MAX_TEXT + 1);
+    kn_doc *d = parse_ok(at);
+    kn_doc_destroy(d);
+    kn_err err = parse_fail_lim(over, NULL, KN_ETOOBIG);
+    assert_string_equal(err.path, "/elements/0/text");
+    assert_non_null(strstr(err.msg, "65536 bytes"));
+    free(at);
+    free(over);
+
+    char buf[2 * KN_DOC_MAX_FONT];
+    int w = snprintf(buf, sizeof buf, HEAD "'duration': 1, 'elements': [{'type': 'text', "
+                     "'text': 'hi', 'font': '%0*d'}]}", KN_DOC_MAX_FONT + 1, 0);
+    assert_true(w > 0 && (size_t)w < sizeof buf);
+    err = parse_fail_lim(buf, NULL, KN_ETOOBIG);
+    assert_string_equal(err.path, "/elements/0/font");
+
+    /* A series' legend label is a text too. */
+    size_t cap = KN_DOC_MAX_TEXT + 512;
+    char *plot = malloc(cap);
+    assert_non_null(plot);
+    w = snprintf(plot, cap, HEAD "'duration': 1, 'elements': [{'type': 'plot', 'width': 100, "
+                 "'height': 100, 'series': [{'type': 'line', 'y': [1, 2], 'label': '%0*d'}]}]}",
+                 (int)KN_DOC_MAX_TEXT + 1, 0);
+    assert_true(w > 0 && (size_t)w < cap);
+    err = parse_fail_lim(plot, NULL, KN_ETOOBIG);
+    assert_string_equal(err.path, "/elements/0/series/0/label");
+    free(plot);
+}
+
+/* Path data's segments live outside the arena and are charged to it. */
+static void test_path_memory(void **state)
+{
+    (void)state;
+    size_t cap = 10000 * 8 + 256, m = 0;
+    char *s = malloc(cap);
+    assert_non_null(s);
+    m += (size_t)snprintf(s + m, cap - m, HEAD "'duration': 1, 'elements': [{'type': 'path', "
+                          "'d': 'M0 0");
+    for (int i = 0; i < 10000; i++) m += (size_t)snprintf(s + m, cap - m, " L%d 1", i % 10);
+    snprintf(s + m, cap - m, "'}]}");
+    /* 10 000 segments hold about 170 kB. */
+    kn_doc_limits lim;
+    kn_doc_limits_default(&lim);
+    lim.max_bytes = 150000;
+    kn_err err = parse_fail_lim(s, &lim, KN_ETOOBIG);
+    assert_string_equal(err.path, "/elements/0/d");
+    kn_doc_destroy(parse_ok(s));
+    free(s);
+}
+
+/* `kinora validate` refuses a document whose texts need more than the
+ * job's memory limit: a non-zero exit and the pointer in its message. */
+static void test_validate_text_memory(void **state)
+{
+    (void)state;
+    char dir[256], path[512], cmd[1200], out[4096];
+    tu_tmpdir(dir, sizeof dir);
+    assert_true(dir[0]);
+    snprintf(path, sizeof path, "%s/texts.json", dir);
+    char *src = texts_doc(40, 60000), *json = q(src);
+    assert_int_equal(tu_write_file(path, json, strlen(json)), 0);
+    snprintf(cmd, sizeof cmd, "'%s' validate '%s' 2>&1", KN_TEST_BIN, path);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = '\0';
+    int st = pclose(f);
+    assert_true(st != -1 && WIFEXITED(st));
+    assert_int_not_equal(WEXITSTATUS(st), 0);
+    assert_non_null(strstr(out, "/elements/34/text"));
+    assert_non_null(strstr(out, "268435456 bytes"));
+    free(src);
+    free(json);
+    tu_rmtree(dir);
+}
+
 static void test_utf8_truncation(void **state)
 {
     (void)state;
@@ -1213,6 +1439,11 @@ int main(void)
         cmocka_unit_test(test_milliseconds_hint),
         cmocka_unit_test(test_long_path_truncated),
         cmocka_unit_test(test_utf8_truncation),
+        cmocka_unit_test(test_text_memory),
+        cmocka_unit_test(test_text_template_memory),
+        cmocka_unit_test(test_text_length_limit),
+        cmocka_unit_test(test_path_memory),
+        cmocka_unit_test(test_validate_text_memory),
         cmocka_unit_test(test_corpus_valid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

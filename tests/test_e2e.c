@@ -1,11 +1,17 @@
 /*
- * tests/test_e2e.c - the real server, driven over HTTP on a loopback port:
- * submit, poll, download, and check the MP4 with libavformat/libavcodec
- * (codec, size, frame count, duration, moov before mdat, decoded pixels of
- * the red square against its easing curve); a GIF (frame count, delays,
- * decoded colours, progress over its two passes, cancel); Range/HEAD/ETag; cancel;
- * idempotency; validation errors; previews; a killed worker; a frame that
- * kills workers twice; a SIGKILLed server restarted on the same data dir.
+ * tests/test_e2e.c - the real server, driven over HTTP on a loopback port,
+ * one server shared by every test here: submit, wait on the job's event
+ * stream, download, and check the MP4 with libavformat/libavcodec (codec,
+ * size, frame count, duration, moov before mdat, decoded pixels of the red
+ * square against its easing curve); WebM/VP9 and MP4/HEVC; a GIF (frame
+ * count, delays, decoded colours, an odd size, progress over its two
+ * passes, cancel in either); Range/HEAD/ETag, 405s and DELETE; cancel;
+ * idempotency; validation errors; the encoder choice; list paging;
+ * previews; the event stream itself.
+ *
+ * Tests that need a server of their own (a token, the log, a queue limit,
+ * killed workers and servers, a small /dev/shm) are in test_e2e_servers.c;
+ * the helpers both use are in tests/support/e2e.h.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,152 +20,22 @@
 #include <cmocka.h>
 
 #include <cairo.h>
-#include <dirent.h>
 #include <jansson.h>
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <errno.h>
-#include <poll.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/version.h"
 #include "tests/support/decode.h"
+#include "tests/support/e2e.h"
 #include "tests/support/testutil.h"
 
-typedef struct srv {
-    char dir[512];
-    int pid, port;
-} srv;
-
-static void srv_start(srv *s, const char *const *extra)
-{
-    tu_tmpdir(s->dir, sizeof s->dir);
-    assert_true(s->dir[0]);
-    s->pid = tu_server_start(s->dir, extra, &s->port);
-    assert_true(s->pid > 0);
-}
-
-static void srv_stop(srv *s)
-{
-    tu_server_stop(s->pid, 0);
-    tu_rmtree(s->dir);
-}
-
-static json_t *http_json(int port, const char *method, const char *path, const char *hdrs,
-                         const char *body, int *status)
-{
-    tu_resp r;
-    int rc = tu_http(port, method, path, hdrs, body, body ? strlen(body) : 0, &r);
-    assert_int_equal(rc, 0);
-    *status = r.status;
-    json_t *j = r.len ? json_loadb(r.body, r.len, 0, NULL) : NULL;
-    tu_resp_free(&r);
-    return j;
-}
-
-static char *post_job(int port, const char *body, const char *hdrs, int want_status)
-{
-    int st;
-    json_t *j = http_json(port, "POST", "/v1/jobs", hdrs, body, &st);
-    if (st != want_status) fprintf(stderr, "POST answered %d: %s\n", st, j ? json_dumps(j, 0) : "(no body)");
-    assert_int_equal(st, want_status);
-    char *id = strdup(json_string_value(json_object_get(j, "id")));
-    json_decref(j);
-    return id;
-}
-
-/* Polls the job until its status is `want` or a final status (tests may
- * poll: the server is another process). Returns the last resource. */
-static json_t *wait_status(int port, const char *id, const char *want, double timeout)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/v1/jobs/%s", id);
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        int st;
-        json_t *j = http_json(port, "GET", path, NULL, NULL, &st);
-        assert_int_equal(st, 200);
-        const char *s = json_string_value(json_object_get(j, "status"));
-        if (!strcmp(s, want) || !strcmp(s, "succeeded") || !strcmp(s, "failed") || !strcmp(s, "canceled"))
-            return j;
-        json_decref(j);
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - t0.tv_sec + (now.tv_nsec - t0.tv_nsec) / 1e9 > timeout) fail_msg("job %s never became %s", id, want);
-        struct timespec d = {0, 20 * 1000 * 1000};
-        nanosleep(&d, NULL);
-    }
-}
-
-static const char *jstr(json_t *o, const char *a, const char *b)
-{
-    json_t *v = json_object_get(o, a);
-    if (b) v = json_object_get(v, b);
-    return json_string_value(v);
-}
-
 /* ---- video checks ---------------------------------------------------- */
-
-typedef struct probe {
-    char codec[32];
-    int width, height;
-    long packets;
-    double duration;
-    int moov_first;
-} probe;
-
-static void probe_file(const char *path, probe *p)
-{
-    memset(p, 0, sizeof *p);
-    AVFormatContext *fc = NULL;
-    assert_int_equal(avformat_open_input(&fc, path, NULL, NULL), 0);
-    assert_true(avformat_find_stream_info(fc, NULL) >= 0);
-    AVStream *st = fc->streams[0];
-    snprintf(p->codec, sizeof p->codec, "%s", avcodec_get_name(st->codecpar->codec_id));
-    p->width = st->codecpar->width;
-    p->height = st->codecpar->height;
-    /* WebM keeps the duration in the container, not per stream. */
-    p->duration = st->duration != AV_NOPTS_VALUE ? st->duration * av_q2d(st->time_base)
-                                                 : (double)fc->duration / AV_TIME_BASE;
-    AVPacket *pkt = av_packet_alloc();
-    while (av_read_frame(fc, pkt) >= 0) {
-        p->packets++;
-        av_packet_unref(pkt);
-    }
-    av_packet_free(&pkt);
-    avformat_close_input(&fc);
-    /* Walk top-level boxes. */
-    size_t len;
-    unsigned char *b = (unsigned char *)tu_read_file(path, &len);
-    assert_non_null(b);
-    size_t off = 0;
-    long moov = -1, mdat = -1;
-    while (off + 8 <= len) {
-        uint64_t sz = ((uint64_t)b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3];
-        if (sz == 1 && off + 16 <= len) {
-            sz = 0;
-            for (int i = 0; i < 8; i++) sz = (sz << 8) | b[off + 8 + i];
-        }
-        if (!memcmp(b + off + 4, "moov", 4)) moov = (long)off;
-        if (!memcmp(b + off + 4, "mdat", 4)) mdat = (long)off;
-        if (sz < 8) break;
-        off += sz;
-    }
-    p->moov_first = moov >= 0 && mdat >= 0 && moov < mdat;
-    free(b);
-}
 
 /* Decodes every frame; for each wanted frame index, finds the left edge of
  * the red square on row y (the first column whose Cr is clearly red). */
@@ -210,33 +86,21 @@ static char *download(int port, const char *id, const char *dir)
 
 /* ---- shared server tests --------------------------------------------- */
 
-static srv g;
+static tu_srv g;
 
 static int group_setup(void **state)
 {
     (void)state;
     const char *extra[] = {"--workers", "2", "--max-body", "200000", NULL};
-    srv_start(&g, extra);
+    tu_srv_start(&g, extra);
     return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    srv_stop(&g);
+    tu_srv_stop(&g);
     return 0;
-}
-
-static char *small_job(int frames, const char *extra_output)
-{
-    char *b = malloc(1024);
-    snprintf(b, 1024,
-             "{\"width\":64,\"height\":48,\"fps\":24,\"duration\":%g,"
-             "\"elements\":[{\"id\":\"r\",\"type\":\"rect\",\"x\":0,\"y\":8,\"width\":16,\"height\":16,\"fill\":\"red\"}],"
-             "\"timeline\":{\"tween\":{\"r.x\":[0,48]},\"duration\":%g},"
-             "\"output\":{\"preset\":\"ultrafast\"%s}, \"metadata\": {\"who\": \"test\"}}",
-             frames / 24.0, frames / 24.0, extra_output ? extra_output : "");
-    return b;
 }
 
 static void test_redsquare_end_to_end(void **state)
@@ -245,26 +109,26 @@ static void test_redsquare_end_to_end(void **state)
     size_t len;
     char *body = tu_read_file(tu_src("examples/redsquare.json"), &len);
     assert_non_null(body);
-    char *id = post_job(g.port, body, NULL, 201);
+    char *id = tu_post_job(g.port, body, NULL, 201);
     assert_int_equal(strncmp(id, "j_", 2), 0);
     assert_true(strlen(id) >= 2 + 17);   /* >= 96 bits in base62 */
-    json_t *j = wait_status(g.port, id, "succeeded", 120);
-    assert_string_equal(jstr(j, "status", NULL), "succeeded");
+    json_t *j = tu_wait_status(g.port, id, "succeeded", 120);
+    assert_string_equal(tu_jstr(j, "status", NULL), "succeeded");
     json_t *out = json_object_get(j, "output");
-    assert_string_equal(jstr(j, "output", "encoder"), "libx264");
+    assert_string_equal(tu_jstr(j, "output", "encoder"), "libx264");
     assert_int_equal(json_integer_value(json_object_get(out, "frames")), 300);
     assert_int_equal(json_integer_value(json_object_get(out, "width")), 640);
     assert_true(fabs(json_number_value(json_object_get(out, "duration")) - 5.0) < 1e-6);
     json_t *pr = json_object_get(j, "progress");
     assert_int_equal(json_integer_value(json_object_get(pr, "frames_encoded")), 300);
     assert_true(fabs(json_number_value(json_object_get(pr, "fraction")) - 1.0) < 1e-9);
-    assert_string_equal(jstr(j, "metadata", "example"), "pympanim's red square");
-    assert_non_null(jstr(j, "finished_at", NULL));
+    assert_string_equal(tu_jstr(j, "metadata", "example"), "pympanim's red square");
+    assert_non_null(tu_jstr(j, "finished_at", NULL));
 
     char *file = download(g.port, id, g.dir);
     assert_int_equal(json_integer_value(json_object_get(out, "bytes")), (long)({ struct stat sb; stat(file, &sb); sb.st_size; }));
-    probe p;
-    probe_file(file, &p);
+    tu_e2e_probe p;
+    tu_e2e_probe_file(file, &p);
     assert_string_equal(p.codec, "h264");
     assert_int_equal(p.width, 640);
     assert_int_equal(p.height, 480);
@@ -289,9 +153,9 @@ static void test_redsquare_end_to_end(void **state)
 static void test_video_range_head_etag(void **state)
 {
     (void)state;
-    char *body = small_job(12, NULL);
-    char *id = post_job(g.port, body, NULL, 201);
-    json_decref(wait_status(g.port, id, "succeeded", 60));
+    char *body = tu_small_job(12, NULL);
+    char *id = tu_post_job(g.port, body, NULL, 201);
+    json_decref(tu_wait_status(g.port, id, "succeeded", 60));
     char path[128];
     snprintf(path, sizeof path, "/v1/jobs/%s/video", id);
     tu_resp full, r;
@@ -374,19 +238,6 @@ static void test_video_range_head_etag(void **state)
     free(body);
 }
 
-static int count_files(const char *dir, const char *suffix)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        size_t l = strlen(e->d_name), s = strlen(suffix);
-        if (l > s && !strcmp(e->d_name + l - s, suffix)) n++;
-    }
-    if (d) closedir(d);
-    return n;
-}
-
 /* Other outputs through the whole service: webm/VP9 and mp4/HEVC. */
 static void test_webm_and_hevc(void **state)
 {
@@ -396,11 +247,11 @@ static void test_webm_and_hevc(void **state)
         {",\"codec\":\"hevc\"", "video/mp4", "hevc", "mp4"},
     };
     for (size_t k = 0; k < 2; k++) {
-        char *body = small_job(12, cases[k].output);
-        char *id = post_job(g.port, body, NULL, 201);
-        json_t *j = wait_status(g.port, id, "succeeded", 60);
-        assert_string_equal(jstr(j, "status", NULL), "succeeded");
-        assert_string_equal(jstr(j, "output", "codec"), cases[k].codec);
+        char *body = tu_small_job(12, cases[k].output);
+        char *id = tu_post_job(g.port, body, NULL, 201);
+        json_t *j = tu_wait_status(g.port, id, "succeeded", 60);
+        assert_string_equal(tu_jstr(j, "status", NULL), "succeeded");
+        assert_string_equal(tu_jstr(j, "output", "codec"), cases[k].codec);
         json_decref(j);
         char path[128], file[600];
         snprintf(path, sizeof path, "/v1/jobs/%s/video", id);
@@ -411,8 +262,8 @@ static void test_webm_and_hevc(void **state)
         snprintf(file, sizeof file, "%s/%s.%s", g.dir, id, cases[k].ext);
         assert_int_equal(tu_write_file(file, r.body, r.len), 0);
         tu_resp_free(&r);
-        probe p;
-        probe_file(file, &p);
+        tu_e2e_probe p;
+        tu_e2e_probe_file(file, &p);
         assert_string_equal(p.codec, cases[k].codec);
         assert_int_equal(p.packets, 12);
         assert_true(fabs(p.duration - 0.5) < 1e-3);
@@ -436,32 +287,28 @@ static void test_cancel(void **state)
         "{\"width\":1280,\"height\":720,\"fps\":60,\"duration\":120,"
         "\"elements\":[{\"id\":\"c\",\"type\":\"circle\",\"cx\":100,\"cy\":100,\"r\":50,\"fill\":\"#0f0\"}],"
         "\"timeline\":{\"tween\":{\"c.cx\":1000},\"duration\":120},\"output\":{\"preset\":\"slow\"}}";
-    char *id = post_job(g.port, body, NULL, 201);
-    json_decref(wait_status(g.port, id, "rendering", 60));
+    char *id = tu_post_job(g.port, body, NULL, 201);
+    json_decref(tu_wait_status(g.port, id, "rendering", 60));
     char path[128];
     snprintf(path, sizeof path, "/v1/jobs/%s", id);
     int st;
-    json_t *j = http_json(g.port, "DELETE", path, NULL, NULL, &st);
+    json_t *j = tu_http_json(g.port, "DELETE", path, NULL, NULL, &st);
     assert_int_equal(st, 200);
-    assert_string_equal(jstr(j, "status", NULL), "canceled");
+    assert_string_equal(tu_jstr(j, "status", NULL), "canceled");
     json_decref(j);
     /* The scheduler is free again within a second: a new job gets going. */
-    char *body2 = small_job(6, NULL);
-    char *id2 = post_job(g.port, body2, NULL, 201);
-    json_t *j2 = wait_status(g.port, id2, "succeeded", 30);
-    assert_string_equal(jstr(j2, "status", NULL), "succeeded");
-    json_decref(j2);
-    char vd[600];
-    snprintf(vd, sizeof vd, "%s/videos", g.dir);
-    assert_int_equal(count_files(vd, ".part"), 0);
-    j = http_json(g.port, "GET", path, NULL, NULL, &st);
-    assert_string_equal(jstr(j, "status", NULL), "canceled");
+    char *body2 = tu_small_job(6, NULL);
+    char *id2 = tu_post_job(g.port, body2, NULL, 201);
+    tu_expect_succeeded(g.port, id2, 30);
+    assert_int_equal(tu_parts_left(g.dir), 0);
+    j = tu_http_json(g.port, "GET", path, NULL, NULL, &st);
+    assert_string_equal(tu_jstr(j, "status", NULL), "canceled");
     json_decref(j);
     char vp[160];
     snprintf(vp, sizeof vp, "/v1/jobs/%s/video", id);
-    j = http_json(g.port, "GET", vp, NULL, NULL, &st);
+    j = tu_http_json(g.port, "GET", vp, NULL, NULL, &st);
     assert_int_equal(st, 409);
-    assert_string_equal(jstr(j, "error", "code"), "not_ready");
+    assert_string_equal(tu_jstr(j, "error", "code"), "not_ready");
     json_decref(j);
     free(id);
     free(id2);
@@ -537,12 +384,12 @@ static void test_gif_end_to_end(void **state)
 {
     (void)state;
     const char *body = GIF_SCENE(64, 48, 25, 0.8);
-    char *id = post_job(g.port, body, NULL, 201);
-    json_t *j = wait_status(g.port, id, "succeeded", 60);
-    assert_string_equal(jstr(j, "status", NULL), "succeeded");
-    assert_string_equal(jstr(j, "output", "format"), "gif");
-    assert_string_equal(jstr(j, "output", "codec"), "gif");
-    assert_string_equal(jstr(j, "output", "encoder"), "gif");
+    char *id = tu_post_job(g.port, body, NULL, 201);
+    json_t *j = tu_wait_status(g.port, id, "succeeded", 60);
+    assert_string_equal(tu_jstr(j, "status", NULL), "succeeded");
+    assert_string_equal(tu_jstr(j, "output", "format"), "gif");
+    assert_string_equal(tu_jstr(j, "output", "codec"), "gif");
+    assert_string_equal(tu_jstr(j, "output", "encoder"), "gif");
     json_t *out = json_object_get(j, "output");
     assert_int_equal(json_integer_value(json_object_get(out, "frames")), 20);
     json_t *pr = json_object_get(j, "progress");
@@ -586,10 +433,8 @@ static void test_gif_end_to_end(void **state)
     free(id);
 
     /* NTSC rate: 3.3367 cs a frame, delays of 3 and 4 summing to 1.0 s +- 0.5 cs. */
-    id = post_job(g.port, GIF_SCENE(64, 48, 29.97, 1.001), NULL, 201);
-    j = wait_status(g.port, id, "succeeded", 60);
-    assert_string_equal(jstr(j, "status", NULL), "succeeded");
-    json_decref(j);
+    id = tu_post_job(g.port, GIF_SCENE(64, 48, 29.97, 1.001), NULL, 201);
+    tu_expect_succeeded(g.port, id, 60);
     snprintf(path, sizeof path, "/v1/jobs/%s/video", id);
     assert_int_equal(tu_http(g.port, "GET", path, NULL, NULL, 0, &r), 0);
     snprintf(file, sizeof file, "%s/%s.gif", g.dir, id);
@@ -604,17 +449,17 @@ static void test_gif_end_to_end(void **state)
 
     /* gif-specific 400s. */
     int st;
-    j = http_json(g.port, "POST", "/v1/jobs", NULL,
+    j = tu_http_json(g.port, "POST", "/v1/jobs", NULL,
                   "{\"width\":64,\"height\":48,\"fps\":120,\"duration\":1,\"output\":{\"format\":\"gif\"}}",
                   &st);
     assert_int_equal(st, 400);
-    assert_string_equal(jstr(j, "error", "path"), "/fps");
+    assert_string_equal(tu_jstr(j, "error", "path"), "/fps");
     json_decref(j);
-    j = http_json(g.port, "POST", "/v1/jobs", NULL,
+    j = tu_http_json(g.port, "POST", "/v1/jobs", NULL,
                   "{\"width\":64,\"height\":48,\"fps\":24,\"duration\":1,\"output\":{\"format\":\"gif\","
                   "\"codec\":\"h264\"}}", &st);
     assert_int_equal(st, 400);
-    assert_string_equal(jstr(j, "error", "path"), "/output/codec");
+    assert_string_equal(tu_jstr(j, "error", "path"), "/output/codec");
     json_decref(j);
 }
 
@@ -661,9 +506,9 @@ static void test_gif_odd_size_end_to_end(void **state)
         "{\"id\":\"s\",\"type\":\"rect\",\"x\":0,\"y\":0,\"width\":6,\"height\":4,\"fill\":\"#ffffff\"}],"
         "\"timeline\":{\"tween\":{\"s.x\":[0,29]},\"duration\":0.4},"
         "\"output\":{\"format\":\"gif\"}}";
-    char *id = post_job(g.port, body, NULL, 201);
-    json_t *j = wait_status(g.port, id, "succeeded", 60);
-    assert_string_equal(jstr(j, "status", NULL), "succeeded");
+    char *id = tu_post_job(g.port, body, NULL, 201);
+    json_t *j = tu_wait_status(g.port, id, "succeeded", 60);
+    assert_string_equal(tu_jstr(j, "status", NULL), "succeeded");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "output"), "frames")), 5);
     json_decref(j);
 
@@ -698,35 +543,40 @@ static void test_gif_odd_size_end_to_end(void **state)
     free(id);
 
     int st;
-    j = http_json(g.port, "POST", "/v1/jobs", NULL,
+    j = tu_http_json(g.port, "POST", "/v1/jobs", NULL,
                   "{\"width\":35,\"height\":21,\"fps\":10,\"duration\":0.5,\"output\":{\"format\":\"mp4\"}}", &st);
     assert_int_equal(st, 400);
-    assert_string_equal(jstr(j, "error", "path"), "/width");
+    assert_string_equal(tu_jstr(j, "error", "path"), "/width");
     json_decref(j);
 }
 
 /* A long GIF: progress never goes back across the two passes (rendered
- * counts pass 1, encoded pass 2), and cancel works in either pass. */
+ * counts pass 1, encoded pass 2), and cancel works in either pass. The
+ * progress is read from the job's event stream, which ends with the
+ * canceled status. */
 static void test_gif_progress_cancel(void **state)
 {
     (void)state;
     const char *body = GIF_SCENE(320, 240, 25, 60);   /* 1500 frames */
     char path[128];
     for (int want_pass = 1; want_pass <= 2; want_pass++) {
-        char *id = post_job(g.port, body, NULL, 201);
+        char *id = tu_post_job(g.port, body, NULL, 201);
         snprintf(path, sizeof path, "/v1/jobs/%s", id);
         long last_r = 0, last_e = 0;
         double last_f = 0;
         int saw_pass1 = 0, canceled = 0;
-        struct timespec t0, now;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        tu_sse ev;
+        tu_sse_open(&ev, g.port, id);
         while (!canceled) {
-            int st;
-            json_t *j = http_json(g.port, "GET", path, NULL, NULL, &st);
-            assert_int_equal(st, 200);
-            const char *status = jstr(j, "status", NULL);
-            assert_true(!strcmp(status, "queued") || !strcmp(status, "rendering"));
-            json_t *pr = json_object_get(j, "progress");
+            if (tu_sse_next(&ev, 120000) != 1) fail_msg("gif job never reached pass %d", want_pass);
+            /* A status event carries the whole job, a progress event the
+             * progress object alone. */
+            json_t *j = tu_sse_json(&ev), *pr = j;
+            if (!strcmp(ev.event, "status")) {
+                const char *status = tu_jstr(j, "status", NULL);
+                assert_true(!strcmp(status, "queued") || !strcmp(status, "rendering"));
+                pr = json_object_get(j, "progress");
+            }
             long rendered = (long)json_integer_value(json_object_get(pr, "frames_rendered"));
             long encoded = (long)json_integer_value(json_object_get(pr, "frames_encoded"));
             double fraction = json_number_value(json_object_get(pr, "fraction"));
@@ -740,45 +590,48 @@ static void test_gif_progress_cancel(void **state)
             /* Cancel in pass 1 (some frames rendered, none encoded) or in
              * pass 2 (some encoded). */
             if ((want_pass == 1 && saw_pass1) || (want_pass == 2 && encoded > 0)) {
-                j = http_json(g.port, "DELETE", path, NULL, NULL, &st);
+                int st;
+                j = tu_http_json(g.port, "DELETE", path, NULL, NULL, &st);
                 assert_int_equal(st, 200);
-                assert_string_equal(jstr(j, "status", NULL), "canceled");
+                assert_string_equal(tu_jstr(j, "status", NULL), "canceled");
                 json_decref(j);
                 canceled = 1;
             }
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            if (now.tv_sec - t0.tv_sec > 120) fail_msg("gif job never reached pass %d", want_pass);
-            struct timespec d = {0, 10 * 1000 * 1000};
-            nanosleep(&d, NULL);
         }
+        char last_status[32] = "";
+        for (int r; (r = tu_sse_next(&ev, 60000)) != 0;) {
+            if (r < 0) fail_msg("the canceled gif job's event stream did not end");
+            if (strcmp(ev.event, "status") != 0) continue;
+            json_t *j = tu_sse_json(&ev);
+            snprintf(last_status, sizeof last_status, "%s", tu_jstr(j, "status", NULL));
+            json_decref(j);
+        }
+        assert_string_equal(last_status, "canceled");
+        tu_sse_close(&ev);
         print_message("gif canceled in pass %d at %ld rendered, %ld encoded\n", want_pass, last_r, last_e);
         if (want_pass == 2) assert_int_equal(last_r, 1500);   /* pass 1 finished */
         free(id);
     }
     /* The scheduler is free again: a new GIF gets going and finishes, and
      * nothing half-written is left behind. */
-    char *id = post_job(g.port, GIF_SCENE(64, 48, 25, 0.2), NULL, 201);
-    json_t *j = wait_status(g.port, id, "succeeded", 60);
-    assert_string_equal(jstr(j, "status", NULL), "succeeded");
-    json_decref(j);
-    char vd[600];
-    snprintf(vd, sizeof vd, "%s/videos", g.dir);
-    assert_int_equal(count_files(vd, ".part"), 0);
+    char *id = tu_post_job(g.port, GIF_SCENE(64, 48, 25, 0.2), NULL, 201);
+    tu_expect_succeeded(g.port, id, 60);
+    assert_int_equal(tu_parts_left(g.dir), 0);
     free(id);
 }
 
 static void test_idempotency(void **state)
 {
     (void)state;
-    char *body = small_job(3, NULL);
-    char *a = post_job(g.port, body, "Idempotency-Key: k-123\r\n", 201);
-    char *b = post_job(g.port, body, "Idempotency-Key: k-123\r\n", 200);
+    char *body = tu_small_job(3, NULL);
+    char *a = tu_post_job(g.port, body, "Idempotency-Key: k-123\r\n", 201);
+    char *b = tu_post_job(g.port, body, "Idempotency-Key: k-123\r\n", 200);
     assert_string_equal(a, b);
-    char *other = small_job(4, NULL);
+    char *other = tu_small_job(4, NULL);
     int st;
-    json_t *j = http_json(g.port, "POST", "/v1/jobs", "Idempotency-Key: k-123\r\n", other, &st);
+    json_t *j = tu_http_json(g.port, "POST", "/v1/jobs", "Idempotency-Key: k-123\r\n", other, &st);
     assert_int_equal(st, 409);
-    assert_string_equal(jstr(j, "error", "code"), "conflict");
+    assert_string_equal(tu_jstr(j, "error", "code"), "conflict");
     json_decref(j);
     free(a);
     free(b);
@@ -790,27 +643,27 @@ static void test_errors(void **state)
 {
     (void)state;
     int st;
-    json_t *j = http_json(g.port, "POST", "/v1/jobs", NULL, "{\"width\": 64,", &st);
+    json_t *j = tu_http_json(g.port, "POST", "/v1/jobs", NULL, "{\"width\": 64,", &st);
     assert_int_equal(st, 400);
-    assert_string_equal(jstr(j, "error", "code"), "invalid_json");
+    assert_string_equal(tu_jstr(j, "error", "code"), "invalid_json");
     json_decref(j);
 
-    j = http_json(g.port, "POST", "/v1/jobs", NULL,
+    j = tu_http_json(g.port, "POST", "/v1/jobs", NULL,
                   "{\"width\":64,\"height\":48,\"fps\":24,\"duration\":1,\"elements\":[{\"type\":\"rect\",\"width\":1,\"height\":1,\"fill\":\"blu\"}]}", &st);
     assert_int_equal(st, 400);
-    assert_string_equal(jstr(j, "error", "code"), "invalid_job");
-    assert_string_equal(jstr(j, "error", "path"), "/elements/0/fill");
+    assert_string_equal(tu_jstr(j, "error", "code"), "invalid_job");
+    assert_string_equal(tu_jstr(j, "error", "path"), "/elements/0/fill");
     json_decref(j);
 
-    j = http_json(g.port, "POST", "/v1/jobs", NULL, "{\"width\":65,\"height\":48,\"fps\":24,\"duration\":1}", &st);
+    j = tu_http_json(g.port, "POST", "/v1/jobs", NULL, "{\"width\":65,\"height\":48,\"fps\":24,\"duration\":1}", &st);
     assert_int_equal(st, 400);
-    assert_string_equal(jstr(j, "error", "path"), "/width");
-    assert_non_null(strstr(jstr(j, "error", "message"), "odd"));
+    assert_string_equal(tu_jstr(j, "error", "path"), "/width");
+    assert_non_null(strstr(tu_jstr(j, "error", "message"), "odd"));
     json_decref(j);
 
-    j = http_json(g.port, "POST", "/v1/jobs", NULL, "{\"width\":64,\"height\":48,\"fps\":24,\"duration\":1,\"colour\":1}", &st);
+    j = tu_http_json(g.port, "POST", "/v1/jobs", NULL, "{\"width\":64,\"height\":48,\"fps\":24,\"duration\":1,\"colour\":1}", &st);
     assert_int_equal(st, 400);
-    assert_string_equal(jstr(j, "error", "path"), "/colour");
+    assert_string_equal(tu_jstr(j, "error", "path"), "/colour");
     json_decref(j);
 
     char *big = malloc(300001);
@@ -818,48 +671,48 @@ static void test_errors(void **state)
     big[300000] = '\0';
     big[0] = '{';
     big[299999] = '}';
-    j = http_json(g.port, "POST", "/v1/jobs", NULL, big, &st);
+    j = tu_http_json(g.port, "POST", "/v1/jobs", NULL, big, &st);
     assert_int_equal(st, 413);
-    assert_string_equal(jstr(j, "error", "code"), "payload_too_large");
+    assert_string_equal(tu_jstr(j, "error", "code"), "payload_too_large");
     json_decref(j);
     free(big);
 
-    j = http_json(g.port, "GET", "/v1/jobs/j_doesnotexist", NULL, NULL, &st);
+    j = tu_http_json(g.port, "GET", "/v1/jobs/j_doesnotexist", NULL, NULL, &st);
     assert_int_equal(st, 404);
-    assert_string_equal(jstr(j, "error", "code"), "not_found");
+    assert_string_equal(tu_jstr(j, "error", "code"), "not_found");
     json_decref(j);
 
-    j = http_json(g.port, "GET", "/healthz", NULL, NULL, &st);
+    j = tu_http_json(g.port, "GET", "/healthz", NULL, NULL, &st);
     assert_int_equal(st, 200);
-    assert_string_equal(jstr(j, "status", NULL), "ok");
-    assert_string_equal(jstr(j, "version", NULL), KN_VERSION);
+    assert_string_equal(tu_jstr(j, "status", NULL), "ok");
+    assert_string_equal(tu_jstr(j, "version", NULL), KN_VERSION);
     json_decref(j);
 }
 
 static void test_encoder_choice(void **state)
 {
     (void)state;
-    char *gpu = small_job(3, ",\"encoder\":\"gpu\",\"preset\":\"p4\"");
-    /* small_job already sets preset ultrafast: build a gpu one by hand. */
+    char *gpu = tu_small_job(3, ",\"encoder\":\"gpu\",\"preset\":\"p4\"");
+    /* tu_small_job already sets preset ultrafast: build a gpu one by hand. */
     free(gpu);
     const char *gbody = "{\"width\":64,\"height\":48,\"fps\":24,\"duration\":0.125,"
                         "\"output\":{\"encoder\":\"gpu\"}}";
-    char *id = post_job(g.port, gbody, NULL, 201);
-    json_t *j = wait_status(g.port, id, "failed", 60);
-    if (!strcmp(jstr(j, "status", NULL), "failed")) {
-        assert_string_equal(jstr(j, "error", "code"), "encoder_unavailable");
-        assert_non_null(strstr(jstr(j, "error", "message"), "nvenc"));
+    char *id = tu_post_job(g.port, gbody, NULL, 201);
+    json_t *j = tu_wait_status(g.port, id, "failed", 60);
+    if (!strcmp(tu_jstr(j, "status", NULL), "failed")) {
+        assert_string_equal(tu_jstr(j, "error", "code"), "encoder_unavailable");
+        assert_non_null(strstr(tu_jstr(j, "error", "message"), "nvenc"));
     } else {
         /* A machine with NVENC: then it must have used it. */
-        assert_non_null(strstr(jstr(j, "output", "encoder"), "nvenc"));
+        assert_non_null(strstr(tu_jstr(j, "output", "encoder"), "nvenc"));
     }
     json_decref(j);
     free(id);
     const char *abody = "{\"width\":64,\"height\":48,\"fps\":24,\"duration\":0.125,\"output\":{\"encoder\":\"auto\"}}";
-    id = post_job(g.port, abody, NULL, 201);
-    j = wait_status(g.port, id, "succeeded", 60);
-    assert_string_equal(jstr(j, "status", NULL), "succeeded");
-    const char *enc = jstr(j, "output", "encoder");
+    id = tu_post_job(g.port, abody, NULL, 201);
+    j = tu_wait_status(g.port, id, "succeeded", 60);
+    assert_string_equal(tu_jstr(j, "status", NULL), "succeeded");
+    const char *enc = tu_jstr(j, "output", "encoder");
     assert_true(!strcmp(enc, "libx264") || strstr(enc, "nvenc"));
     json_decref(j);
     free(id);
@@ -870,20 +723,20 @@ static void test_list_paging(void **state)
     (void)state;
     char *ids[5];
     for (int i = 0; i < 5; i++) {
-        char *b = small_job(2 + i, NULL);
-        ids[i] = post_job(g.port, b, NULL, 201);
+        char *b = tu_small_job(2 + i, NULL);
+        ids[i] = tu_post_job(g.port, b, NULL, 201);
         free(b);
     }
     /* Newest first, two per page, following next until null. */
     int seen = 0, st;
     char path[256] = "/v1/jobs?limit=2";
     for (int page = 0; page < 50; page++) {
-        json_t *j = http_json(g.port, "GET", path, NULL, NULL, &st);
+        json_t *j = tu_http_json(g.port, "GET", path, NULL, NULL, &st);
         assert_int_equal(st, 200);
         json_t *arr = json_object_get(j, "jobs");
         assert_true(json_array_size(arr) <= 2);
         for (size_t k = 0; k < json_array_size(arr); k++) {
-            const char *id = jstr(json_array_get(arr, k), "id", NULL);
+            const char *id = tu_jstr(json_array_get(arr, k), "id", NULL);
             if (seen < 5) assert_string_equal(id, ids[4 - seen]);
             seen++;
         }
@@ -897,10 +750,10 @@ static void test_list_paging(void **state)
     }
     assert_true(seen >= 5);
     for (int i = 0; i < 5; i++) {
-        json_decref(wait_status(g.port, ids[i], "succeeded", 60));
+        json_decref(tu_wait_status(g.port, ids[i], "succeeded", 60));
         free(ids[i]);
     }
-    json_t *j = http_json(g.port, "GET", "/v1/jobs?status=bogus", NULL, NULL, &st);
+    json_t *j = tu_http_json(g.port, "GET", "/v1/jobs?status=bogus", NULL, NULL, &st);
     assert_int_equal(st, 400);
     json_decref(j);
 }
@@ -938,8 +791,8 @@ static void test_preview_png(void **state)
 static void test_events_stream(void **state)
 {
     (void)state;
-    char *body = small_job(48, NULL);
-    char *id = post_job(g.port, body, NULL, 201);
+    char *body = tu_small_job(48, NULL);
+    char *id = tu_post_job(g.port, body, NULL, 201);
     char path[128];
     snprintf(path, sizeof path, "/v1/jobs/%s/events", id);
     tu_resp r;
@@ -961,7 +814,7 @@ static void test_events_stream(void **state)
             assert_true(json_number_value(fr) >= last);   /* monotonic */
             last = json_number_value(fr);
         }
-        if (json_object_get(j, "status")) snprintf(final, sizeof final, "%s", jstr(j, "status", NULL));
+        if (json_object_get(j, "status")) snprintf(final, sizeof final, "%s", tu_jstr(j, "status", NULL));
         json_decref(j);
     }
     assert_true(progresses >= 1);
@@ -976,445 +829,9 @@ static void test_events_stream(void **state)
     free(body);
 }
 
-/* ---- separate servers ---------------------------------------------------- */
-
-static void test_token(void **state)
-{
-    (void)state;
-    srv s;
-    const char *extra[] = {"--workers", "1", "--token", "s3cret", NULL};
-    srv_start(&s, extra);
-    int st;
-    json_t *j = http_json(s.port, "GET", "/v1/jobs", NULL, NULL, &st);
-    assert_int_equal(st, 401);
-    assert_string_equal(jstr(j, "error", "code"), "unauthorized");
-    json_decref(j);
-    j = http_json(s.port, "GET", "/v1/jobs", "Authorization: Bearer wrong\r\n", NULL, &st);
-    assert_int_equal(st, 401);
-    json_decref(j);
-    j = http_json(s.port, "GET", "/v1/jobs", "Authorization: Bearer s3cret\r\n", NULL, &st);
-    assert_int_equal(st, 200);
-    json_decref(j);
-    srv_stop(&s);
-}
-
-/* Reads DIR/server.log and fails the test on any WARN or ERROR line, except
- * lines holding one of the strings in `allowed` (NULL-terminated, may be
- * NULL), which it counts instead. Returns that count; *lines (may be NULL)
- * gets the number of lines read. */
-static int check_log(const char *dir, const char *const *allowed, int *lines)
-{
-    char path[600], line[2048];
-    snprintf(path, sizeof path, "%s/server.log", dir);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    int n = 0, hits = 0;
-    while (fgets(line, sizeof line, f)) {
-        n++;
-        if (!strstr(line, " WARN ") && !strstr(line, " ERROR ")) continue;
-        int ok = 0;
-        for (size_t i = 0; allowed && allowed[i] && !ok; i++) ok = strstr(line, allowed[i]) != NULL;
-        if (!ok) fail_msg("server log: %s", line);
-        hits++;
-    }
-    fclose(f);
-    if (lines) *lines = n;
-    return hits;
-}
-
-/* A start and a clean stop log nothing a user has to worry about: no WARN
- * or ERROR line (MHD once warned about the order of our own options). */
-static void test_clean_start_and_stop_log(void **state)
-{
-    (void)state;
-    srv s;
-    const char *extra[] = {"--workers", "1", NULL};
-    srv_start(&s, extra);
-    int st;
-    json_t *j = http_json(s.port, "GET", "/healthz", NULL, NULL, &st);
-    assert_int_equal(st, 200);
-    json_decref(j);
-    tu_server_stop(s.pid, 0);
-    int lines = 0;
-    check_log(s.dir, NULL, &lines);
-    assert_true(lines >= 1);   /* at least "listening on" */
-    tu_rmtree(s.dir);
-}
-
-/* Opens /v1/jobs/ID/events, reads until the first event has arrived, then
- * closes the socket: a client leaving an event stream early. */
-static void events_read_and_leave(int port, const char *id)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    char req[256], buf[4096];
-    int n = snprintf(req, sizeof req, "GET /v1/jobs/%s/events HTTP/1.1\r\nHost: x\r\n\r\n", id);
-    assert_int_equal(write(fd, req, (size_t)n), n);
-    size_t got = 0;
-    while (got < sizeof buf - 1) {
-        ssize_t r = read(fd, buf + got, sizeof buf - 1 - got);
-        assert_true(r > 0);
-        got += (size_t)r;
-        buf[got] = '\0';
-        if (strstr(buf, "\r\n\r\n") && strstr(buf, "event: ")) break;
-    }
-    close(fd);
-}
-
-/* Routine things are not warnings: NVENC missing on a CPU machine is said
- * once per process however many "auto" jobs fall back, and a client that
- * closes an event stream mid-job is not logged as a fault. */
-static void test_quiet_log(void **state)
-{
-    (void)state;
-    srv s;
-    const char *extra[] = {"--workers", "1", NULL};
-    srv_start(&s, extra);
-    /* The first job keeps the single worker busy, so the second is queued
-     * when its event stream is opened and closed; its progress events are
-     * written to the closed socket later. */
-    const char *body = "{\"width\":320,\"height\":240,\"fps\":30,\"duration\":2,"
-                       "\"output\":{\"encoder\":\"auto\",\"preset\":\"ultrafast\"},"
-                       "\"elements\":[{\"type\":\"rect\",\"x\":\"=t*50\",\"y\":10,"
-                       "\"width\":40,\"height\":40,\"fill\":\"red\"}]}";
-    char *a = post_job(s.port, body, NULL, 201);
-    char *b = post_job(s.port, body, NULL, 201);
-    events_read_and_leave(s.port, b);
-    char *c = post_job(s.port, body, NULL, 201);
-    const char *ids[] = {a, b, c};
-    int nvenc = 0;
-    for (int i = 0; i < 3; i++) {
-        json_t *j = wait_status(s.port, ids[i], "succeeded", 120);
-        assert_string_equal(jstr(j, "status", NULL), "succeeded");
-        if (strstr(jstr(j, "output", "encoder"), "nvenc")) nvenc++;
-        json_decref(j);
-        free((char *)ids[i]);
-    }
-    tu_server_stop(s.pid, 0);
-    const char *fallback[] = {"falling back to libx264", "trying libx264", NULL};
-    /* Without NVENC every job fell back, and only the first said so. */
-    assert_int_equal(check_log(s.dir, fallback, NULL), nvenc ? 0 : 1);
-    tu_rmtree(s.dir);
-}
-
-/* Docker gives a container a 64 MB /dev/shm: a 1080p job must still render
- * (the ring takes the slots that fit), and so must one where /dev/shm is
- * far too small for even two slots (the ring uses anonymous memory). Runs
- * `kinora render` in a private mount namespace with a small tmpfs over
- * /dev/shm; skipped where this process may not make one. */
-static void render_under_shm(const char *size, const char *job, const char *out)
-{
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "unshare -m sh -c 'mount -t tmpfs -o size=%s tmpfs /dev/shm && exec \"%s\" render \"%s\" "
-             "-o \"%s\" --workers 8' >/dev/null 2>&1",
-             size, KN_TEST_BIN, job, out);
-    assert_int_equal(system(cmd), 0);
-    probe p;
-    probe_file(out, &p);
-    assert_int_equal(p.width, 1920);
-    assert_int_equal(p.height, 1080);
-    assert_int_equal(p.packets, 12);
-}
-
-static void test_small_dev_shm(void **state)
-{
-    (void)state;
-    if (system("unshare -m sh -c 'mount -t tmpfs -o size=1m tmpfs /dev/shm' >/dev/null 2>&1") != 0) {
-        print_message("no private mount namespace here: skipped\n");
-        skip();
-    }
-    char dir[512], job[600], out[600];
-    tu_tmpdir(dir, sizeof dir);
-    snprintf(job, sizeof job, "%s/hd.json", dir);
-    snprintf(out, sizeof out, "%s/hd.mp4", dir);
-    const char *body = "{\"width\":1920,\"height\":1080,\"fps\":24,\"duration\":0.5,"
-                       "\"output\":{\"preset\":\"ultrafast\"},\"elements\":[{\"type\":\"rect\","
-                       "\"x\":\"=t*500\",\"y\":100,\"width\":200,\"height\":200,\"fill\":\"red\"}]}";
-    assert_int_equal(tu_write_file(job, body, strlen(body)), 0);
-    render_under_shm("64m", job, out);   /* 18 slots asked, about 10 fit */
-    render_under_shm("4m", job, out);    /* not even 2 slots: anonymous memory */
-    tu_rmtree(dir);
-}
-
-static void test_queue_full(void **state)
-{
-    (void)state;
-    srv s;
-    const char *extra[] = {"--workers", "1", "--max-queued", "1", NULL};
-    srv_start(&s, extra);
-    const char *slow = "{\"width\":640,\"height\":480,\"fps\":60,\"duration\":60,\"output\":{\"preset\":\"slow\"}}";
-    char *a = post_job(s.port, slow, NULL, 201);
-    json_decref(wait_status(s.port, a, "rendering", 30));
-    char *b = post_job(s.port, slow, NULL, 201);
-    tu_resp r;
-    assert_int_equal(tu_http(s.port, "POST", "/v1/jobs", NULL, slow, strlen(slow), &r), 0);
-    assert_int_equal(r.status, 429);
-    assert_non_null(tu_header(&r, "Retry-After"));
-    tu_resp_free(&r);
-    free(a);
-    free(b);
-    srv_stop(&s);
-}
-
-/* PIDs of processes named `comm` (from /proc). */
-static int find_procs(const char *comm, int *pids, int max)
-{
-    DIR *d = opendir("/proc");
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)) && n < max) {
-        char p[300];
-        snprintf(p, sizeof p, "/proc/%s/comm", e->d_name);
-        char *c = tu_read_file(p, NULL);
-        if (!c) continue;
-        c[strcspn(c, "\n")] = '\0';
-        if (!strcmp(c, comm)) pids[n++] = (int)strtol(e->d_name, NULL, 10);
-        free(c);
-    }
-    if (d) closedir(d);
-    return n;
-}
-
-static int child_of(int pid, int parent)
-{
-    char p[64];
-    snprintf(p, sizeof p, "/proc/%d/stat", pid);
-    char *s = tu_read_file(p, NULL);
-    if (!s) return 0;
-    char *rp = strrchr(s, ')');
-    int pp = 0;
-    if (rp) sscanf(rp + 2, "%*c %d", &pp);
-    free(s);
-    return pp == parent;
-}
-
-static int pool_of(int server)
-{
-    int pids[64], n = find_procs("kinora-pool", pids, 64);
-    for (int i = 0; i < n; i++)
-        if (child_of(pids[i], server)) return pids[i];
-    return 0;
-}
-
-static void test_killed_worker(void **state)
-{
-    (void)state;
-    srv s;
-    const char *extra[] = {"--workers", "2", NULL};
-    srv_start(&s, extra);
-    const char *body = "{\"width\":320,\"height\":240,\"fps\":30,\"duration\":8,"
-                       "\"elements\":[{\"id\":\"c\",\"type\":\"circle\",\"cx\":10,\"cy\":120,\"r\":30,\"fill\":\"#fff\"}],"
-                       "\"timeline\":{\"tween\":{\"c.cx\":300},\"duration\":8},\"output\":{\"preset\":\"medium\"}}";
-    char *id = post_job(s.port, body, NULL, 201);
-    json_decref(wait_status(s.port, id, "rendering", 30));
-    int pool = pool_of(s.pid);
-    assert_true(pool > 0);
-    int pids[64], n = find_procs("kinora-render", pids, 64), killed = 0;
-    for (int i = 0; i < n && !killed; i++)
-        if (child_of(pids[i], pool)) killed = kill(pids[i], SIGKILL) == 0;
-    assert_true(killed);
-    json_t *j = wait_status(s.port, id, "succeeded", 120);
-    assert_string_equal(jstr(j, "status", NULL), "succeeded");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "output"), "frames")), 240);
-    json_decref(j);
-    tu_resp r;
-    assert_int_equal(tu_http(s.port, "GET", "/metrics", NULL, NULL, 0, &r), 0);
-    assert_non_null(strstr(r.body, "kinora_worker_restarts_total 1"));
-    assert_non_null(strstr(r.body, "\nkinora_build_info{version=\"" KN_VERSION "\"} 1\n"));
-    tu_resp_free(&r);
-    free(id);
-    srv_stop(&s);
-}
-
-/* 1 while pid exists and has not exited (a zombie has). */
-static int still_running(int pid)
-{
-    char p[64];
-    snprintf(p, sizeof p, "/proc/%d/stat", pid);
-    char *st = tu_read_file(p, NULL);
-    char *rp = st ? strrchr(st, ')') : NULL;
-    int live = rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
-    free(st);
-    return live;
-}
-
-/* Waits until process pid (not our child) has exited, on a pidfd, which
- * becomes readable when it does: a SIGKILLed process on a loaded machine
- * may take a moment to die. timeout_ms only guards against a hang. */
-static int gone_within(int pid, int timeout_ms)
-{
-    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (fd < 0) return errno == ESRCH || !still_running(pid);
-    struct pollfd pf = {.fd = fd, .events = POLLIN};
-    int r;
-    do r = poll(&pf, 1, timeout_ms);
-    while (r < 0 && errno == EINTR);
-    close(fd);
-    return r > 0 || !still_running(pid);
-}
-
-/* CPU seconds the render workers under pool have used so far. */
-static double workers_cpu(int pool)
-{
-    int pids[64], n = find_procs("kinora-render", pids, 64);
-    double ticks = 0;
-    for (int i = 0; i < n; i++) {
-        if (!child_of(pids[i], pool)) continue;
-        char p[64];
-        snprintf(p, sizeof p, "/proc/%d/stat", pids[i]);
-        char *st = tu_read_file(p, NULL);
-        char *rp = st ? strrchr(st, ')') : NULL;
-        unsigned long ut = 0, stt = 0;
-        if (rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stt) == 2)
-            ticks += (double)(ut + stt);
-        free(st);
-    }
-    return ticks / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* DELETE stops the work even when one frame takes seconds to draw: the
- * workers busy with the canceled job's frames are killed and replaced (not
- * left to finish them), which is not counted as a crash, and the next job
- * runs on their replacements. */
-static void test_cancel_mid_slow_frame(void **state)
-{
-    (void)state;
-    srv s;
-    const char *extra[] = {"--workers", "2", NULL};
-    srv_start(&s, extra);
-    /* 60 big translucent radial-gradient circles at 4K: about 5 s a frame. */
-    size_t cap = 64 * 1024, len = 0;
-    char *body = malloc(cap);
-    assert_non_null(body);
-    len += (size_t)snprintf(body + len, cap - len,
-                            "{\"width\":3840,\"height\":2160,\"fps\":10,\"duration\":5,\"elements\":[");
-    for (int i = 0; i < 60; i++)
-        len += (size_t)snprintf(body + len, cap - len,
-                                "%s{\"type\":\"circle\",\"cx\":\"=1920+50*sin(t+%d)\",\"cy\":1080,\"r\":1250,"
-                                "\"fill\":{\"radial\":[1920,1080,1500],\"stops\":[[0,\"#f00\"],[1,\"#0000ff88\"]]},"
-                                "\"stroke\":\"white\",\"stroke_width\":15,\"opacity\":0.5}",
-                                i ? "," : "", i);
-    snprintf(body + len, cap - len, "],\"output\":{\"preset\":\"ultrafast\"}}");
-    char *id = post_job(s.port, body, NULL, 201);
-    json_decref(wait_status(s.port, id, "rendering", 30));
-    int pool = pool_of(s.pid);
-    assert_true(pool > 0);
-    /* Cancel once the workers are well into their first frames. */
-    double cpu = 0;
-    for (int k = 0; k < 400 && (cpu = workers_cpu(pool)) < 0.5; k++) {
-        struct timespec ts = {0, 50 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    assert_true(cpu >= 0.5);
-    char path[128];
-    snprintf(path, sizeof path, "/v1/jobs/%s", id);
-    int st;
-    json_t *j = http_json(s.port, "GET", path, NULL, NULL, &st);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "progress"), "frames_rendered")), 0);
-    json_decref(j);
-    int busy[64], nbusy = 0, pids[64], n = find_procs("kinora-render", pids, 64);
-    for (int i = 0; i < n; i++)
-        if (child_of(pids[i], pool)) busy[nbusy++] = pids[i];
-    assert_int_equal(nbusy, 2);
-    json_decref(http_json(s.port, "DELETE", path, NULL, NULL, &st));
-    assert_int_equal(st, 200);
-    char *body2 = small_job(4, NULL);
-    char *id2 = post_job(s.port, body2, NULL, 201);
-    j = wait_status(s.port, id2, "succeeded", 60);
-    assert_string_equal(jstr(j, "status", NULL), "succeeded");
-    json_decref(j);
-    /* Left alone, each would still be drawing its 5 s frame, or idle
-     * waiting for the next job. */
-    for (int i = 0; i < nbusy; i++)
-        if (!gone_within(busy[i], 10000)) fail_msg("render worker %d outlived the canceled job", busy[i]);
-    /* Replacing the workers is not a crash. */
-    tu_resp r;
-    assert_int_equal(tu_http(s.port, "GET", "/metrics", NULL, NULL, 0, &r), 0);
-    assert_non_null(strstr(r.body, "kinora_worker_restarts_total 0"));
-    tu_resp_free(&r);
-    free(id);
-    free(id2);
-    free(body);
-    free(body2);
-    srv_stop(&s);
-}
-
-static void test_crashing_frame(void **state)
-{
-    (void)state;
-    srv s;
-    setenv("KINORA_FAULT_CRASH_FRAME", "7", 1);
-    const char *extra[] = {"--workers", "2", NULL};
-    srv_start(&s, extra);
-    unsetenv("KINORA_FAULT_CRASH_FRAME");
-    char *body = small_job(24, NULL);
-    char *id = post_job(s.port, body, NULL, 201);
-    json_t *j = wait_status(s.port, id, "failed", 60);
-    assert_string_equal(jstr(j, "status", NULL), "failed");
-    assert_string_equal(jstr(j, "error", "code"), "worker_crashed");
-    assert_non_null(strstr(jstr(j, "error", "message"), "frame 7"));
-    json_decref(j);
-    /* The server and later jobs carry on (this one has no frame 7). */
-    char *body2 = small_job(5, NULL);
-    char *id2 = post_job(s.port, body2, NULL, 201);
-    j = wait_status(s.port, id2, "succeeded", 60);
-    assert_string_equal(jstr(j, "status", NULL), "succeeded");
-    json_decref(j);
-    free(id);
-    free(id2);
-    free(body);
-    free(body2);
-    srv_stop(&s);
-}
-
-static void test_server_sigkill_restart(void **state)
-{
-    (void)state;
-    srv s;
-    const char *extra[] = {"--workers", "2", NULL};
-    srv_start(&s, extra);
-    const char *body = "{\"width\":320,\"height\":240,\"fps\":30,\"duration\":10,"
-                       "\"elements\":[{\"id\":\"c\",\"type\":\"circle\",\"cx\":10,\"cy\":120,\"r\":30,\"fill\":\"#fff\"}],"
-                       "\"timeline\":{\"tween\":{\"c.cx\":300},\"duration\":10},\"output\":{\"preset\":\"medium\"}}";
-    char *a = post_job(s.port, body, NULL, 201);
-    char *b = post_job(s.port, body, NULL, 201);
-    json_decref(wait_status(s.port, a, "rendering", 30));
-    int pool = pool_of(s.pid);
-    assert_true(pool > 0);
-    tu_server_stop(s.pid, 1);
-    /* PDEATHSIG takes the pool and its workers with the server. Wait for
-     * the pool process to go (bounded). */
-    for (int i = 0; i < 500 && kill(pool, 0) == 0; i++) {
-        struct timespec d = {0, 10 * 1000 * 1000};
-        nanosleep(&d, NULL);
-    }
-    assert_int_not_equal(kill(pool, 0), 0);
-    int pids[64], n = find_procs("kinora-render", pids, 64);
-    for (int i = 0; i < n; i++) assert_false(child_of(pids[i], pool));
-
-    s.pid = tu_server_start(s.dir, extra, &s.port);
-    assert_true(s.pid > 0);
-    json_t *j = wait_status(s.port, a, "succeeded", 120);
-    assert_string_equal(jstr(j, "status", NULL), "succeeded");
-    json_decref(j);
-    j = wait_status(s.port, b, "succeeded", 120);
-    assert_string_equal(jstr(j, "status", NULL), "succeeded");
-    json_decref(j);
-    char vd[600];
-    snprintf(vd, sizeof vd, "%s/videos", s.dir);
-    assert_int_equal(count_files(vd, ".part"), 0);
-    free(a);
-    free(b);
-    srv_stop(&s);
-}
-
 int main(void)
 {
-    const struct CMUnitTest shared[] = {
+    const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_redsquare_end_to_end),
         cmocka_unit_test(test_video_range_head_etag),
         cmocka_unit_test(test_webm_and_hevc),
@@ -1429,18 +846,5 @@ int main(void)
         cmocka_unit_test(test_gif_odd_size_end_to_end),
         cmocka_unit_test(test_gif_progress_cancel),
     };
-    const struct CMUnitTest own[] = {
-        cmocka_unit_test(test_token),
-        cmocka_unit_test(test_clean_start_and_stop_log),
-        cmocka_unit_test(test_quiet_log),
-        cmocka_unit_test(test_small_dev_shm),
-        cmocka_unit_test(test_queue_full),
-        cmocka_unit_test(test_killed_worker),
-        cmocka_unit_test(test_cancel_mid_slow_frame),
-        cmocka_unit_test(test_crashing_frame),
-        cmocka_unit_test(test_server_sigkill_restart),
-    };
-    int fails = cmocka_run_group_tests_name("e2e_shared_server", shared, group_setup, group_teardown);
-    fails += cmocka_run_group_tests_name("e2e_own_server", own, NULL, NULL);
-    return fails;
+    return cmocka_run_group_tests_name("e2e_shared_server", tests, group_setup, group_teardown);
 }

@@ -33,7 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -603,11 +605,21 @@ static void test_health_and_metrics(void **state)
         if (!strstr(r.body, lines[i])) fail_msg("/metrics lacks %s", lines[i]);
     tu_resp_free(&r);
 
-    /* The supervisor gone: the health check says so. */
-    int sup = kn_pool_supervisor_pid(f->pool);
-    assert_int_equal(kill(sup, SIGKILL), 0);
+    /* The supervisor gone, and no launcher to start another (the pool
+     * heals otherwise: test_pool.c): the health check says so. The
+     * supervisor's exit is awaited on a pidfd, as the pool's watchdog
+     * reaps it. */
+    int launcher = kn_pool_launcher_pid(f->pool);
+    assert_int_equal(kill(launcher, SIGKILL), 0);
     siginfo_t si;
-    assert_int_equal(waitid(P_PID, (id_t)sup, &si, WEXITED | WNOWAIT), 0);
+    assert_int_equal(waitid(P_PID, (id_t)launcher, &si, WEXITED | WNOWAIT), 0);
+    int sup = kn_pool_supervisor_pid(f->pool);
+    int pfd = (int)syscall(SYS_pidfd_open, sup, 0);
+    assert_true(pfd >= 0);
+    assert_int_equal(kill(sup, SIGKILL), 0);
+    struct pollfd pf = {.fd = pfd, .events = POLLIN};
+    assert_int_equal(poll(&pf, 1, 30000), 1);
+    close(pfd);
     j = call(f->port, "GET", "/healthz", NULL, NULL, 0, &st);
     assert_int_equal(st, 503);
     json_decref(j);

@@ -5,7 +5,8 @@
  * respawned and its frame drawn again; a frame that kills two workers fails
  * the job with worker_crashed; a failed or canceled job's busy workers are
  * replaced without counting as restarts; stopping with a job active, with
- * NULL, and after the supervisor died.
+ * NULL, and after the supervisor died; a killed supervisor is replaced (the
+ * pool heals) and its lost job reported, unless the launcher is gone too.
  *
  * The test process is the consumer, as the scheduler thread is in the
  * server. Waits are on the ring (kn_ring_wait) and on the stub's semaphore;
@@ -23,9 +24,12 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <poll.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,6 +37,7 @@
 #include "pipeline/pool.h"
 #include "pipeline/ring.h"
 #include "tests/support/stubpool.h"
+#include "tests/support/testutil.h"
 
 #define W 40    /* not a multiple of 64, and odd chroma rows: strides matter */
 #define H 22
@@ -311,9 +316,56 @@ static void test_stop_with_an_active_job(void **state)
     close(j.fd);
 }
 
-/* A dead supervisor: the pool is not alive, a job cannot be handed over,
- * and kn_pool_stop returns without reaping anybody else's child. */
-static void test_supervisor_death(void **state)
+/* ---- healing ------------------------------------------------------------ */
+
+static sem_t g_healed;   /* posted by the pool's listener */
+
+static void on_heal(void *ctx)
+{
+    (void)ctx;
+    sem_post(&g_healed);
+}
+
+static int wait_healed(void)
+{
+    struct timespec until = tu_deadline(30000);   /* a hang guard */
+    int rc;
+    while ((rc = sem_timedwait(&g_healed, &until)) != 0 && errno == EINTR) {}
+    return rc == 0;
+}
+
+/* SIGKILLs pid (not necessarily our child) and returns once it has exited,
+ * on a pidfd. */
+static void kill_and_wait(int pid)
+{
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    assert_int_equal(poll(&pf, 1, 30000), 1);
+    close(fd);
+}
+
+static int parent_of(int pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *rp = strrchr(buf, ')');
+    int pp = -1;
+    if (rp && sscanf(rp + 2, "%*c %d", &pp) != 1) pp = -1;
+    return pp;
+}
+
+/* A killed supervisor is replaced, without anyone asking, by the launcher:
+ * the listener hears of it, the next jobs run on the new one, twice over
+ * (the second replaces one of the launcher's own children); kn_pool_stop
+ * then ends every process of the pool and reaps nobody else's child. */
+static void test_supervisor_death_heals(void **state)
 {
     (void)state;
     pid_t bystander = fork();
@@ -322,24 +374,101 @@ static void test_supervisor_death(void **state)
     siginfo_t si;
     assert_int_equal(waitid(P_PID, (id_t)bystander, &si, WEXITED | WNOWAIT), 0);
 
-    kn_pool *p = pool_start(1);
+    kn_pool *p = pool_start(2);
+    kn_pool_set_listener(p, on_heal, NULL);
     round_trip(p);
-    int sup = kn_pool_supervisor_pid(p);
-    assert_int_equal(kill(sup, SIGKILL), 0);
-    assert_int_equal(waitid(P_PID, (id_t)sup, &si, WEXITED | WNOWAIT), 0);
-    assert_false(kn_pool_alive(p));   /* and it reaps the supervisor */
-    job j;
-    kn_err err;
-    assert_int_equal(kn_ring_create(W, H, 2, 2, &j.ring, &j.fd, &err), KN_OK);
-    assert_int_equal(kn_pool_submit(p, "{}", 2, j.fd, &err), KN_EINTERNAL);
-    kn_ring_destroy(j.ring);
-    close(j.fd);
-    pool_stop();
+    int launcher = kn_pool_launcher_pid(p);
+    int first = kn_pool_supervisor_pid(p);
+    assert_int_equal(parent_of(first), (int)getpid());   /* forked before any thread */
+    int old_worker = kn_pool_worker_pid(p, 0);
+    assert_true(old_worker > 0);
+    assert_int_equal(kn_pool_heals(p), 0);
+    kill_and_wait(first);
+    assert_true(kn_pool_can_heal(p));   /* down for now, but not for good */
+    assert_true(wait_healed());
+    int second = kn_pool_supervisor_pid(p);
+    assert_true(second > 0);
+    assert_int_not_equal(second, first);
+    assert_int_equal(parent_of(second), launcher);
+    assert_true(kn_pool_ready(p));
+    assert_int_equal(kn_pool_heals(p), 1);
+    round_trip(p);   /* the next job succeeds, nothing restarted by hand */
+    assert_true(kn_pool_alive(p));
+    int w = kn_pool_worker_pid(p, 0);
+    assert_true(w > 0);
+    assert_int_not_equal(w, old_worker);
+    assert_int_equal(parent_of(w), second);
 
+    kill_and_wait(second);
+    assert_true(wait_healed());
+    int third = kn_pool_supervisor_pid(p);
+    assert_true(third > 0 && third != second);
+    round_trip(p);
+    assert_int_equal(kn_pool_heals(p), 2);
+    assert_int_equal(kn_pool_restarts(p), 0);   /* no worker crashed */
+
+    pool_stop();
+    assert_int_equal(kill(third, 0), -1);
+    assert_int_equal(errno, ESRCH);
+    assert_int_equal(kill(launcher, 0), -1);
+    assert_int_equal(errno, ESRCH);
     int st = 0;
     assert_int_equal(waitpid(bystander, &st, WNOHANG), bystander);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 7);
+}
+
+/* The supervisor dies while its job is active: the job is lost (no more
+ * frames can come, and its consumer is told so even after the pool has
+ * healed, since the new supervisor never saw the job); ending it is
+ * harmless and the next job runs. */
+static void test_job_lost_with_its_supervisor(void **state)
+{
+    (void)state;
+    kn_pool *p = pool_start(2);
+    kn_pool_set_listener(p, on_heal, NULL);
+    g_stub->block_frame = 2;
+    job j;
+    job_submit(p, &j, 8, 3);
+    int stuck = tu_stub_wait_blocked(g_stub, 30000);
+    assert_true(stuck > 0);
+    assert_false(kn_pool_job_lost(p));
+    kill_and_wait(kn_pool_supervisor_pid(p));
+    assert_true(kn_pool_job_lost(p));
+    kill_and_wait(stuck);   /* returns at once: PDEATHSIG took it already */
+    assert_true(wait_healed());
+    assert_true(kn_pool_job_lost(p));
+    job_end(p, &j);
+    round_trip(p);
+    assert_true(kn_pool_alive(p));
+    pool_stop();
+}
+
+/* The launcher gone as well: the pool stays down (no supervisor, not
+ * ready, not alive), a job cannot be handed over, and stopping still
+ * works. */
+static void test_no_launcher_no_heal(void **state)
+{
+    (void)state;
+    kn_pool *p = pool_start(1);
+    int launcher = kn_pool_launcher_pid(p);
+    assert_true(kn_pool_can_heal(p));
+    assert_int_equal(kill(launcher, SIGKILL), 0);
+    siginfo_t si;
+    assert_int_equal(waitid(P_PID, (id_t)launcher, &si, WEXITED | WNOWAIT), 0);
+    assert_false(kn_pool_can_heal(p));   /* known at once: POST answers 503 from now */
+    round_trip(p);   /* the supervisor itself is fine */
+    kill_and_wait(kn_pool_supervisor_pid(p));
+    assert_false(kn_pool_alive(p));
+    assert_false(kn_pool_ready(p));
+    job j;
+    kn_err err;
+    assert_int_equal(kn_ring_create(W, H, 2, 2, &j.ring, &j.fd, &err), KN_OK);
+    assert_int_equal(kn_pool_submit(p, "{}", 2, j.fd, &err), KN_EINTERNAL);
+    assert_true(kn_pool_job_lost(p));
+    kn_ring_destroy(j.ring);
+    close(j.fd);
+    pool_stop();
 }
 
 static void test_start_and_stop_arguments(void **state)
@@ -360,6 +489,7 @@ static void test_start_and_stop_arguments(void **state)
 int main(void)
 {
     kn_log_set_level(KN_LOG_ERROR);   /* the worker deaths are on purpose */
+    sem_init(&g_healed, 0, 0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_frames_arrive_in_order, teardown),
         cmocka_unit_test_teardown(test_killed_worker_is_respawned, teardown),
@@ -368,7 +498,9 @@ int main(void)
         cmocka_unit_test_teardown(test_compile_error_fails_the_job, teardown),
         cmocka_unit_test_teardown(test_cancel_replaces_a_busy_worker, teardown),
         cmocka_unit_test_teardown(test_stop_with_an_active_job, teardown),
-        cmocka_unit_test_teardown(test_supervisor_death, teardown),
+        cmocka_unit_test_teardown(test_supervisor_death_heals, teardown),
+        cmocka_unit_test_teardown(test_job_lost_with_its_supervisor, teardown),
+        cmocka_unit_test_teardown(test_no_launcher_no_heal, teardown),
         cmocka_unit_test_teardown(test_start_and_stop_arguments, teardown),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -3,7 +3,9 @@
  * process. The real renderer (KN_TEST_BIN) must give a whole PNG of the
  * document's size; stand-in children (shell scripts in the child's place)
  * that truncate, crash, fail, stall or flood must each give an error, never
- * a 200-worthy PNG, and never block the caller past the deadline.
+ * a 200-worthy PNG, and never block the caller past the deadline. Over the
+ * concurrency limit a render is refused at once (429); over its memory
+ * limit the child fails cleanly (413).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,12 +14,17 @@
 #include <cmocka.h>
 
 #include <cairo.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "common/limits.h"
 #include "pipeline/preview.h"
 #include "tests/support/testutil.h"
 
@@ -196,6 +203,127 @@ static void test_stand_ins(void **state)
     free(doc);
 }
 
+/* ---- bounds ----------------------------------------------------------------- */
+
+typedef struct render_call {
+    const char *exe;
+    int rc;
+    uint8_t *png;
+    size_t n;
+    kn_err err;
+} render_call;
+
+static void *render_thread(void *arg)
+{
+    render_call *c = arg;
+    c->rc = kn_preview_render(c->exe, DOC, strlen(DOC), 0, 60000, &c->png, &c->n, &c->err);
+    return NULL;
+}
+
+/* With a limit of two, two previews whose renderers are held (each says it
+ * started on one fifo, then waits on another) run while a third is refused
+ * at once with KN_EFULL (a 429); once they are let go both give whole PNGs
+ * and their places are free again. */
+static void test_concurrency_limit(void **state)
+{
+    fixture *f = *state;
+    char started[700], go[700], body[2048];
+    snprintf(started, sizeof started, "%s/started", f->dir);
+    snprintf(go, sizeof go, "%s/go", f->dir);
+    assert_int_equal(mkfifo(started, 0600), 0);
+    assert_int_equal(mkfifo(go, 0600), 0);
+    /* O_RDWR: each fifo stays open, its data kept, whenever the stand-ins
+     * open or close their ends, and their opens never block. */
+    int sfd = open(started, O_RDWR | O_CLOEXEC), gfd = open(go, O_RDWR | O_CLOEXEC);
+    assert_true(sfd >= 0 && gfd >= 0);
+    snprintf(body, sizeof body, "cat >/dev/null; echo >'%s'; read x <'%s'; cat \"$PNG\"", started, go);
+    const char *held = stand_in(f, "held", body);
+    kn_preview_configure(2, KN_PREVIEW_MAX_MEMORY);
+    assert_int_equal(kn_preview_limit(), 2);
+
+    render_call c[2];
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        memset(&c[i], 0, sizeof c[i]);
+        c[i].exe = held;
+        assert_int_equal(pthread_create(&t[i], NULL, render_thread, &c[i]), 0);
+    }
+    for (int got = 0; got < 2;) {   /* both renderers are running */
+        struct pollfd pf = {.fd = sfd, .events = POLLIN};
+        assert_int_equal(poll(&pf, 1, 30000), 1);   /* a hang guard */
+        char b[8];
+        ssize_t r = read(sfd, b, sizeof b);
+        assert_true(r > 0);
+        got += (int)r;
+    }
+    const char *good = stand_in(f, "good", "cat >/dev/null; cat \"$PNG\"");
+    uint8_t *png = (uint8_t *)"x";
+    size_t n = 1;
+    kn_err err;
+    kn_err_clear(&err);
+    assert_int_equal(kn_preview_render(good, DOC, strlen(DOC), 0, 60000, &png, &n, &err), KN_EFULL);
+    assert_null(png);
+    assert_int_equal(kn_err_http_status(err.code), 429);
+    assert_non_null(strstr(err.msg, "2 previews"));
+
+    assert_int_equal(write(gfd, "1\n2\n", 4), 4);   /* one line each: sh's read takes one */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        if (c[i].rc != KN_OK) fail_msg("held render %d: %s", i, c[i].err.msg);
+        assert_true(kn_preview_png_complete(c[i].png, c[i].n));
+        free(c[i].png);
+    }
+    for (int i = 0; i < 3; i++) {   /* the places came back */
+        assert_int_equal(kn_preview_render(good, DOC, strlen(DOC), 0, 60000, &png, &n, &err), KN_OK);
+        free(png);
+    }
+    close(sfd);
+    close(gfd);
+    kn_preview_configure(0, KN_PREVIEW_MAX_MEMORY);
+    assert_int_equal(kn_preview_limit(), kn_preview_default_limit());
+    assert_true(kn_preview_default_limit() >= KN_PREVIEW_CONCURRENT_DEFAULT_MIN);
+    assert_true(kn_preview_default_limit() <= KN_PREVIEW_CONCURRENT_DEFAULT_MAX);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASAN 1
+#endif
+#endif
+
+/* The real renderer under a 64 MiB memory limit: an 8K frame (a 133 MB
+ * canvas) fails cleanly with KN_ETOOBIG (a 413 saying why), the small
+ * document still renders, and the next 8K preview without the limit
+ * works. Sanitized builds set no limit (see cli/main.c): skipped there. */
+static void test_memory_limit(void **state)
+{
+    (void)state;
+#ifdef ASAN
+    print_message("AddressSanitizer: the child sets no memory limit, skipped\n");
+    skip();
+#else
+    static const char BIG[] = "{\"width\":7680,\"height\":4320,\"fps\":10,\"duration\":1,\"background\":\"#102030\"}";
+    uint8_t *png = (uint8_t *)"x";
+    size_t n = 1;
+    kn_err err;
+    kn_err_clear(&err);
+    kn_preview_configure(0, (size_t)64 << 20);
+    assert_int_equal(kn_preview_render(KN_TEST_BIN, BIG, strlen(BIG), 0, 60000, &png, &n, &err), KN_ETOOBIG);
+    assert_null(png);
+    assert_int_equal(kn_err_http_status(err.code), 413);
+    assert_non_null(strstr(err.msg, "64 MiB"));
+    assert_int_equal(kn_preview_render(KN_TEST_BIN, DOC, strlen(DOC), 0, 60000, &png, &n, &err), KN_OK);
+    assert_true(kn_preview_png_complete(png, n));
+    free(png);
+    kn_preview_configure(0, KN_PREVIEW_MAX_MEMORY);
+    assert_int_equal(kn_preview_render(KN_TEST_BIN, BIG, strlen(BIG), 0, 60000, &png, &n, &err), KN_OK);
+    assert_true(kn_preview_png_complete(png, n));
+    free(png);
+#endif
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);   /* as the server does (see preview.h) */
@@ -203,6 +331,8 @@ int main(void)
         cmocka_unit_test(test_png_complete),
         cmocka_unit_test(test_real_renderer),
         cmocka_unit_test_setup_teardown(test_stand_ins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrency_limit, setup, teardown),
+        cmocka_unit_test(test_memory_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

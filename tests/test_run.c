@@ -4,7 +4,9 @@
  * order with the pixels the workers drew (hashes, against the stub's
  * pattern and against the real renderer in this process), progress that
  * only grows and ends at the total, a GIF's two passes, cancel mid-run
- * (KN_ECANCELED, no file left), and encoder failures with their messages.
+ * (KN_ECANCELED, no file left), and encoder failures with their messages;
+ * the pool's supervisor killed mid-run (pool_lost, then the healed pool
+ * runs the next one); a full disk under the real encoder (storage_failed).
  *
  * The fake holds the last pushed frame until the next push, finish or
  * destroy, as libavcodec holds references, so slots are released late as
@@ -18,10 +20,15 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -146,6 +153,11 @@ static void fake_destroy(kn_encoder *e)
     g_enc.open = 0;
     pthread_mutex_unlock(&g_lock);
 }
+
+static const kn_run_encoder_ops encoder_ops_real = {
+    .create = kn_encoder_create, .name = kn_encoder_name, .set_palette = kn_encoder_set_palette,
+    .push = kn_encoder_push, .finish = kn_encoder_finish, .destroy = kn_encoder_destroy,
+};
 
 static const kn_run_encoder_ops fake_ops = {
     .create = fake_create, .name = fake_name, .set_palette = fake_set_palette,
@@ -518,8 +530,125 @@ static void test_render_failure(void **state)
     case_free(&c);
 }
 
+/* ---- the pool dies under a run ------------------------------------------- */
+
+static sem_t g_healed;
+
+static void on_heal(void *ctx)
+{
+    (void)ctx;
+    sem_post(&g_healed);
+}
+
+/* The supervisor is SIGKILLed while the run waits for a frame: the run
+ * fails with worker_crashed and pool_lost set (the scheduler's cue to queue
+ * the job again), leaves no file, and once the pool has healed by itself
+ * the next run succeeds. */
+static void test_pool_dies_mid_run(void **state)
+{
+    (void)state;
+    stub_pool(2);
+    kn_pool_set_listener(g_pool, on_heal, NULL);
+    g_stub->block_frame = 6;
+    run_case c;
+    case_make(&c, stub_doc(32, 16, 16, "mp4"), "p.mp4", 4);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, exec_thread, &c), 0);
+    assert_true(tu_stub_wait_blocked(g_stub, 30000) > 0);
+    fake_wait_pushed(6);
+    int sup = kn_pool_supervisor_pid(g_pool);
+    int pfd = (int)syscall(SYS_pidfd_open, sup, 0);
+    assert_true(pfd >= 0);
+    assert_int_equal(kill(sup, SIGKILL), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    close(pfd);
+    assert_int_equal(c.rc, KN_ECRASH);
+    assert_string_equal(kn_err_job_code(c.rc), "worker_crashed");
+    assert_true(c.res.pool_lost);
+    assert_non_null(strstr(c.err.msg, "render pool died"));
+    assert_int_equal(g_enc.released, g_enc.pushed);
+    assert_no_output(&c);
+    case_free(&c);
+
+    struct timespec until = tu_deadline(30000);   /* a hang guard */
+    int w;
+    while ((w = sem_timedwait(&g_healed, &until)) != 0 && errno == EINTR) {}
+    assert_int_equal(w, 0);
+    fake_reset();
+    g_stub->block_frame = -1;
+    case_make(&c, stub_doc(32, 16, 5, "mp4"), "p2.mp4", 4);
+    case_exec(&c);
+    assert_int_equal(c.rc, KN_OK);
+    assert_false(c.res.pool_lost);
+    assert_int_equal(g_enc.pushed, 5);
+    case_free(&c);
+    assert_int_equal(kn_pool_heals(g_pool), 1);
+}
+
+/* ---- a full disk ------------------------------------------------------------ */
+
+/* The real encoder, opened under a small file size limit (RLIMIT_FSIZE,
+ * with SIGXFSZ ignored as the server does, writes past it fail with EFBIG):
+ * a disk that fills while the video is written. Set in create, after the
+ * run made its ring (a memfd the limit would refuse too). */
+static int small_disk_create(const char *path, const kn_encoder_opts *opts, kn_encoder **out, kn_err *err)
+{
+    struct rlimit rl;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &rl), 0);
+    rl.rlim_cur = 4096;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
+    return kn_encoder_create(path, opts, out, err);
+}
+
+/* A full disk while writing the video is storage_failed, not
+ * encode_failed; the partial file goes, and the next run (room again)
+ * succeeds. */
+static void test_disk_full_is_storage_failed(void **state)
+{
+    (void)state;
+    struct rlimit saved;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    void (*old)(int) = signal(SIGXFSZ, SIG_IGN);
+    kn_encoder_init_logging();   /* libav's lines into the log, at its level */
+    static const kn_run_encoder_ops small_disk = {
+        .create = small_disk_create, .name = kn_encoder_name, .set_palette = kn_encoder_set_palette,
+        .push = kn_encoder_push, .finish = kn_encoder_finish, .destroy = kn_encoder_destroy,
+    };
+    static const char *const formats[] = {"mp4", "webm", "gif"};
+    for (int k = 0; k < 3; k++) {
+        stub_pool(2);
+        run_case c;
+        char name[32];
+        snprintf(name, sizeof name, "full.%s", formats[k]);
+        case_make(&c, stub_doc(320, 240, 40, formats[k]), name, 4);
+        kn_run_set_encoder_ops(c.run, &small_disk);
+        case_exec(&c);
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+        if (c.rc != KN_EIO) fail_msg("%s: %s (%s), not storage_failed", formats[k], kn_err_name(c.rc), c.err.msg);
+        assert_string_equal(kn_err_job_code(c.rc), "storage_failed");
+        assert_false(c.res.pool_lost);
+        char part[800];
+        snprintf(part, sizeof part, "%s.part", c.out);
+        assert_false(exists(part));
+        assert_false(exists(c.out));
+        case_free(&c);
+
+        /* Room again: the same job writes its video. */
+        case_make(&c, stub_doc(320, 240, 40, formats[k]), name, 4);
+        kn_run_set_encoder_ops(c.run, &encoder_ops_real);
+        case_exec(&c);
+        if (c.rc != KN_OK) fail_msg("%s: %s", formats[k], c.err.msg);
+        assert_true(exists(c.out));
+        case_free(&c);
+        kn_pool_stop(g_pool);
+        g_pool = NULL;
+    }
+    signal(SIGXFSZ, old);
+}
+
 int main(void)
 {
+    sem_init(&g_healed, 0, 0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_frames_reach_the_encoder_in_order, after_each),
         cmocka_unit_test_teardown(test_real_renderer_pixels, after_each),
@@ -527,6 +656,8 @@ int main(void)
         cmocka_unit_test_teardown(test_cancel_mid_run, after_each),
         cmocka_unit_test_teardown(test_cancel_before_exec, after_each),
         cmocka_unit_test_teardown(test_encoder_push_failure, after_each),
+        cmocka_unit_test_teardown(test_pool_dies_mid_run, after_each),
+        cmocka_unit_test_teardown(test_disk_full_is_storage_failed, after_each),
         cmocka_unit_test_teardown(test_encoder_open_failure, after_each),
         cmocka_unit_test_teardown(test_render_failure, after_each),
     };

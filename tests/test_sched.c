@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "api/resource.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "doc/doc.h"
 #include "pipeline/sched.h"
@@ -367,6 +368,40 @@ static void test_failures_are_recorded(void **state)
     assert_int_equal(log.execs, N + 1);
 }
 
+/* A run that died with the render pool (pool_lost) is not the job's
+ * fault: the job is queued again, ahead of younger jobs, and succeeds on
+ * its next run; one that keeps losing its pool fails with worker_crashed
+ * once it has been started KN_JOB_MAX_ATTEMPTS times. */
+static void test_pool_lost_requeues(void **state)
+{
+    fx *f = *state;
+    char once[KN_JOB_ID_MAX], always[KN_JOB_ID_MAX], after[KN_JOB_ID_MAX];
+    add(f, 2, "\"fake\":\"poollost\",\"times\":1", once);
+    add(f, 2, "\"fake\":\"poollost\",\"times\":100", always);
+    add(f, 2, "", after);
+    start(f);
+    wait_status(f, after, "succeeded");
+    kn_job_rec rec;
+    get(f, once, &rec);
+    assert_int_equal(rec.status, KN_STATUS_SUCCEEDED);
+    assert_int_equal(rec.attempts, 2);
+    kn_job_rec_clear(&rec);
+    get(f, always, &rec);
+    assert_int_equal(rec.status, KN_STATUS_FAILED);
+    assert_int_equal(rec.attempts, KN_JOB_MAX_ATTEMPTS);
+    assert_string_equal(rec.error_code, "worker_crashed");
+    assert_non_null(strstr(rec.error_message, TU_FAKE_POOL_MSG));
+    kn_job_rec_clear(&rec);
+    /* FIFO holds: each requeued job ran again before the younger one. */
+    tu_fakerun_log log;
+    tu_fakerun_get_log(&log);
+    assert_int_equal(log.execs, 2 + KN_JOB_MAX_ATTEMPTS + 1);
+    assert_string_equal(log.exec_id[0], once);
+    assert_string_equal(log.exec_id[1], once);
+    for (int i = 0; i < KN_JOB_MAX_ATTEMPTS; i++) assert_string_equal(log.exec_id[2 + i], always);
+    assert_string_equal(log.exec_id[2 + KN_JOB_MAX_ATTEMPTS], after);
+}
+
 /* Stopping interrupts the running job (it stays rendering, to be queued
  * again at the next start, as after a crash) and leaves the queue alone;
  * the next scheduler runs both, in order. */
@@ -441,6 +476,7 @@ int main(void)
         T(test_cancel_while_the_run_is_set_up),
         T(test_progress_moves_the_generation),
         T(test_failures_are_recorded),
+        T(test_pool_lost_requeues),
         T(test_stop_with_queued_jobs),
         T(test_start_cleans_partials_and_paths),
     };

@@ -1,7 +1,10 @@
 /* tests/support/decode.c - see decode.h. */
 #include "tests/support/decode.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "tests/support/testutil.h"
 
 int tu_video_open(tu_video *v, const char *path, int exact_gif_delays)
 {
@@ -88,4 +91,38 @@ void tu_video_close(tu_video *v)
     avcodec_free_context(&v->dc);
     avformat_close_input(&v->fc);
     v->st = NULL;
+}
+
+int tu_moov_before_mdat(const char *path)
+{
+    size_t len = 0;
+    unsigned char *b = (unsigned char *)tu_read_file(path, &len);
+    if (!b) return -1;
+    size_t off = 0;
+    long moov = -1, mdat = -1, n = 0;
+    int tiled = 1;
+    while (off + 8 <= len) {
+        uint64_t size = ((uint64_t)b[off] << 24) | ((uint64_t)b[off + 1] << 16) |
+                        ((uint64_t)b[off + 2] << 8) | b[off + 3];
+        size_t hdr = 8;
+        if (size == 1) {
+            if (off + 16 > len) break;
+            size = 0;
+            for (int i = 0; i < 8; i++) size = (size << 8) | b[off + 8 + i];
+            hdr = 16;
+        } else if (size == 0) {
+            size = len - off;   /* to the end of the file */
+        }
+        if (size < hdr || size > len - off) {
+            tiled = 0;
+            break;
+        }
+        if (!memcmp(b + off + 4, "moov", 4)) moov = n;
+        if (!memcmp(b + off + 4, "mdat", 4)) mdat = n;
+        off += size;
+        n++;
+    }
+    free(b);
+    if (!tiled || off != len || moov < 0 || mdat < 0) return -1;
+    return moov < mdat;
 }

@@ -45,4 +45,10 @@ const AVFrame *tu_video_next(tu_video *v);
 /* Frees everything; accepts a zeroed or already closed v. */
 void tu_video_close(tu_video *v);
 
+/* Walks an MP4's top-level ISO-BMFF boxes (without libav): 1 when moov
+ * comes before mdat (faststart), 0 when after, -1 when the file cannot be
+ * read, the boxes do not tile it exactly, or either box is missing (a
+ * file that is not MP4 at all, say). */
+int tu_moov_before_mdat(const char *path);
+
 #endif

@@ -14,7 +14,7 @@
 #include "doc/doc.h"
 #include "tests/support/testutil.h"
 
-enum { MODE_OK, MODE_BLOCK, MODE_STEPS, MODE_FAIL, MODE_NOCREATE };
+enum { MODE_OK, MODE_BLOCK, MODE_STEPS, MODE_FAIL, MODE_NOCREATE, MODE_POOLLOST };
 
 typedef struct fake_run {
     char id[KN_JOB_ID_MAX];
@@ -116,6 +116,10 @@ static void read_mode(const kn_doc *doc, int *mode, int *code)
         *mode = MODE_FAIL;
         *code = (int)json_integer_value(json_object_get(m, "code"));
     }
+    if (f && !strcmp(f, "poollost")) {
+        *mode = MODE_POOLLOST;
+        *code = (int)json_integer_value(json_object_get(m, "times"));
+    }
     json_decref(m);
 }
 
@@ -202,13 +206,18 @@ static int fake_exec(kn_run *kr, kn_run_result *res, kn_err *err)
         }
         if (pthread_cond_timedwait(&g_cond, &g_lock, &until) == ETIMEDOUT) break;
     }
-    int canceled = r->canceled;
+    int canceled = r->canceled, runs = 0;
+    for (int i = 0; i < g_log.execs && i < TU_FAKE_LOG; i++) runs += !strcmp(g_log.exec_id[i], r->id);
     pthread_mutex_unlock(&g_lock);
 
     if (canceled) return kn_err_set(err, KN_ECANCELED, NULL, "canceled");
     if (r->mode == MODE_BLOCK || (r->mode == MODE_STEPS && done < r->frames))
         return kn_err_set(err, KN_EINTERNAL, NULL, "fake: the test never let job %s go on", r->id);
     if (r->mode == MODE_FAIL) return kn_err_set(err, r->code, NULL, TU_FAKE_FAIL_MSG);
+    if (r->mode == MODE_POOLLOST && runs <= r->code) {
+        res->pool_lost = 1;
+        return kn_err_set(err, KN_ECRASH, NULL, TU_FAKE_POOL_MSG);
+    }
     if ((rc = finish_ok(r, res, err)) != KN_OK) return rc;
     report(r, r->frames);
     return KN_OK;

@@ -12,7 +12,11 @@
  *                     tu_fakerun_step() call, then succeeds like "ok";
  *   "fake":"fail", "code":N   exec fails with code N (a KN_E* value) and
  *                     the message TU_FAKE_FAIL_MSG;
- *   "fake":"nocreate" creating the run fails with KN_ENOMEM.
+ *   "fake":"nocreate" creating the run fails with KN_ENOMEM;
+ *   "fake":"poollost", "times":N   the job's first N runs fail with
+ *                     KN_ECRASH, TU_FAKE_POOL_MSG and res->pool_lost set
+ *                     (the render pool died under them), later ones
+ *                     succeed like "ok".
  * A cancel before exec makes exec return KN_ECANCELED at once, as a real
  * run does. The fake keeps a log of what the scheduler asked of it.
  *
@@ -29,6 +33,7 @@
 
 #define TU_FAKE_VIDEO_BYTES 1000
 #define TU_FAKE_FAIL_MSG "fake: failed on purpose"
+#define TU_FAKE_POOL_MSG "fake: the render pool died"
 #define TU_FAKE_LOG 32
 
 extern const kn_sched_run_ops tu_fakerun_ops;
