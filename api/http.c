@@ -1131,8 +1131,10 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* A bearer token a client can send: printable ASCII without spaces, as a
  * header value carries it whole. */
-static int token_valid(const char *t, size_t n, kn_err *err)
+int kn_http_check_token(const char *t, kn_err *err)
 {
+    if (!t) return KN_OK;
+    size_t n = strlen(t);
     if (n > KN_HTTP_TOKEN_MAX)
         return kn_err_set(err, KN_EINVAL, NULL, "the token is %zu bytes; at most %d are allowed", n,
                           KN_HTTP_TOKEN_MAX);
@@ -1166,7 +1168,7 @@ int kn_http_start(const kn_http_config *cfg, kn_store *store, kn_sched *sched,
                           KN_HTTP_MAX_CONNECTIONS_MAX, KN_HTTP_HEAD_TIMEOUT_MAX_S, KN_HTTP_IDLE_TIMEOUT_MIN_S,
                           KN_HTTP_IDLE_TIMEOUT_MAX_S);
     size_t token_len = cfg->token ? strlen(cfg->token) : 0;
-    if ((rc = token_valid(cfg->token ? cfg->token : "", token_len, err)) != KN_OK) return rc;
+    if ((rc = kn_http_check_token(cfg->token, err)) != KN_OK) return rc;
     if (MHD_is_feature_supported(MHD_FEATURE_POLL) != MHD_YES)
         return kn_err_set(err, KN_EINTERNAL, NULL, "this libmicrohttpd has no poll() support");
 

@@ -39,6 +39,11 @@ typedef struct kn_http_config {
 int kn_http_start(const kn_http_config *cfg, kn_store *store, kn_sched *sched,
                   kn_pool *pool, kn_http **out, kn_err *err);
 int kn_http_port(const kn_http *h);
+
+/* KN_OK when token (NULL or "" = none) is one kn_http_start takes: 1..
+ * KN_HTTP_TOKEN_MAX printable ASCII bytes without spaces; else KN_EINVAL
+ * saying why. Lets a caller refuse it before starting anything. */
+int kn_http_check_token(const char *token, kn_err *err);
 void kn_http_stop(kn_http *h);   /* accepts NULL */
 
 /* A new random job id ("j_" + 22 base62 characters, 128 bits). */

@@ -176,6 +176,7 @@ int kn_server_run(const kn_server_config *cfg, kn_err *err)
 
     kn_log_set_tag("server");
     /* What needs no resource is checked before anything starts. */
+    if ((rc = kn_http_check_token(cfg->token, err)) != KN_OK) return rc;
     if ((rc = kn_server_bind_address(cfg, &hc.bind, &loopback, err)) != KN_OK) return rc;
     if ((rc = fit_fd_limit(cfg, &hc.max_connections, err)) != KN_OK) return rc;
     /* Before any thread: the pool is forked from a single-threaded process. */
