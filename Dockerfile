@@ -39,4 +39,9 @@ EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=5s --retries=3 \
   CMD ["curl", "-fsS", "http://127.0.0.1:8080/healthz"]
 ENTRYPOINT ["/usr/local/bin/kinora"]
-CMD ["serve", "--port", "8080", "--data", "/var/lib/kinora/data"]
+# A container's loopback is unreachable from outside it, so the server binds
+# 0.0.0.0, which without a token it does only when told to. Set a token:
+#   docker run -e KINORA_TOKEN=... -p 8080:8080 kinora
+# (or mount a file and add --token-file PATH); without one, anyone who can
+# reach the published port can submit and delete jobs.
+CMD ["serve", "--port", "8080", "--data", "/var/lib/kinora/data", "--bind", "0.0.0.0", "--allow-unauthenticated"]

@@ -21,17 +21,29 @@ typedef struct kn_http kn_http;
 
 typedef struct kn_http_config {
     int port;                /* 0 = any free port (see kn_http_port) */
-    const char *bind;        /* address to listen on; NULL = all */
+    const char *bind;        /* IPv4 address to listen on; NULL = all */
     size_t max_body;         /* bytes; larger bodies get 413 */
     long max_queued;         /* queued jobs before 429 */
-    const char *token;       /* NULL/"" = no auth */
+    const char *token;       /* NULL/"" = no auth; else 1..KN_HTTP_TOKEN_MAX
+                                printable ASCII characters (no space) */
     const char *self_exe;    /* path of the kinora binary (for previews) */
+    /* Connection bounds (common/limits.h); 0 = the default. */
+    unsigned max_connections;         /* open at once */
+    unsigned max_connections_per_ip;  /* open at once from one address */
+    unsigned head_timeout_s;          /* to deliver a complete request head */
+    unsigned idle_timeout_s;          /* without a byte either way */
 } kn_http_config;
 
-/* cfg, store, sched, pool and out are required (KN_REQUIRE). */
+/* cfg, store, sched, pool and out are required (KN_REQUIRE). A token or
+ * a bound out of range is KN_EINVAL. */
 int kn_http_start(const kn_http_config *cfg, kn_store *store, kn_sched *sched,
                   kn_pool *pool, kn_http **out, kn_err *err);
 int kn_http_port(const kn_http *h);
+
+/* KN_OK when token (NULL or "" = none) is one kn_http_start takes: 1..
+ * KN_HTTP_TOKEN_MAX printable ASCII bytes without spaces; else KN_EINVAL
+ * saying why. Lets a caller refuse it before starting anything. */
+int kn_http_check_token(const char *token, kn_err *err);
 void kn_http_stop(kn_http *h);   /* accepts NULL */
 
 /* A new random job id ("j_" + 22 base62 characters, 128 bits). */

@@ -112,12 +112,35 @@ static void sb_put(sbuf *b, const char *t, size_t n)
 
 static void sb_str(sbuf *b, const char *t) { sb_put(b, t, strlen(t)); }
 
+/* Appends JSON text without the whitespace between its tokens. Only
+ * valid JSON comes here (it parsed), so whitespace outside a string is
+ * insignificant, and inside one it is kept: a string holds no raw control
+ * character, and its escapes are copied as they are. */
+static void sb_compact(sbuf *b, const char *t)
+{
+    const char *run = t;   /* start of the text not yet copied */
+    int in_str = 0;
+    for (const char *p = t; *p; p++) {
+        if (in_str) {
+            if (*p == '\\' && p[1]) p++;
+            else if (*p == '"') in_str = 0;
+        } else if (*p == '"') {
+            in_str = 1;
+        } else if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+            sb_put(b, run, (size_t)(p - run));
+            run = p + 1;
+        }
+    }
+    sb_str(b, run);
+}
+
 /* The job resource as text. Its metadata is the text the client sent,
  * spliced in rather than re-encoded: the API promises it back untouched,
  * and jansson at the 10-digit precision used for our own numbers would
  * round 1732250000123.456 to 1.73225e12. Stored text that does not parse
- * (a damaged row) becomes {}. */
-static void job_text(sbuf *b, const kn_job_rec *r)
+ * (a damaged row) becomes {}. one_line drops the whitespace between
+ * metadata's tokens (sb_compact). */
+static void job_text(sbuf *b, const kn_job_rec *r, int one_line)
 {
     json_t *o = job_object(r);
     char *body = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10) | JSON_EMBED) : NULL;
@@ -133,7 +156,8 @@ static void job_text(sbuf *b, const kn_job_rec *r)
     sb_str(b, "{");
     sb_str(b, body);
     sb_str(b, ",\"metadata\":");
-    sb_str(b, md);
+    if (one_line) sb_compact(b, md);
+    else sb_str(b, md);
     sb_str(b, "}");
     free(body);
 }
@@ -151,27 +175,55 @@ char *kn_resource_job(const kn_job_rec *r)
 {
     KN_REQUIRE(r && (unsigned)r->status < KN_STATUS_COUNT);
     sbuf b = {0};
-    job_text(&b, r);
+    job_text(&b, r, 0);
     return sb_finish(&b);
 }
 
-char *kn_resource_job_list(const kn_job_rec *recs, size_t n, const char *next)
+char *kn_resource_job_line(const kn_job_rec *r)
 {
-    KN_REQUIRE(recs || n == 0);
+    KN_REQUIRE(r && (unsigned)r->status < KN_STATUS_COUNT);
     sbuf b = {0};
-    sb_str(&b, "{\"jobs\":[");
-    for (size_t i = 0; i < n; i++) {
-        if (i) sb_str(&b, ",");
-        job_text(&b, &recs[i]);
-    }
-    sb_str(&b, "],\"next\":");
+    job_text(&b, r, 1);
+    return sb_finish(&b);
+}
+
+/* `"next":` and its value: null or a quoted id. */
+static void next_text(sbuf *b, const char *next)
+{
     json_t *nv = next && *next ? json_string(next) : json_null();
     char *nt = nv ? json_dumps(nv, JSON_ENCODE_ANY) : NULL;
     json_decref(nv);
-    if (!nt) b.oom = 1;
-    else sb_str(&b, nt);
+    if (!nt) b->oom = 1;
+    else sb_str(b, nt);
     free(nt);
+}
+
+char *kn_resource_job_list(const kn_job_rec *recs, size_t n, const char *next, size_t max_bytes,
+                           size_t *taken)
+{
+    KN_REQUIRE(recs || n == 0);
+    /* What closes the list: `],"next":"<id>"}` with the longest id. */
+    const size_t tail = 16 + KN_JOB_ID_MAX;
+    sbuf b = {0}, one = {0};
+    size_t i = 0;
+    sb_str(&b, "{\"jobs\":[");
+    for (; i < n && !b.oom; i++) {
+        one.len = 0;
+        if (one.s) one.s[0] = '\0';
+        job_text(&one, &recs[i], 0);
+        if (one.oom) {
+            b.oom = 1;
+            break;
+        }
+        if (i > 0 && max_bytes > 0 && b.len + 1 + one.len + tail > max_bytes) break;
+        if (i) sb_str(&b, ",");
+        sb_put(&b, one.s, one.len);
+    }
+    free(one.s);
+    sb_str(&b, "],\"next\":");
+    next_text(&b, i < n && i > 0 ? recs[i - 1].id : next);
     sb_str(&b, "}");
+    if (taken) *taken = i;
     return sb_finish(&b);
 }
 

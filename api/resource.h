@@ -18,8 +18,18 @@
  * unless the job succeeded. */
 char *kn_resource_job(const kn_job_rec *r);
 
-/* {"jobs": [...], "next": id|null} */
-char *kn_resource_job_list(const kn_job_rec *recs, size_t n, const char *next);
+/* The same resource on one line, for an event stream's `data:` field: the
+ * whitespace between metadata's tokens (a pretty-printed object's
+ * newlines) is left out; every key, string and digit is as posted. */
+char *kn_resource_job_line(const kn_job_rec *r);
+
+/* {"jobs": [...], "next": id|null} holding recs[0..*taken-1]: jobs are
+ * added while the text stays within max_bytes (0: no bound), and always at
+ * least one. When that stops it early, "next" is the id of the last job
+ * listed (the cursor carries on from there), else `next` (NULL or "":
+ * null). taken may be NULL. */
+char *kn_resource_job_list(const kn_job_rec *recs, size_t n, const char *next, size_t max_bytes,
+                           size_t *taken);
 
 /* {"error": {"code", "message", "path"?}}; path omitted when NULL or "". */
 char *kn_resource_error(const char *code, const char *message, const char *path);

@@ -37,8 +37,12 @@ static void usage(FILE *f)
             "usage:\n"
             "  kinora --version\n"
             "  kinora serve [--port 8080] [--bind ADDR] [--data DIR] [--workers N] [--ring-slots K]\n"
-            "               [--max-body BYTES] [--max-queued N] [--max-previews N] [--token T]\n"
-            "               [--port-file PATH]\n"
+            "               [--max-body BYTES] [--max-queued N] [--max-previews N] [--token-file PATH]\n"
+            "               [--port-file PATH] [--max-connections N] [--max-connections-per-ip N]\n"
+            "               [--head-timeout S] [--idle-timeout S] [--allow-unauthenticated]\n"
+            "               [--token T (shows in ps)]\n"
+            "               (the token: KINORA_TOKEN, --token-file or --token; without one the server\n"
+            "               listens on 127.0.0.1 unless --bind ADDR --allow-unauthenticated)\n"
             "  kinora render JOB.json -o OUT.mp4|OUT.webm|OUT.gif [--workers N] [--ring-slots K]\n"
             "  kinora frame JOB.json|- --frame N -o OUT.png|- [--max-memory BYTES]\n"
             "  kinora validate JOB.json|-\n");
@@ -361,13 +365,21 @@ static int cmd_serve(int argc, char **argv)
 {
     kn_server_config cfg;
     kn_server_config_defaults(&cfg);
+    enum { O_TOKEN_FILE = 256, O_OPEN, O_MAX_CONNS, O_MAX_PER_IP, O_HEAD_TIMEOUT, O_IDLE_TIMEOUT };
     static struct option opts[] = {
         {"port", required_argument, 0, 'p'},      {"data", required_argument, 0, 'd'},
         {"workers", required_argument, 0, 'w'},   {"ring-slots", required_argument, 0, 'k'},
         {"max-body", required_argument, 0, 'b'},  {"max-queued", required_argument, 0, 'q'},
         {"token", required_argument, 0, 't'},     {"bind", required_argument, 0, 'a'},
         {"port-file", required_argument, 0, 'P'}, {"max-previews", required_argument, 0, 'V'},
-        {0, 0, 0, 0}};
+        {"token-file", required_argument, 0, O_TOKEN_FILE},
+        {"allow-unauthenticated", no_argument, 0, O_OPEN},
+        {"max-connections", required_argument, 0, O_MAX_CONNS},
+        {"max-connections-per-ip", required_argument, 0, O_MAX_PER_IP},
+        {"head-timeout", required_argument, 0, O_HEAD_TIMEOUT},
+        {"idle-timeout", required_argument, 0, O_IDLE_TIMEOUT}, {0, 0, 0, 0}};
+    const char *token_file = NULL;
+    char *file_token = NULL;
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -385,17 +397,47 @@ static int cmd_serve(int argc, char **argv)
         case 'a': cfg.bind = optarg; break;
         case 'P': cfg.port_file = optarg; break;
         case 'V': cfg.max_previews = (int)parse_long(optarg, "--max-previews", 1, KN_PREVIEW_CONCURRENT_MAX); break;
+        case O_TOKEN_FILE: token_file = optarg; break;
+        case O_OPEN: cfg.allow_unauthenticated = 1; break;
+        case O_MAX_CONNS:
+            cfg.max_connections = (unsigned)parse_long(optarg, "--max-connections", 1, KN_HTTP_MAX_CONNECTIONS_MAX);
+            break;
+        case O_MAX_PER_IP:
+            cfg.max_connections_per_ip =
+                (unsigned)parse_long(optarg, "--max-connections-per-ip", 1, KN_HTTP_MAX_CONNECTIONS_MAX);
+            break;
+        case O_HEAD_TIMEOUT:
+            cfg.head_timeout_s = (unsigned)parse_long(optarg, "--head-timeout", 1, KN_HTTP_HEAD_TIMEOUT_MAX_S);
+            break;
+        case O_IDLE_TIMEOUT:
+            cfg.idle_timeout_s = (unsigned)parse_long(optarg, "--idle-timeout", KN_HTTP_IDLE_TIMEOUT_MIN_S,
+                                                      KN_HTTP_IDLE_TIMEOUT_MAX_S);
+            break;
         default: usage(stderr); return 2;
         }
     }
-    if (!cfg.token) cfg.token = getenv("KINORA_TOKEN");
     kn_err err;
     kn_err_clear(&err);
-    if (kn_server_run(&cfg, &err) != KN_OK) {
-        fprintf(stderr, "kinora: %s\n", err.msg);
-        return 1;
+    int rc = 1;
+    if (cfg.token && token_file) {
+        fprintf(stderr, "kinora: give the token once: --token or --token-file, not both\n");
+        return 2;
     }
-    return 0;
+    if (token_file) {
+        if (kn_server_read_token_file(token_file, &file_token, &err) != KN_OK) goto out;
+        cfg.token = file_token;
+    } else if (cfg.token) {
+        kn_warn("--token shows the token to every user of this machine (ps, /proc/PID/cmdline); "
+                "use KINORA_TOKEN or --token-file instead");
+    } else {
+        cfg.token = getenv("KINORA_TOKEN");
+    }
+    if (kn_server_run(&cfg, &err) != KN_OK) goto out;
+    rc = 0;
+out:
+    if (rc) fprintf(stderr, "kinora: %s\n", err.msg);
+    free(file_token);
+    return rc;
 }
 
 int main(int argc, char **argv)

@@ -80,6 +80,8 @@ static const struct err_row {
     [KN_ECANCELED] = {"canceled", 500, "render_failed"},
     [KN_EUNAUTHORIZED] = {"unauthorized", 401, "render_failed"},
     [KN_ENOTREADY] = {"not_ready", 409, "render_failed"},
+    [KN_EUNAVAILABLE] = {"unavailable", 503, "render_failed"},
+    [KN_ETIMEOUT] = {"timeout", 408, "render_failed"},
     [KN_EINTERNAL] = {"internal", 500, "render_failed"},
 };
 
@@ -95,5 +97,11 @@ static const struct err_row *row(int code)
 
 const char *kn_err_name(int code) { return row(code)->name; }
 int kn_err_http_status(int code) { return row(code)->http; }
-const char *kn_err_http_name(int code) { return row(code)->http >= 500 ? "internal" : row(code)->name; }
+/* A 503 keeps its name: it tells the client to come back, not that
+ * something broke inside. */
+const char *kn_err_http_name(int code)
+{
+    int http = row(code)->http;
+    return http >= 500 && http != 503 ? "internal" : row(code)->name;
+}
 const char *kn_err_job_code(int code) { return row(code)->job; }

@@ -33,6 +33,9 @@ enum {
     KN_ECANCELED,     /* the job was canceled while running */
     KN_EUNAUTHORIZED, /* no or a wrong bearer token (HTTP) */
     KN_ENOTREADY,     /* a job's video asked for before it succeeded */
+    KN_EUNAVAILABLE,  /* the service cannot take the request now (no render
+                         pool): a 503 the client may retry */
+    KN_ETIMEOUT,      /* a client too slow to send its request head: a 408 */
     KN_EINTERNAL      /* a bug or an unexpected library failure */
 };
 
@@ -66,7 +69,8 @@ const char *kn_err_excerpt(const char *s, char *buf, size_t cap);
  * kn_err_http_status: the HTTP status of a request that fails with the code
  * (KN_EINVAL 400, KN_ENOTFOUND 404, KN_EFULL 429, KN_EIO 500...).
  * kn_err_http_name: the "code" of that answer's error body: the name for a
- * 4xx, "internal" for every 5xx (clients branch on the documented codes of
+ * 4xx and for a 503 ("unavailable": nothing failed, the client may retry),
+ * "internal" for every other 5xx (clients branch on the documented codes of
  * docs/api.md#errors; the log says which server-side failure it was).
  *
  * kn_err_job_code: the error.code of a job that fails with it, one of the

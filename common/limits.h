@@ -83,6 +83,52 @@
 #define KN_HTTP_MAX_QUEUED_MAX 1000000L
 /* Characters of an Idempotency-Key. */
 #define KN_HTTP_IDEM_KEY_MAX 255
+/* Bytes of the bearer token (--token, --token-file, KINORA_TOKEN): any
+ * length 1..this is compared whole; a longer one is a startup error. */
+#define KN_HTTP_TOKEN_MAX 4096
+/* Open connections (--max-connections): default and range. Each one is a
+ * thread while it is open (api/http.c says why; about 20 KB of memory for
+ * a connection waiting for its request), so this bounds the server's
+ * threads and file descriptors too; the server checks it against
+ * RLIMIT_NOFILE at startup. */
+#define KN_HTTP_MAX_CONNECTIONS_DEFAULT 2048U
+#define KN_HTTP_MAX_CONNECTIONS_MAX 65536U
+/* Open connections from one client address (--max-connections-per-ip):
+ * default; at most --max-connections. Room for a client following a
+ * hundred jobs' event streams at once; sixteen addresses are needed to
+ * fill --max-connections. Behind a reverse proxy every client has the
+ * proxy's address: raise it there. */
+#define KN_HTTP_MAX_CONNECTIONS_PER_IP_DEFAULT 128U
+/* Seconds a connection may take to deliver a complete request head (the
+ * request line and headers), counted from its accept or from the end of
+ * its previous request, however the bytes trickle in (--head-timeout):
+ * default and range. */
+#define KN_HTTP_HEAD_TIMEOUT_DEFAULT_S 30U
+#define KN_HTTP_HEAD_TIMEOUT_MAX_S 3600U
+/* Seconds without a byte received or sent before a connection is closed
+ * (--idle-timeout): default and range. The floor keeps it above the event
+ * stream's keep-alive interval, so a quiet stream is never idle. */
+#define KN_HTTP_IDLE_TIMEOUT_DEFAULT_S 60U
+#define KN_HTTP_IDLE_TIMEOUT_MIN_S (KN_HTTP_SSE_KEEPALIVE_S + 5U)
+#define KN_HTTP_IDLE_TIMEOUT_MAX_S 86400U
+/* Seconds between `: keep-alive` comments on an event stream with nothing
+ * to say. */
+#define KN_HTTP_SSE_KEEPALIVE_S 15U
+/* Bytes of one connection's request line and headers (libmicrohttpd's
+ * per-connection memory; it answers 414 or 431 itself past it). */
+#define KN_HTTP_HEAD_MAX_BYTES ((size_t)32 << 10)
+/* Bytes of a GET /v1/jobs answer: jobs are added while the answer stays
+ * within it (at least one job per page, whatever its size), and `next`
+ * carries the cursor on. A full page of 1000 jobs without large metadata
+ * (about 500 bytes each) fits. */
+#define KN_HTTP_LIST_MAX_BYTES ((size_t)1 << 20)
+/* Bytes of one job resource apart from its metadata: ids, times, progress,
+ * output facts and an error message (at most kn_err's 512 bytes, 6 bytes
+ * each when escaped). Metadata is at most a request body, so the largest
+ * resource the server can build, and so one event of an event stream, is
+ * KN_HTTP_MAX_BODY_MAX + this. */
+#define KN_HTTP_RESOURCE_FIXED_MAX ((size_t)8 << 10)
+#define KN_HTTP_EVENT_MAX_BYTES (KN_HTTP_MAX_BODY_MAX + KN_HTTP_RESOURCE_FIXED_MAX)
 
 /* ---- command line --------------------------------------------------------- */
 

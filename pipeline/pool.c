@@ -762,6 +762,16 @@ int kn_pool_alive(kn_pool *p)
     return up && __atomic_load_n(&p->sh->alive, __ATOMIC_ACQUIRE) > 0;
 }
 
+int kn_pool_can_heal(kn_pool *p)
+{
+    KN_REQUIRE(p);
+    /* The launcher's death closes its end of the socket pair: a hang-up on
+     * ours, seen without reading (events 0 reports only that), so the
+     * watchdog's exchanges on it are left alone. */
+    struct pollfd pf = {.fd = p->lch, .events = 0};
+    return p->lch >= 0 && poll(&pf, 1, 0) == 0;
+}
+
 int kn_pool_ready(kn_pool *p)
 {
     KN_REQUIRE(p);

@@ -89,6 +89,12 @@ int kn_pool_ready(kn_pool *p);
  * (or the submit found none): that job will get no more frames. */
 int kn_pool_job_lost(kn_pool *p);
 
+/* 1 while the pool can still start a supervisor: its launcher is there.
+ * A pool that is down (kn_pool_alive 0) but can heal is only between two
+ * supervisors, and a job queued meanwhile runs on the next; one that
+ * cannot stays down until the server restarts. */
+int kn_pool_can_heal(kn_pool *p);
+
 /* Supervisors started to replace a dead one. */
 long kn_pool_heals(kn_pool *p);
 

@@ -672,6 +672,34 @@ out:
     return ret;
 }
 
+int kn_store_get_status(kn_store *s, const char *id, kn_job_status *out, kn_err *err)
+{
+    int ret = KN_OK;
+    KN_REQUIRE(s && valid_id(id) && out);
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = stmt(s, ST_STATUS_OF);
+    if (bind_text(st, 1, id)) {
+        ret = db_fail(s->db, err, "reading the status of job %.64s", id);
+        goto out;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        char word[16];
+        col_copy(st, 0, word, sizeof word);
+        if (!kn_job_status_parse(word, out))
+            ret = kn_err_set(err, KN_EIO, NULL, "job %.64s has status \"%s\" in the database, which this build "
+                             "does not know", id, word);
+    } else if (rc == SQLITE_DONE) {
+        ret = kn_err_set(err, KN_ENOTFOUND, NULL, "no job \"%.64s\"", id);
+    } else {
+        ret = db_fail(s->db, err, "reading the status of job %.64s", id);
+    }
+out:
+    release(st);
+    pthread_mutex_unlock(&s->mu);
+    return ret;
+}
+
 int kn_store_get_doc(kn_store *s, const char *id, char **doc, kn_err *err)
 {
     int ret = KN_OK;
@@ -699,12 +727,13 @@ out:
 }
 
 int kn_store_list(kn_store *s, const kn_job_status *status, int limit, const char *after,
-                  kn_job_rec **out, size_t *n, char next[KN_JOB_ID_MAX], kn_err *err)
+                  size_t max_bytes, kn_job_rec **out, size_t *n, char next[KN_JOB_ID_MAX],
+                  kn_err *err)
 {
     int ret = KN_OK;
     sqlite3_stmt *st = NULL;
     kn_job_rec *v = NULL;
-    size_t cnt = 0;
+    size_t cnt = 0, bytes = 0;
     int more = 0;
     char cursor[KN_JOB_ID_MAX + 1] = "";
     KN_REQUIRE(s && out && n && next && valid_status(status));
@@ -764,6 +793,14 @@ int kn_store_list(kn_store *s, const kn_job_status *status, int limit, const cha
             more = 1;
             break;
         }
+        /* The sizes come from the row header: a record past the budget is
+         * never copied. */
+        size_t size = (size_t)sqlite3_column_bytes(st, C_METADATA) + (size_t)sqlite3_column_bytes(st, C_EMSG);
+        if (max_bytes > 0 && cnt > 0 && (bytes >= max_bytes || size > max_bytes - bytes)) {
+            more = 1;
+            break;
+        }
+        bytes += size;
         ret = read_row(st, &v[cnt], err);
         if (ret != KN_OK) goto out;
         cnt++;

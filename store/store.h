@@ -79,6 +79,12 @@ int kn_store_insert(kn_store *s, kn_job_rec *rec, const char *idem_key,
  * not copy a multi-megabyte text). KN_ENOTFOUND when absent. */
 int kn_store_get(kn_store *s, const char *id, kn_job_rec *out, kn_err *err);
 
+/* The status of job id alone, cheap whatever the size of the record (the
+ * status is stored before the metadata, which a read of any later column
+ * walks through): how an event stream sees that a queued job has not
+ * moved. KN_ENOTFOUND when absent. */
+int kn_store_get_status(kn_store *s, const char *id, kn_job_status *out, kn_err *err);
+
 /* The posted document text of job id in *doc (malloc'ed, the caller frees
  * it). KN_ENOTFOUND when the job does not exist. */
 int kn_store_get_doc(kn_store *s, const char *id, char **doc, kn_err *err);
@@ -86,11 +92,16 @@ int kn_store_get_doc(kn_store *s, const char *id, char **doc, kn_err *err);
 /* Lists jobs newest first, those with *status only (status NULL: all).
  * limit <= 0 means KN_STORE_LIST_DEFAULT; more than KN_STORE_LIST_MAX is cut
  * to it. after: an id cursor (list jobs older than it) or NULL; one that
- * names no job is KN_EINVAL. *out is a malloc'ed array of *n records (free
- * each with kn_job_rec_clear, then free the array). next receives the id to
- * pass as `after` for the next page, or "" when there is none. */
+ * names no job is KN_EINVAL. max_bytes > 0 also ends the page before a
+ * record whose metadata and error message would take the page's total of
+ * them over max_bytes (the first record is always listed), so a page of
+ * large records is never read whole into memory; 0: no byte bound. *out is
+ * a malloc'ed array of *n records (free each with kn_job_rec_clear, then
+ * free the array). next receives the id to pass as `after` for the next
+ * page, or "" when there is none. */
 int kn_store_list(kn_store *s, const kn_job_status *status, int limit, const char *after,
-                  kn_job_rec **out, size_t *n, char next[KN_JOB_ID_MAX], kn_err *err);
+                  size_t max_bytes, kn_job_rec **out, size_t *n, char next[KN_JOB_ID_MAX],
+                  kn_err *err);
 
 /* The oldest queued job's id, moved to rendering with started_at = now and
  * attempts + 1. *found = 0 when the queue is empty. */

@@ -46,6 +46,8 @@ static void test_table(void **state)
         {KN_ERENDER, "render_failed", 500, "internal", "render_failed"},
         {KN_EUNAUTHORIZED, "unauthorized", 401, "unauthorized", "render_failed"},
         {KN_ENOTREADY, "not_ready", 409, "not_ready", "render_failed"},
+        {KN_EUNAVAILABLE, "unavailable", 503, "unavailable", "render_failed"},
+        {KN_ETIMEOUT, "timeout", 408, "timeout", "render_failed"},
         {KN_EINTERNAL, "internal", 500, "internal", "render_failed"},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {

@@ -384,6 +384,7 @@ static void test_supervisor_death_heals(void **state)
     assert_true(old_worker > 0);
     assert_int_equal(kn_pool_heals(p), 0);
     kill_and_wait(first);
+    assert_true(kn_pool_can_heal(p));   /* down for now, but not for good */
     assert_true(wait_healed());
     int second = kn_pool_supervisor_pid(p);
     assert_true(second > 0);
@@ -451,9 +452,11 @@ static void test_no_launcher_no_heal(void **state)
     (void)state;
     kn_pool *p = pool_start(1);
     int launcher = kn_pool_launcher_pid(p);
+    assert_true(kn_pool_can_heal(p));
     assert_int_equal(kill(launcher, SIGKILL), 0);
     siginfo_t si;
     assert_int_equal(waitid(P_PID, (id_t)launcher, &si, WEXITED | WNOWAIT), 0);
+    assert_false(kn_pool_can_heal(p));   /* known at once: POST answers 503 from now */
     round_trip(p);   /* the supervisor itself is fine */
     kill_and_wait(kn_pool_supervisor_pid(p));
     assert_false(kn_pool_alive(p));

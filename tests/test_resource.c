@@ -102,7 +102,9 @@ static void test_list_and_damaged_metadata(void **state)
     (void)state;
     kn_job_rec v[2] = { record("j_one", strdup("{\"k\": 10000000000000000000001}")),
                         record("j_two", strdup("{\"broken\": ")) };
-    char *out = kn_resource_job_list(v, 2, "j_one");
+    size_t taken = 0;
+    char *out = kn_resource_job_list(v, 2, "j_one", 0, &taken);
+    assert_int_equal(taken, 2);
     assert_non_null(out);
     json_t *j = json_loads(out, JSON_DECODE_INT_AS_REAL, NULL);
     if (!j) fail_msg("not JSON: %s", out);
@@ -114,11 +116,85 @@ static void test_list_and_damaged_metadata(void **state)
     json_decref(j);
     free(out);
 
-    out = kn_resource_job_list(NULL, 0, NULL);
+    out = kn_resource_job_list(NULL, 0, NULL, 0, NULL);
     assert_string_equal(out, "{\"jobs\":[],\"next\":null}");
     free(out);
     kn_job_rec_clear(&v[0]);
     kn_job_rec_clear(&v[1]);
+}
+
+/* A byte budget: jobs are added while the answer stays within it, at least
+ * one, and "next" then names the last job listed. */
+static void test_list_budget(void **state)
+{
+    (void)state;
+    kn_job_rec v[3];
+    for (int i = 0; i < 3; i++) {
+        char id[16], *md = malloc(1002);
+        assert_non_null(md);
+        snprintf(id, sizeof id, "j_%d", i);
+        memset(md, ' ', 1001);
+        md[0] = '{';
+        md[1000] = '}';
+        md[1001] = '\0';
+        v[i] = record(id, md);
+    }
+    size_t taken = 0;
+    char *whole = kn_resource_job_list(v, 3, NULL, 0, &taken);
+    assert_non_null(whole);
+    assert_int_equal(taken, 3);
+    size_t len = strlen(whole);
+    /* Room for all three: all three, and the caller's next. */
+    char *out = kn_resource_job_list(v, 3, "j_more", len + 64, &taken);
+    assert_int_equal(taken, 3);
+    json_t *j = json_loads(out, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(j, "next")), "j_more");
+    json_decref(j);
+    free(out);
+    /* Two thirds of it: two jobs, next = the second. */
+    out = kn_resource_job_list(v, 3, NULL, len * 2 / 3 + 100, &taken);
+    assert_true(strlen(out) <= len * 2 / 3 + 100);
+    assert_int_equal(taken, 2);
+    j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_array_size(json_object_get(j, "jobs")), 2);
+    assert_string_equal(json_string_value(json_object_get(j, "next")), "j_1");
+    json_decref(j);
+    free(out);
+    /* Less than one job: still one. */
+    out = kn_resource_job_list(v, 3, NULL, 10, &taken);
+    assert_int_equal(taken, 1);
+    j = json_loads(out, 0, NULL);
+    assert_int_equal(json_array_size(json_object_get(j, "jobs")), 1);
+    assert_string_equal(json_string_value(json_object_get(j, "next")), "j_0");
+    json_decref(j);
+    free(out);
+    free(whole);
+    for (int i = 0; i < 3; i++) kn_job_rec_clear(&v[i]);
+}
+
+/* The event stream's form: one line whatever the metadata's layout, the
+ * same JSON value, keys, strings (their escapes and spaces) and digits as
+ * posted. */
+static void test_job_line(void **state)
+{
+    (void)state;
+    const char *md = "{\n  \"a\" : [ 1.50 ,\r\n\t2 ],\n  \"s\": \"x y\\n\\\" }\",\n  \"big\": 12345678901234567890123\n}\n";
+    kn_job_rec r = record("j_line", strdup(md));
+    char *line = kn_resource_job_line(&r);
+    char *full = kn_resource_job(&r);
+    assert_non_null(line);
+    assert_null(strchr(line, '\n'));
+    assert_null(strchr(line, '\r'));
+    assert_non_null(strstr(line, "\"metadata\":{\"a\":[1.50,2],\"s\":\"x y\\n\\\" }\",\"big\":12345678901234567890123}}"));
+    json_t *a = json_loads(line, JSON_DECODE_INT_AS_REAL, NULL), *b = json_loads(full, JSON_DECODE_INT_AS_REAL, NULL);
+    assert_non_null(a);
+    assert_true(json_equal(a, b));
+    json_decref(a);
+    json_decref(b);
+    free(line);
+    free(full);
+    kn_job_rec_clear(&r);
 }
 
 /* The output object, from the record's facts: the fields and their order
@@ -168,6 +244,8 @@ int main(void)
         cmocka_unit_test(test_metadata_untouched),
         cmocka_unit_test(test_metadata_key_forms),
         cmocka_unit_test(test_list_and_damaged_metadata),
+        cmocka_unit_test(test_list_budget),
+        cmocka_unit_test(test_job_line),
         cmocka_unit_test(test_output_object),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

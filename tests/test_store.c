@@ -268,7 +268,7 @@ static void page_all(kn_store *s, const kn_job_status *status, int limit, int ex
         size_t n = 0;
         char next[KN_JOB_ID_MAX];
         kn_err err = {0};
-        int rc = kn_store_list(s, status, limit, after[0] ? after : NULL, &v, &n, next, &err);
+        int rc = kn_store_list(s, status, limit, after[0] ? after : NULL, 0, &v, &n, next, &err);
         if (rc != KN_OK) fail_msg("list: %s", err.msg);
         (*pages)++;
         assert_true(n <= (size_t)limit);
@@ -316,7 +316,7 @@ static void test_list(void **state)
     kn_job_rec *v = NULL;
     size_t n = 0;
     char next[KN_JOB_ID_MAX];
-    assert_int_equal(kn_store_list(f->s, NULL, 0, NULL, &v, &n, next, &err), KN_OK);
+    assert_int_equal(kn_store_list(f->s, NULL, 0, NULL, 0, &v, &n, next, &err), KN_OK);
     assert_int_equal(n, N);
     assert_string_equal(next, "");
     for (size_t i = 0; i < n; i++) {
@@ -340,27 +340,86 @@ static void test_list(void **state)
     assert_int_equal(pages, 1);
 
     /* an exact multiple of the limit reports no next page after the last */
-    assert_int_equal(kn_store_list(f->s, ST(CANCELED), 9, NULL, &v, &n, next, &err), KN_OK);
+    assert_int_equal(kn_store_list(f->s, ST(CANCELED), 9, NULL, 0, &v, &n, next, &err), KN_OK);
     assert_int_equal(n, 9);
     assert_string_equal(next, "");
     free_list(v, n);
-    assert_int_equal(kn_store_list(f->s, ST(CANCELED), 8, NULL, &v, &n, next, &err), KN_OK);
+    assert_int_equal(kn_store_list(f->s, ST(CANCELED), 8, NULL, 0, &v, &n, next, &err), KN_OK);
     assert_int_equal(n, 8);
     assert_string_equal(next, v[7].id);
     free_list(v, n);
 
     /* cursor from another status filter still works (seq based) */
     snprintf(id, sizeof id, "j_%03d", all[10]);
-    assert_int_equal(kn_store_list(f->s, NULL, 50, id, &v, &n, next, &err), KN_OK);
+    assert_int_equal(kn_store_list(f->s, NULL, 50, id, 0, &v, &n, next, &err), KN_OK);
     assert_int_equal(n, N - 11);
     free_list(v, n);
 
     /* bad input */
     v = (kn_job_rec *)1;
-    assert_int_equal(kn_store_list(f->s, NULL, 10, "j_unknown", &v, &n, next, &err), KN_EINVAL);
+    assert_int_equal(kn_store_list(f->s, NULL, 10, "j_unknown", 0, &v, &n, next, &err), KN_EINVAL);
     assert_non_null(strstr(err.msg, "unknown cursor"));
     assert_null(v);
     assert_int_equal(n, 0);
+}
+
+/* A byte budget ends a page before the record that would take the page's
+ * metadata and error text over it; the first record is listed whatever
+ * its size, and the cursor carries on from the last one listed. */
+static void test_list_max_bytes(void **state)
+{
+    fx *f = *state;
+    kn_err err = {0};
+    /* j_0..j_4, each with 1000 bytes of metadata; j_2 also fails with a
+     * 500-byte message. */
+    char meta[1001];
+    memset(meta, ' ', sizeof meta - 1);
+    meta[0] = '{';
+    meta[999] = '}';
+    meta[1000] = '\0';
+    for (int i = 0; i < 5; i++) {
+        kn_job_rec r;
+        memset(&r, 0, sizeof r);
+        snprintf(r.id, sizeof r.id, "j_%d", i);
+        r.doc = strdup("{}");
+        r.metadata = strdup(meta);
+        r.frames_total = 1;
+        assert_int_equal(kn_store_insert(f->s, &r, NULL, 0, NULL, &err), KN_OK);
+        kn_job_rec_clear(&r);
+    }
+    char msg[501];
+    memset(msg, 'm', 500);
+    msg[500] = '\0';
+    assert_int_equal(kn_store_finish(f->s, "j_2", KN_STATUS_FAILED, NULL, "render_failed", msg, &err), KN_OK);
+
+    kn_job_rec *v = NULL;
+    size_t n = 0;
+    char next[KN_JOB_ID_MAX];
+    /* 2000 bytes: j_4 and j_3 exactly. */
+    assert_int_equal(kn_store_list(f->s, NULL, 10, NULL, 2000, &v, &n, next, &err), KN_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[1].id, "j_3");
+    assert_string_equal(next, "j_3");
+    free_list(v, n);
+    /* From j_3 on with 2499: j_2 alone is 1500 bytes, j_1 would make 2500. */
+    assert_int_equal(kn_store_list(f->s, NULL, 10, "j_3", 2499, &v, &n, next, &err), KN_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].id, "j_2");
+    assert_string_equal(v[0].error_message, msg);
+    assert_string_equal(next, "j_2");
+    free_list(v, n);
+    /* A budget smaller than any record still lists one at a time. */
+    assert_int_equal(kn_store_list(f->s, NULL, 10, "j_2", 10, &v, &n, next, &err), KN_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].id, "j_1");
+    assert_string_equal(next, "j_1");
+    free_list(v, n);
+    /* The last page: no next. */
+    assert_int_equal(kn_store_list(f->s, NULL, 10, "j_1", 10, &v, &n, next, &err), KN_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].id, "j_0");
+    assert_string_equal(next, "");
+    free_list(v, n);
 }
 
 static void test_list_limit_clamp(void **state)
@@ -376,23 +435,23 @@ static void test_list_limit_clamp(void **state)
     kn_job_rec *v = NULL;
     size_t n = 0;
     char next[KN_JOB_ID_MAX];
-    assert_int_equal(kn_store_list(f->s, NULL, 100000, NULL, &v, &n, next, &err), KN_OK);
+    assert_int_equal(kn_store_list(f->s, NULL, 100000, NULL, 0, &v, &n, next, &err), KN_OK);
     assert_int_equal(n, 1000);
     assert_string_equal(v[0].id, "j_1002");
     assert_string_equal(v[999].id, "j_0003");
     assert_string_equal(next, "j_0003");
     free_list(v, n);
     /* `after` may be the caller's `next` buffer itself */
-    assert_int_equal(kn_store_list(f->s, NULL, 1000, next, &v, &n, next, &err), KN_OK);
+    assert_int_equal(kn_store_list(f->s, NULL, 1000, next, 0, &v, &n, next, &err), KN_OK);
     assert_int_equal(n, 3);
     assert_string_equal(v[2].id, "j_0000");
     assert_string_equal(next, "");
     free_list(v, n);
-    assert_int_equal(kn_store_list(f->s, NULL, -5, NULL, &v, &n, next, &err), KN_OK);
+    assert_int_equal(kn_store_list(f->s, NULL, -5, NULL, 0, &v, &n, next, &err), KN_OK);
     assert_int_equal(n, 50);
     assert_string_equal(next, "j_0953");
     free_list(v, n);
-    assert_int_equal(kn_store_list(f->s, NULL, 1, NULL, &v, &n, next, &err), KN_OK);
+    assert_int_equal(kn_store_list(f->s, NULL, 1, NULL, 0, &v, &n, next, &err), KN_OK);
     assert_int_equal(n, 1);
     assert_string_equal(next, "j_1002");
     free_list(v, n);
@@ -1115,7 +1174,7 @@ static void *writer(void *p)
             kn_job_rec *v = NULL;
             size_t n = 0;
             char next[KN_JOB_ID_MAX];
-            rc = kn_store_list(a->s, NULL, 5, NULL, &v, &n, next, &err);
+            rc = kn_store_list(a->s, NULL, 5, NULL, 0, &v, &n, next, &err);
             for (size_t k = 0; k < n; k++) kn_job_rec_clear(&v[k]);
             free(v);
         }
@@ -1204,6 +1263,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_and_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_limit_clamp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_max_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_queued, setup, teardown),
         cmocka_unit_test_setup_teardown(test_insert_errors, setup, teardown),
