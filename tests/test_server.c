@@ -32,11 +32,13 @@ static void expect_bind(const char *bind, const char *token, int open, const cha
     kn_err_clear(&err);
     int rc = kn_server_bind_address(&cfg, &got, &lo, &err);
     if (!addr) {
-        if (rc != KN_EINVAL) fail_msg("bind %s, token %s: accepted as %s", bind, token, got);
+        if (rc != KN_EINVAL)
+            fail_msg("bind %s, token %s: accepted as %s", bind ? bind : "(none)", token ? token : "(none)",
+                     got ? got : "(none)");
         assert_non_null(strstr(err.msg, "--allow-unauthenticated"));
         return;
     }
-    if (rc != KN_OK) fail_msg("bind %s, token %s: %s", bind, token, err.msg);
+    if (rc != KN_OK) fail_msg("bind %s, token %s: %s", bind ? bind : "(none)", token ? token : "(none)", err.msg);
     assert_string_equal(got, addr);
     assert_int_equal(lo, loopback);
 }
