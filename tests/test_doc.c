@@ -4,7 +4,7 @@
  * and every kind of invalid document fails with the exact JSON pointer of the
  * field at fault and a message that says what is wrong.
  *
- * Documents are written with single quotes and turned into JSON by q(), so
+ * Documents are written with single quotes and turned into JSON by tu_doc_q(), so
  * none of them may contain a literal apostrophe.
  */
 #include <setjmp.h>
@@ -24,58 +24,10 @@
 
 #include "common/limits.h"
 #include "doc/doc.h"
+#include "tests/support/docparse.h"
 #include "tests/support/testutil.h"
 
 /* ---- helpers ---------------------------------------------------------- */
-
-/* Copy of s with ' turned into ", in a malloc'ed buffer. */
-static char *q(const char *s)
-{
-    char *d = strdup(s);
-    assert_non_null(d);
-    for (char *c = d; *c; c++)
-        if (*c == '\'') *c = '"';
-    return d;
-}
-
-static kn_doc *parse_ok_lim(const char *src, const kn_doc_limits *lim)
-{
-    char *json = q(src);
-    kn_doc *doc = NULL;
-    kn_err err;
-    int rc = kn_doc_parse(json, strlen(json), lim, &doc, &err);
-    if (rc != KN_OK)
-        print_error("unexpected error %d at \"%s\": %s\n", rc, err.path, err.msg);
-    assert_int_equal(rc, KN_OK);
-    assert_int_equal(err.code, KN_OK);
-    assert_non_null(doc);
-    free(json);
-    return doc;
-}
-
-static kn_doc *parse_ok(const char *src)
-{
-    return parse_ok_lim(src, NULL);
-}
-
-/* Parses src expecting failure; returns the error. */
-static kn_err parse_fail_lim(const char *src, const kn_doc_limits *lim, int code)
-{
-    char *json = q(src);
-    kn_doc *sentinel = (kn_doc *)(uintptr_t)0x1;
-    kn_doc *doc = sentinel;
-    kn_err err;
-    int rc = kn_doc_parse(json, strlen(json), lim, &doc, &err);
-    if (rc != code)
-        print_error("document %s\n  gave %d (\"%s\": %s), expected %d\n", src, rc, err.path,
-                    err.msg, code);
-    assert_int_equal(rc, code);
-    assert_int_equal(err.code, code);
-    assert_ptr_equal(doc, sentinel);  /* nothing stored on failure */
-    assert_true(err.msg[0] != '\0');
-    free(json);
-    return err;
-}
 
 static const kn_value *slot(const kn_doc *d, const kn_elem *e, kn_prop p)
 {
@@ -84,12 +36,6 @@ static const kn_value *slot(const kn_doc *d, const kn_elem *e, kn_prop p)
     return &d->init[e->slot[p]];
 }
 
-static int find_slot(const kn_doc *d, const char *name)
-{
-    for (size_t i = 0; i < d->nslots; i++)
-        if (strcmp(d->slot_name[i], name) == 0) return (int)i;
-    return -1;
-}
 
 #define HEAD "{'width': 640, 'height': 360, 'fps': 30, "
 
@@ -135,7 +81,7 @@ static const char *FULL =
 static void test_full_model(void **state)
 {
     (void)state;
-    kn_doc *d = parse_ok(FULL);
+    kn_doc *d = tu_doc_ok(FULL);
 
     assert_int_equal(d->width, 640);
     assert_int_equal(d->height, 360);
@@ -359,7 +305,7 @@ static void test_full_model(void **state)
     assert_null(kn_doc_frame_entry(d, 3));
     assert_null(kn_doc_frame_entry(d, 8));
     assert_null(kn_doc_frame_entry(d, -1));
-    assert_int_equal(d->frames[2].sets[0].slot, find_slot(d, "g.x"));
+    assert_int_equal(d->frames[2].sets[0].slot, tu_doc_find_slot(d, "g.x"));
 
     /* output */
     assert_int_equal(d->output.format, KN_FORMAT_MP4);
@@ -376,7 +322,7 @@ static void test_full_model(void **state)
 static void test_defaults(void **state)
 {
     (void)state;
-    kn_doc *d = parse_ok(HEAD "'duration': 1}");
+    kn_doc *d = tu_doc_ok(HEAD "'duration': 1}");
     assert_int_equal(d->n_frames, 30);
     assert_int_equal(d->nslots, 0);
     assert_int_equal(d->nelements, 0);
@@ -393,26 +339,26 @@ static void test_defaults(void **state)
     assert_true(d->output.keyframe_interval == 2);
     kn_doc_destroy(d);
 
-    d = parse_ok(HEAD "'duration': 1, 'output': {'bitrate': 5000, 'encoder': 'gpu', "
+    d = tu_doc_ok(HEAD "'duration': 1, 'output': {'bitrate': 5000, 'encoder': 'gpu', "
                  "'preset': 'p5'}}");
     assert_int_equal(d->output.bitrate_kbps, 5000);
     assert_string_equal(d->output.preset, "p5");
     kn_doc_destroy(d);
 
     /* Each format's default codec; hevc in mp4. */
-    d = parse_ok(HEAD "'duration': 1, 'output': {'format': 'webm', 'preset': 'fast'}}");
+    d = tu_doc_ok(HEAD "'duration': 1, 'output': {'format': 'webm', 'preset': 'fast'}}");
     assert_int_equal(d->output.format, KN_FORMAT_WEBM);
     assert_int_equal(d->output.codec, KN_CODEC_VP9);
     kn_doc_destroy(d);
-    d = parse_ok(HEAD "'duration': 1, 'output': {'codec': 'hevc', 'encoder': 'cpu', 'preset': 'slow'}}");
+    d = tu_doc_ok(HEAD "'duration': 1, 'output': {'codec': 'hevc', 'encoder': 'cpu', 'preset': 'slow'}}");
     assert_int_equal(d->output.format, KN_FORMAT_MP4);
     assert_int_equal(d->output.codec, KN_CODEC_HEVC);
     kn_doc_destroy(d);
-    d = parse_ok(HEAD "'duration': 1, 'output': {'format': 'gif'}}");
+    d = tu_doc_ok(HEAD "'duration': 1, 'output': {'format': 'gif'}}");
     assert_int_equal(d->output.format, KN_FORMAT_GIF);
     assert_int_equal(d->output.codec, KN_CODEC_GIF);
     kn_doc_destroy(d);
-    d = parse_ok("{'width': 64, 'height': 48, 'fps': 100, 'duration': 1, 'output': {'format': "
+    d = tu_doc_ok("{'width': 64, 'height': 48, 'fps': 100, 'duration': 1, 'output': {'format': "
                  "'gif', 'codec': 'gif', 'encoder': 'cpu'}}");
     assert_int_equal(d->output.codec, KN_CODEC_GIF);
     kn_doc_destroy(d);
@@ -437,7 +383,7 @@ static void test_fps(void **state)
         char buf[256];
         snprintf(buf, sizeof buf, "{'width': 16, 'height': 16, 'fps': %s, 'duration': %s}",
                  cases[i].fps, cases[i].dur);
-        kn_doc *d = parse_ok(buf);
+        kn_doc *d = tu_doc_ok(buf);
         assert_int_equal(d->fps_num, cases[i].num);
         assert_int_equal(d->fps_den, cases[i].den);
         assert_true(d->fps == (double)cases[i].num / cases[i].den);
@@ -448,7 +394,7 @@ static void test_fps(void **state)
 static void test_ntsc_frames(void **state)
 {
     (void)state;
-    kn_doc *d = parse_ok("{'width': 1920, 'height': 1080, 'fps': 29.97, 'duration': 10}");
+    kn_doc *d = tu_doc_ok("{'width': 1920, 'height': 1080, 'fps': 29.97, 'duration': 10}");
     assert_int_equal(d->fps_num, 30000);
     assert_int_equal(d->fps_den, 1001);
     assert_int_equal(d->n_frames, 300);                /* round(10 * 29.97002997) */
@@ -463,20 +409,20 @@ static void test_length_sources(void **state)
 {
     (void)state;
     /* from the timeline: 2.5 s at 24 fps */
-    kn_doc *d = parse_ok("{'width': 64, 'height': 64, 'fps': 24, 'vars': {'a': 0},"
+    kn_doc *d = tu_doc_ok("{'width': 64, 'height': 64, 'fps': 24, 'vars': {'a': 0},"
                          " 'timeline': {'tween': {'a': 1}, 'duration': 2.5}}");
     assert_int_equal(d->n_frames, 60);
     assert_true(d->duration == 2.5);
     kn_doc_destroy(d);
 
     /* duration wins over the timeline; the timeline may be longer */
-    d = parse_ok("{'width': 64, 'height': 64, 'fps': 24, 'duration': 1, 'vars': {'a': 0},"
+    d = tu_doc_ok("{'width': 64, 'height': 64, 'fps': 24, 'duration': 1, 'vars': {'a': 0},"
                  " 'timeline': {'tween': {'a': 1}, 'duration': 2.5}}");
     assert_int_equal(d->n_frames, 24);
     kn_doc_destroy(d);
 
     /* from frames alone, in any order */
-    d = parse_ok("{'width': 64, 'height': 64, 'fps': 10, 'vars': {'a': 0},"
+    d = tu_doc_ok("{'width': 64, 'height': 64, 'fps': 10, 'vars': {'a': 0},"
                  " 'frames': [{'set': {'a': 0}}, {'index': 2, 'set': {'a': 2}},"
                  " {'index': 1, 'set': {'a': 1}}]}");
     assert_int_equal(d->n_frames, 3);
@@ -490,14 +436,14 @@ static void test_length_sources(void **state)
     kn_doc_destroy(d);
 
     /* a timeline of length 0 defers to frames */
-    d = parse_ok("{'width': 64, 'height': 64, 'fps': 10, 'vars': {'a': 0},"
+    d = tu_doc_ok("{'width': 64, 'height': 64, 'fps': 10, 'vars': {'a': 0},"
                  " 'timeline': {'set': {'a': 5}}, 'frames': [{'set': {}}, {'set': {}}]}");
     assert_int_equal(d->n_frames, 2);
     assert_true(d->timeline->length == 0);
     kn_doc_destroy(d);
 
     /* frames beyond a short duration would be an error, but within it fine */
-    d = parse_ok(HEAD "'duration': 0.1, 'frames': [{'set': {}}, {'set': {}}, {'set': {}}]}");
+    d = tu_doc_ok(HEAD "'duration': 0.1, 'frames': [{'set': {}}, {'set': {}}, {'set': {}}]}");
     assert_int_equal(d->n_frames, 3);
     kn_doc_destroy(d);
 }
@@ -507,7 +453,7 @@ static void test_timeline_forms(void **state)
     (void)state;
     /* crop with speed and repeat on a tween; easing as a param object;
      * a tween of 0 s; strings, bools and enums tweened */
-    kn_doc *d = parse_ok(
+    kn_doc *d = tu_doc_ok(
         HEAD "'vars': {'a': 0, 'flag': false, 'word': 'x'},"
         " 'elements': [{'type': 'line', 'id': 'l'}],"
         " 'timeline': {'parallel': ["
@@ -532,12 +478,12 @@ static void test_timeline_forms(void **state)
     kn_doc_destroy(d);
 
     /* array lengths: a set may change an array that is never tweened */
-    d = parse_ok(HEAD "'duration': 1, 'vars': {'v': [1, 2]},"
+    d = tu_doc_ok(HEAD "'duration': 1, 'vars': {'v': [1, 2]},"
                  " 'timeline': {'set': {'v': [1, 2, 3]}}}");
     assert_int_equal(d->timeline->targets[0].to.n, 3);
     kn_doc_destroy(d);
     /* and one that is tweened when it keeps the length */
-    d = parse_ok(HEAD "'duration': 1, 'vars': {'v': [1, 2]},"
+    d = tu_doc_ok(HEAD "'duration': 1, 'vars': {'v': [1, 2]},"
                  " 'timeline': {'sequence': [{'set': {'v': [5, 6]}}, {'tween': {'v': [0, 0]},"
                  " 'duration': 1}]}}");
     kn_doc_destroy(d);
@@ -838,7 +784,7 @@ static void test_invalid(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
         const bad_case *c = &BAD[i];
-        kn_err err = parse_fail_lim(c->doc, NULL, c->code);
+        kn_err err = tu_doc_fail_lim(c->doc, NULL, c->code);
         if (strcmp(err.path, c->path) != 0 || (c->phrase && !strstr(err.msg, c->phrase))) {
             print_error("case %zu: %s\n  got path \"%s\" msg \"%s\"\n  want path \"%s\" "
                         "phrase \"%s\"\n", i, c->doc, err.path, err.msg, c->path,
@@ -851,7 +797,7 @@ static void test_invalid(void **state)
 static void test_invalid_json_position(void **state)
 {
     (void)state;
-    kn_err err = parse_fail_lim("{'width': 640,\n 'height': }", NULL, KN_EJSON);
+    kn_err err = tu_doc_fail_lim("{'width': 640,\n 'height': }", NULL, KN_EJSON);
     assert_true(strncmp(err.msg, "invalid JSON:", 13) == 0);
     assert_non_null(strstr(err.msg, "line 2"));
     assert_non_null(strstr(err.msg, "column"));
@@ -878,146 +824,14 @@ static void test_null_err_and_args(void **state)
     kn_doc_destroy(d);
 }
 
-static void test_limits(void **state)
-{
-    (void)state;
-    kn_doc_limits lim;
-    kn_doc_limits_default(&lim);
-    assert_int_equal(lim.max_frames, 100000);
-    assert_true(lim.max_pixels_frames == 1920.0 * 1080 * 36000);
-    assert_int_equal(lim.max_bytes, (size_t)256 << 20);
 
-    lim.max_frames = 50;
-    kn_err err = parse_fail_lim(HEAD "'duration': 2}", &lim, KN_EINVAL);
-    assert_string_equal(err.path, "/duration");
-    assert_non_null(strstr(err.msg, "limit of 50"));
-    kn_doc *d = parse_ok_lim(HEAD "'duration': 1.6}", &lim);   /* 48 frames */
-    kn_doc_destroy(d);
-    err = parse_fail_lim(HEAD "'vars': {'a': 0}, 'timeline': {'tween': {'a': 1}, "
-                         "'duration': 2}}", &lim, KN_EINVAL);
-    assert_string_equal(err.path, "/timeline");
-
-    kn_doc_limits_default(&lim);
-    lim.max_pixels_frames = 640.0 * 360 * 10;
-    err = parse_fail_lim(HEAD "'duration': 1}", &lim, KN_EINVAL);
-    assert_string_equal(err.path, "/duration");
-    assert_non_null(strstr(err.msg, "pixels"));
-
-    /* the arena cap: a document of 20000 points needs more than 100 kB */
-    kn_doc_limits_default(&lim);
-    lim.max_bytes = 100000;
-    size_t cap = 20000 * 16 + 256, n = 0;
-    char *big = malloc(cap);
-    assert_non_null(big);
-    n += (size_t)snprintf(big + n, cap - n, HEAD "'duration': 1, 'elements': [{'type': "
-                          "'polyline', 'points': [");
-    for (int i = 0; i < 20000; i++) n += (size_t)snprintf(big + n, cap - n, "%s[1,2]", i ? "," : "");
-    snprintf(big + n, cap - n, "]}]}");
-    err = parse_fail_lim(big, &lim, KN_ETOOBIG);
-    assert_non_null(strstr(err.msg, "100000 bytes"));
-    /* ... and fits the default */
-    d = parse_ok(big);
-    assert_int_equal(d->init[d->elements[0].slot[KN_P_POINTS]].n, 40000);
-    kn_doc_destroy(d);
-    free(big);
-
-    /* The cap is for the whole job: compositions share it. One nested
-     * document of 20000 points fits 1 MB, four of them do not (each used
-     * to get a full cap of its own). */
-    lim.max_bytes = 1000000;
-    for (int k = 1; k <= 4; k += 3) {
-        size_t cap2 = (size_t)k * (20000 * 6 + 512) + 256, m = 0;
-        char *comp = malloc(cap2);
-        assert_non_null(comp);
-        m += (size_t)snprintf(comp + m, cap2 - m, HEAD "'duration': 1, 'elements': [");
-        for (int c = 0; c < k; c++) {
-            m += (size_t)snprintf(comp + m, cap2 - m, "%s{'type': 'composition', 'document': "
-                                  "{'width': 64, 'height': 64, 'fps': 30, 'duration': 1, "
-                                  "'elements': [{'type': 'polyline', 'points': [", c ? "," : "");
-            for (int i = 0; i < 20000; i++) m += (size_t)snprintf(comp + m, cap2 - m, "%s[1,2]", i ? "," : "");
-            m += (size_t)snprintf(comp + m, cap2 - m, "]}]}}");
-        }
-        snprintf(comp + m, cap2 - m, "]}");
-        if (k == 1) {
-            d = parse_ok_lim(comp, &lim);
-            kn_doc_destroy(d);
-        } else {
-            err = parse_fail_lim(comp, &lim, KN_ETOOBIG);
-            assert_non_null(strstr(err.msg, "1000000 bytes"));
-            assert_non_null(strstr(err.path, "/document"));
-        }
-        free(comp);
-    }
-    /* ... and so do the canvases their frames are drawn on: two 4K
-     * compositions fit 80 MB (2 x 33 MB), three do not. */
-    lim.max_bytes = 80000000;
-    for (int k = 2; k <= 3; k++) {
-        char comp[2048];
-        size_t m = (size_t)snprintf(comp, sizeof comp, HEAD "'duration': 1, 'elements': [");
-        for (int c = 0; c < k; c++)
-            m += (size_t)snprintf(comp + m, sizeof comp - m, "%s{'type': 'composition', 'width': 64, "
-                                  "'height': 36, 'document': {'width': 3840, 'height': 2160, "
-                                  "'fps': 30, 'duration': 1}}", c ? "," : "");
-        snprintf(comp + m, sizeof comp - m, "]}");
-        if (k == 2) {
-            d = parse_ok_lim(comp, &lim);
-            kn_doc_destroy(d);
-        } else {
-            err = parse_fail_lim(comp, &lim, KN_ETOOBIG);
-            assert_string_equal(err.path, "/elements/2/document");
-            assert_non_null(strstr(err.msg, "3840x2160 frames"));
-        }
-    }
-
-    /* a tiny cap still fits a tiny document */
-    lim.max_bytes = 8192;
-    d = parse_ok_lim(HEAD "'duration': 1, 'elements': [{'type': 'line'}]}", &lim);
-    kn_doc_destroy(d);
-}
-
-static void test_element_caps(void **state)
-{
-    (void)state;
-    /* 100001 elements */
-    size_t cap = 100001 * 20 + 256, n = 0;
-    char *big = malloc(cap);
-    assert_non_null(big);
-    n += (size_t)snprintf(big + n, cap - n, HEAD "'duration': 1, 'elements': [");
-    for (int i = 0; i < 100001; i++)
-        n += (size_t)snprintf(big + n, cap - n, "%s{'type':'line'}", i ? "," : "");
-    snprintf(big + n, cap - n, "]}");
-    kn_err err = parse_fail_lim(big, NULL, KN_ETOOBIG);
-    assert_string_equal(err.path, "/elements");
-    assert_non_null(strstr(err.msg, "100000 elements"));
-    free(big);
-
-    /* groups nested 32 deep are fine, 33 are not */
-    for (int depth = 32; depth <= 33; depth++) {
-        char doc[4096];
-        n = (size_t)snprintf(doc, sizeof doc, HEAD "'duration': 1, 'elements': [");
-        for (int i = 0; i < depth - 1; i++)
-            n += (size_t)snprintf(doc + n, sizeof doc - n, "{'type': 'group', 'children': [");
-        n += (size_t)snprintf(doc + n, sizeof doc - n, "{'type': 'line', 'id': 'deep'}");
-        for (int i = 0; i < depth - 1; i++) n += (size_t)snprintf(doc + n, sizeof doc - n, "]}");
-        snprintf(doc + n, sizeof doc - n, "]}");
-        if (depth == 32) {
-            kn_doc *d = parse_ok(doc);
-            assert_true(find_slot(d, "deep.x1") >= 0);
-            kn_doc_destroy(d);
-        } else {
-            err = parse_fail_lim(doc, NULL, KN_EINVAL);
-            assert_non_null(strstr(err.msg, "at most 32 deep"));
-            assert_int_equal(strncmp(err.path, "/elements/0/children/0/children/0", 33), 0);
-        }
-    }
-}
 
 /* ---- help for newcomers --------------------------------------------------- */
 
 /* Parses src expecting KN_EINVAL at path with exactly the message msg. */
 static void expect_msg(const char *src, const char *path, const char *msg)
 {
-    kn_err err = parse_fail_lim(src, NULL, KN_EINVAL);
+    kn_err err = tu_doc_fail_lim(src, NULL, KN_EINVAL);
     if (strcmp(err.path, path) != 0 || strcmp(err.msg, msg) != 0) {
         print_error("document %s\n  got  \"%s\": %s\n  want \"%s\": %s\n", src, err.path,
                     err.msg, path, msg);
@@ -1061,7 +875,7 @@ static void test_did_you_mean(void **state)
                "rotation, scale, origin, fill, stroke, stroke_width, dash, line_cap, line_join, "
                "x, y, width, height, radius)");
     /* "x3" is one edit from x1, x2 and y1 alike: too short to guess */
-    kn_err err = parse_fail_lim(EL("{'type': 'line', 'x3': 1}"), NULL, KN_EINVAL);
+    kn_err err = tu_doc_fail_lim(EL("{'type': 'line', 'x3': 1}"), NULL, KN_EINVAL);
     assert_string_equal(err.path, "/elements/0/x3");
     assert_null(strstr(err.msg, "did you mean"));
 
@@ -1131,243 +945,21 @@ static void test_milliseconds_hint(void **state)
     expect_msg(OUT("{'keyframe_interval': 3601}"), "/output/keyframe_interval",
                "expected a number > 0 and <= 3600, got 3601");
     /* valid documents are never touched: 5000 ms read as 5000 s at 1 fps */
-    kn_doc *d = parse_ok("{'width': 64, 'height': 64, 'fps': 1, 'duration': 5000}");
+    kn_doc *d = tu_doc_ok("{'width': 64, 'height': 64, 'fps': 1, 'duration': 5000}");
     assert_int_equal(d->n_frames, 5000);
     kn_doc_destroy(d);
 }
 
-static void test_long_path_truncated(void **state)
-{
-    (void)state;
-    /* an unknown key longer than kn_err.path: truncated, never overflowed */
-    char doc[2048];
-    int n = snprintf(doc, sizeof doc, HEAD "'duration': 1, '");
-    memset(doc + n, 'k', 600);
-    snprintf(doc + n + 600, sizeof doc - (size_t)n - 600, "': 1}");
-    kn_err err = parse_fail_lim(doc, NULL, KN_EINVAL);
-    assert_int_equal(strlen(err.path), sizeof err.path - 1);
-    assert_true(err.path[0] == '/' && err.path[1] == 'k');
-}
 
 /* Quoted keys are cut to a byte count and long pointers truncated: what
  * comes back is still valid UTF-8 (jansson refuses anything else). */
 /* ---- what drawing texts costs ------------------------------------------ */
 
-/* A document of n text elements, each "text" being len bytes of 'a'
- * (malloc'ed; single quotes, for q()). */
-static char *texts_doc(int n, size_t len)
-{
-    size_t cap = (size_t)n * (len + 96) + 256, m = 0;
-    char *s = malloc(cap);
-    assert_non_null(s);
-    m += (size_t)snprintf(s + m, cap - m, HEAD "'duration': 1, 'elements': [");
-    for (int i = 0; i < n; i++) {
-        m += (size_t)snprintf(s + m, cap - m, "%s{'id': 't%d', 'type': 'text', 'text': '",
-                              i ? "," : "", i);
-        memset(s + m, 'a', len);
-        m += len;
-        m += (size_t)snprintf(s + m, cap - m, "'}");
-    }
-    snprintf(s + m, cap - m, "]}");
-    return s;
-}
 
-/* Texts are charged KN_DOC_TEXT_COST bytes a byte for their layout, the
- * text that tips the job over its memory limit is blamed, and each text
- * counts once at its longest value. */
-static void test_text_memory(void **state)
-{
-    (void)state;
-    kn_doc_limits lim;
-    kn_err err;
-    kn_doc *d;
 
-    /* 3.5 MB holds the layout of two 10 000-byte texts (2.56 MB), not
-     * three (3.84 MB), though their bytes alone are 30 kB. */
-    kn_doc_limits_default(&lim);
-    lim.max_bytes = 3500000;
-    char *two = texts_doc(2, 10000), *three = texts_doc(3, 10000);
-    d = parse_ok_lim(two, &lim);
-    kn_doc_destroy(d);
-    err = parse_fail_lim(three, &lim, KN_ETOOBIG);
-    assert_string_equal(err.path, "/elements/2/text");
-    assert_non_null(strstr(err.msg, "limit of 3500000 bytes"));
-    assert_non_null(strstr(err.msg, "30000 bytes"));   /* the texts so far */
-    assert_non_null(strstr(err.msg, "shorten"));
-    free(two);
-    free(three);
 
-    /* The default limit: 32 texts of 60 000 bytes (1.9 MB of text) fit,
-     * 40 (2.4 MB) do not, and the 35th is the one blamed. */
-    char *fit = texts_doc(32, 60000), *over = texts_doc(40, 60000);
-    d = parse_ok(fit);
-    kn_doc_destroy(d);
-    err = parse_fail_lim(over, NULL, KN_ETOOBIG);
-    assert_string_equal(err.path, "/elements/34/text");
-    assert_non_null(strstr(err.msg, "268435456 bytes"));
-    free(fit);
-    free(over);
 
-    /* One slot counts once, at its longest value: three frame sets of
-     * 10 000 bytes on one text fit where three texts did not; a longer
-     * set on a second text is blamed at its own pointer. */
-    size_t cap = 5 * 10000 + 1024, m = 0;
-    char *sets = malloc(cap);
-    assert_non_null(sets);
-    m += (size_t)snprintf(sets + m, cap - m, HEAD "'duration': 1, 'elements': ["
-                          "{'id': 'a', 'type': 'text', 'text': 'x'},"
-                          "{'id': 'b', 'type': 'text', 'text': 'y'}], 'frames': [");
-    for (int i = 0; i < 3; i++) {
-        m += (size_t)snprintf(sets + m, cap - m, "%s{'index': %d, 'set': {'a.text': '",
-                              i ? "," : "", i);
-        memset(sets + m, 'a', 10000);
-        m += 10000;
-        m += (size_t)snprintf(sets + m, cap - m, "'}}");
-    }
-    size_t tail = m;
-    snprintf(sets + m, cap - m, "]}");
-    d = parse_ok_lim(sets, &lim);
-    kn_doc_destroy(d);
-    m = tail;
-    m += (size_t)snprintf(sets + m, cap - m, ",{'index': 5, 'set': {'b.text': '");
-    memset(sets + m, 'b', 20000);
-    m += 20000;
-    snprintf(sets + m, cap - m, "'}}]}");
-    err = parse_fail_lim(sets, &lim, KN_ETOOBIG);
-    assert_string_equal(err.path, "/frames/3/set/b.text");
-    free(sets);
 
-    /* A timeline set is charged like a frame entry: 20 000 bytes on t0
-     * add the 10 000 beyond its own text. */
-    char *tl = texts_doc(2, 10000);
-    char *end = strstr(tl, "]}");
-    assert_non_null(end);
-    size_t tcap = strlen(tl) + 22000;
-    char *tl2 = malloc(tcap);
-    assert_non_null(tl2);
-    m = (size_t)snprintf(tl2, tcap, "%.*s], 'timeline': {'set': {'t0.text': '", (int)(end - tl), tl);
-    memset(tl2 + m, 'c', 20000);
-    m += 20000;
-    snprintf(tl2 + m, tcap - m, "'}}}");
-    err = parse_fail_lim(tl2, &lim, KN_ETOOBIG);
-    assert_string_equal(err.path, "/timeline/set/t0.text");
-    free(tl);
-    free(tl2);
-}
-
-/* A template is charged for the longest text it can render: its literal
- * text and 511 bytes per placeholder, at most KN_TEMPLATE_MAX_OUT - 1. */
-static void test_text_template_memory(void **state)
-{
-    (void)state;
-    kn_doc_limits lim;
-    kn_doc_limits_default(&lim);
-    lim.max_bytes = 4000000;
-    char buf[4096];
-    for (int n = 7; n <= 8; n++) {
-        size_t m = (size_t)snprintf(buf, sizeof buf, HEAD "'duration': 1, 'elements': [");
-        /* 8 placeholders: 8 x 511 = 4088 bytes, 523 kB of layout each. */
-        for (int i = 0; i < n; i++)
-            m += (size_t)snprintf(buf + m, sizeof buf - m, "%s{'type': 'text', 'text': "
-                                  "'{t}{t}{t}{t}{t}{t}{t}{t}'}", i ? "," : "");
-        snprintf(buf + m, sizeof buf - m, "]}");
-        if (n == 7) {
-            kn_doc_destroy(parse_ok_lim(buf, &lim));
-        } else {
-            kn_err err = parse_fail_lim(buf, &lim, KN_ETOOBIG);
-            assert_string_equal(err.path, "/elements/7/text");
-            assert_non_null(strstr(err.msg, "template"));
-        }
-    }
-    /* One placeholder costs 511 bytes of text, not KN_TEMPLATE_MAX_OUT:
-     * 50 such templates (3.3 MB) fit. */
-    size_t m = (size_t)snprintf(buf, sizeof buf, HEAD "'duration': 1, 'elements': [");
-    for (int i = 0; i < 50; i++)
-        m += (size_t)snprintf(buf + m, sizeof buf - m, "%s{'type': 'text', 'text': 'n={t}'}",
-                              i ? "," : "");
-    snprintf(buf + m, sizeof buf - m, "]}");
-    kn_doc_destroy(parse_ok_lim(buf, &lim));
-}
-
-/* One text, and one font description, have a length limit of their own. */
-static void test_text_length_limit(void **state)
-{
-    (void)state;
-    char *at = texts_doc(1, KN_DOC_MAX_TEXT), *over = texts_doc(1, KN_DOC_MAX_TEXT + 1);
-    kn_doc *d = parse_ok(at);
-    kn_doc_destroy(d);
-    kn_err err = parse_fail_lim(over, NULL, KN_ETOOBIG);
-    assert_string_equal(err.path, "/elements/0/text");
-    assert_non_null(strstr(err.msg, "65536 bytes"));
-    free(at);
-    free(over);
-
-    char buf[2 * KN_DOC_MAX_FONT];
-    int w = snprintf(buf, sizeof buf, HEAD "'duration': 1, 'elements': [{'type': 'text', "
-                     "'text': 'hi', 'font': '%0*d'}]}", KN_DOC_MAX_FONT + 1, 0);
-    assert_true(w > 0 && (size_t)w < sizeof buf);
-    err = parse_fail_lim(buf, NULL, KN_ETOOBIG);
-    assert_string_equal(err.path, "/elements/0/font");
-
-    /* A series' legend label is a text too. */
-    size_t cap = KN_DOC_MAX_TEXT + 512;
-    char *plot = malloc(cap);
-    assert_non_null(plot);
-    w = snprintf(plot, cap, HEAD "'duration': 1, 'elements': [{'type': 'plot', 'width': 100, "
-                 "'height': 100, 'series': [{'type': 'line', 'y': [1, 2], 'label': '%0*d'}]}]}",
-                 (int)KN_DOC_MAX_TEXT + 1, 0);
-    assert_true(w > 0 && (size_t)w < cap);
-    err = parse_fail_lim(plot, NULL, KN_ETOOBIG);
-    assert_string_equal(err.path, "/elements/0/series/0/label");
-    free(plot);
-}
-
-/* Path data's segments live outside the arena and are charged to it. */
-static void test_path_memory(void **state)
-{
-    (void)state;
-    size_t cap = 10000 * 8 + 256, m = 0;
-    char *s = malloc(cap);
-    assert_non_null(s);
-    m += (size_t)snprintf(s + m, cap - m, HEAD "'duration': 1, 'elements': [{'type': 'path', "
-                          "'d': 'M0 0");
-    for (int i = 0; i < 10000; i++) m += (size_t)snprintf(s + m, cap - m, " L%d 1", i % 10);
-    snprintf(s + m, cap - m, "'}]}");
-    /* 10 000 segments hold about 170 kB. */
-    kn_doc_limits lim;
-    kn_doc_limits_default(&lim);
-    lim.max_bytes = 150000;
-    kn_err err = parse_fail_lim(s, &lim, KN_ETOOBIG);
-    assert_string_equal(err.path, "/elements/0/d");
-    kn_doc_destroy(parse_ok(s));
-    free(s);
-}
-
-/* `kinora validate` refuses a document whose texts need more than the
- * job's memory limit: a non-zero exit and the pointer in its message. */
-static void test_validate_text_memory(void **state)
-{
-    (void)state;
-    char dir[256], path[512], cmd[1200], out[4096];
-    tu_tmpdir(dir, sizeof dir);
-    assert_true(dir[0]);
-    snprintf(path, sizeof path, "%s/texts.json", dir);
-    char *src = texts_doc(40, 60000), *json = q(src);
-    assert_int_equal(tu_write_file(path, json, strlen(json)), 0);
-    snprintf(cmd, sizeof cmd, "'%s' validate '%s' 2>&1", KN_TEST_BIN, path);
-    FILE *f = popen(cmd, "r");
-    assert_non_null(f);
-    size_t n = fread(out, 1, sizeof out - 1, f);
-    out[n] = '\0';
-    int st = pclose(f);
-    assert_true(st != -1 && WIFEXITED(st));
-    assert_int_not_equal(WEXITSTATUS(st), 0);
-    assert_non_null(strstr(out, "/elements/34/text"));
-    assert_non_null(strstr(out, "268435456 bytes"));
-    free(src);
-    free(json);
-    tu_rmtree(dir);
-}
 
 static void test_utf8_truncation(void **state)
 {
@@ -1377,7 +969,7 @@ static void test_utf8_truncation(void **state)
     key[600] = '\0';
     char doc[2048];
     snprintf(doc, sizeof doc, HEAD "'duration': 1, '%s': 1}", key);
-    kn_err err = parse_fail_lim(doc, NULL, KN_EINVAL);
+    kn_err err = tu_doc_fail_lim(doc, NULL, KN_EINVAL);
     assert_non_null(strstr(err.msg, "unknown field"));
     json_t *m = json_string(err.msg), *p = json_string(err.path);
     assert_non_null(m);
@@ -1433,17 +1025,9 @@ int main(void)
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_invalid_json_position),
         cmocka_unit_test(test_null_err_and_args),
-        cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_element_caps),
         cmocka_unit_test(test_did_you_mean),
         cmocka_unit_test(test_milliseconds_hint),
-        cmocka_unit_test(test_long_path_truncated),
         cmocka_unit_test(test_utf8_truncation),
-        cmocka_unit_test(test_text_memory),
-        cmocka_unit_test(test_text_template_memory),
-        cmocka_unit_test(test_text_length_limit),
-        cmocka_unit_test(test_path_memory),
-        cmocka_unit_test(test_validate_text_memory),
         cmocka_unit_test(test_corpus_valid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
