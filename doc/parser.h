@@ -54,6 +54,7 @@
 #include "common/limits.h"
 #include "doc/doc.h"
 #include "lang/expr.h"
+#include "lang/template.h"
 
 #define PATH_CAP      1024    /* a JSON pointer; kn_err keeps 256 bytes of it */
 #define SERIES_SLOTS  4       /* slots per plot series: x, y (or data), color, width */

@@ -23,6 +23,7 @@
 
 #include "lang/color.h"
 #include "lang/expr.h"
+#include "lang/template.h"
 
 /* ---- numbers ---------------------------------------------------------- */
 

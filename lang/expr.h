@@ -1,17 +1,16 @@
 /*
- * lang/expr.h - expressions and text templates (spec section 2).
+ * lang/expr.h - expressions (spec section 2); text templates, which embed
+ * them, are lang/template.h.
  *
  * An expression is the text after the leading '=' of a number-valued field,
  * e.g. "544*smootheststep(t/5)". kn_expr_compile parses it once into a small
  * postfix program; kn_expr_eval runs that program for every frame without
- * parsing or allocating. A text template ("Frequency={f:.3f}") is literal
- * text with {expr} and {expr:fmt} placeholders, compiled once by
- * kn_template_compile and rendered per frame by kn_template_render.
+ * parsing or allocating.
  *
  * Ownership: compile allocates the object it returns in *out; the caller
  * owns it and frees it with the matching destroy (NULL is fine). Nothing
  * keeps a pointer into src, text or names after compile returns. A compiled
- * kn_expr / kn_template is immutable, so any number of threads may evaluate
+ * kn_expr is immutable, so any number of threads may evaluate
  * or render the same one at the same time.
  *
  * Variables: the caller lists the names it allows in a kn_expr_names table,
@@ -58,8 +57,7 @@
  * same 1-based column; err->path is left "" for the caller to fill. For an
  * expression the column counts bytes of src (src never has non-ASCII bytes
  * before an error, since any such byte is itself the error); a caller that
- * reports columns of the whole "=..." string adds 1. For a template the
- * column counts characters (UTF-8 code points) of text. Input over
+ * reports columns of the whole "=..." string adds 1. Input over
  * KN_EXPR_MAX_LEN, nested deeper than KN_EXPR_MAX_DEPTH, or needing more
  * than KN_EXPR_MAX_STACK pending values (only reachable near the nesting
  * cap) is KN_EINVAL too, with its own message.
@@ -73,10 +71,9 @@
 #include "common/err.h"
 #include "common/limits.h"
 
-/* KN_EXPR_MAX_* and KN_TEMPLATE_MAX_*: common/limits.h */
+/* KN_EXPR_MAX_*: common/limits.h */
 
 typedef struct kn_expr kn_expr;
-typedef struct kn_template kn_template;
 
 typedef struct kn_expr_var {
     const char *name;   /* identifier; borrowed, only read during compile */
@@ -118,44 +115,12 @@ size_t kn_expr_bytes(const kn_expr *e);
  * name, i.e. a variable by that name would be shadowed or confusing. */
 bool kn_expr_is_reserved(const char *name);
 
-/* Compiles a text template. Literal text is copied as is except "{{" and
- * "}}", which stand for one brace. A placeholder is {expr} or {expr:fmt}:
- * the first ':' that is outside parentheses and does not close a ternary
- * '?' starts fmt, so "{t > 1 ? 1 : 2:.1f}" works. fmt is a printf
- * conversion for one value without the '%': flags from "-+ #0" (each at
- * most once), a width up to KN_TEMPLATE_MAX_WIDTH, a precision '.' digits
- * up to KN_TEMPLATE_MAX_PREC, and one conversion of d i x X f F e E g G; no
- * '*', no length modifiers, no '%'. d, i, x and X print the value truncated
- * toward zero as a long long (x and X: its two's complement bits for a
- * negative value); a NaN, infinite or out-of-range value prints as %.0f
- * would with the same flags and width. Without fmt, an integral value below
- * 1e15 in magnitude prints with no decimals ("12", never "-0") and any
- * other as %g. Errors (KN_EINVAL) give the column of the offending brace,
- * or of the fault inside a placeholder's expression, in characters of text.
- * On failure *out is NULL. err_col and err may be NULL. */
-int kn_template_compile(const char *text, const kn_expr_names *names, kn_template **out,
-                        int *err_col, kn_err *err);
+/* Compiles s[0, len) (no NUL needed) as kn_expr_compile does src, for a
+ * caller that finds expressions inside a longer text: col0 is the column of
+ * the span's first character minus 1, so err_col and the message give
+ * columns of the whole text. *out is NULL on failure. */
+int kn_expr_compile_span(const char *s, size_t len, int col0, const kn_expr_names *names,
+                         kn_expr **out, int *err_col, kn_err *err);
 
-/* Writes the template's text for vars into buf (cap bytes, NUL-terminated
- * when cap > 0; buf may be NULL when cap is 0) and returns the length the
- * whole text has (not counting the NUL), like snprintf: a return >= cap means
- * it was truncated. Truncation never splits a UTF-8 sequence. Never
- * allocates. */
-size_t kn_template_render(const kn_template *t, const double *vars, char *buf, size_t cap);
-
-/* As kn_expr_uses / kn_expr_is_const, over all placeholders (a template
- * without placeholders is constant). */
-bool kn_template_uses(const kn_template *t, int var_index);
-bool kn_template_is_const(const kn_template *t);
-
-/* The longest text kn_template_render can produce for t, its NUL not
- * counted: the literal text plus the longest any one formatted value can be
- * for each placeholder (0 for NULL). A caller sizing what laying out that
- * text costs uses this, whatever the values. */
-size_t kn_template_max_len(const kn_template *t);
-/* Bytes of memory t holds, its compiled placeholders included (0 for NULL). */
-size_t kn_template_bytes(const kn_template *t);
-
-void kn_template_destroy(kn_template *t);
 
 #endif

@@ -23,6 +23,7 @@
 #include "render/timeline.h"
 
 #include "lang/expr.h"
+#include "lang/template.h"
 
 #include <assert.h>
 #include <math.h>

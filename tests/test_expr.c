@@ -21,6 +21,7 @@
 
 #include "lang/easing.h"
 #include "lang/expr.h"
+#include "lang/template.h"
 
 /* cmocka 1.1 only compares floats; these need doubles. */
 #define assert_near(a, b, tol) near_((a), (b), (tol), #a, __FILE__, __LINE__)

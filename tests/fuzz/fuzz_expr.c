@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "lang/expr.h"
+#include "lang/template.h"
 
 enum { NV = 6 };
 static const kn_expr_var VARS[] = {
